@@ -1,0 +1,3 @@
+from redframe.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,215 @@
+"""`read_image`: open any supported file and return a :class:`Scene` plus its metadata.
+
+The file's *content* decides how it is decoded (magic bytes), not its extension: a JPEG
+named ``.dng`` is refused with a message that says so. Raws go through :mod:`redframe.io.raw`;
+JPEG, HEIC/HEIF, PNG, WebP and 8/16-bit or float TIFF are decoded to linear Rec.2020
+(float32), using the embedded ICC profile to know the encoding primaries (sRGB, Display P3,
+Adobe RGB, Rec.2020; anything unknown is taken as sRGB, with a note).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from redframe.errors import InputError
+from redframe.io.exif import metadata_from_exif, read_exif
+from redframe.io.metadata import Metadata
+from redframe.io.raw import RAW_EXTENSIONS, decode_raw
+from redframe.io.scene import Scene
+from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_decode
+
+__all__ = ["read_image", "read_metadata", "sniff", "MAX_IMAGE_PIXELS", "IMAGE_EXTENSIONS",
+           "SUPPORTED_EXTENSIONS"]
+
+#: Refuse images with more pixels than this (decompression bombs, hostile headers).
+MAX_IMAGE_PIXELS = 250_000_000
+
+IMAGE_EXTENSIONS = frozenset(".jpg .jpeg .jpe .heic .heif .hif .png .tif .tiff .webp".split())
+SUPPORTED_EXTENSIONS = IMAGE_EXTENSIONS | RAW_EXTENSIONS
+
+
+def sniff(head: bytes) -> str | None:
+    """The container a file's first bytes announce: jpeg, png, tiff, heic, webp, cr3, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand == b"crx ":
+            return "cr3"
+        if brand in (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis", b"avif"):
+            return "heic"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"GIF8"):
+        return "gif"
+    return None
+
+
+def _check_readable(path: str) -> bytes:
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=path)
+    if p.is_dir():
+        raise InputError("is a folder, not an image", path=path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror or exc})", path=path) from None
+    if not head:
+        raise InputError("empty file (0 bytes)", path=path)
+    return head
+
+
+def _is_dng(path: str) -> bool:
+    from redframe.io.raw import _dng_tags
+
+    return "DNGVersion" in _dng_tags(path)
+
+
+def read_metadata(path: str) -> Metadata:
+    """Metadata only (no pixel decode), for ``redframe info`` and frames."""
+    path = str(path)
+    _check_readable(path)
+    exif, icc, warnings = read_exif(path)
+    meta = metadata_from_exif(exif, Metadata(path=path))
+    meta.icc_profile = icc
+    meta.warnings.extend(warnings)
+    return meta
+
+
+def read_image(path: str | os.PathLike) -> Scene:
+    """Decode ``path`` into a :class:`Scene` (raw mosaic, or linear Rec.2020 RGB)."""
+    path = str(path)
+    head = _check_readable(path)
+    kind = sniff(head)
+    ext = Path(path).suffix.lower()
+    if ext in RAW_EXTENSIONS and kind in ("jpeg", "png", "webp", "gif", "heic"):
+        raise InputError(f"the extension says raw ({ext}) but the content is {kind.upper()}; "
+                         f"rename it to .{ 'jpg' if kind == 'jpeg' else kind}", path=path)
+    meta = read_metadata(path)
+    if kind in ("jpeg", "png", "webp", "heic", "gif") or (kind == "tiff" and ext in IMAGE_EXTENSIONS
+                                                          and not _is_dng(path)):
+        meta.format = kind
+        return _decode_picture(path, kind, meta)
+    return decode_raw(path, meta)
+
+
+def _encoding_space(icc: bytes | None) -> tuple[str, float | None, str | None]:
+    """(primaries, gamma or None for the sRGB curve, note) from an ICC profile's description."""
+    if not icc:
+        return "srgb", None, None
+    try:
+        import io
+
+        from PIL import ImageCms
+
+        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    except Exception:  # noqa: BLE001 - a broken profile is treated as sRGB
+        return "srgb", None, "unreadable ICC profile; assumed sRGB"
+    d = desc.lower()
+    if "p3" in d:
+        return "display-p3", None, None
+    if "adobe rgb" in d or "adobergb" in d:
+        return "adobe-rgb", 563 / 256, None
+    if "2020" in d:
+        return "rec2020", None, None
+    if "srgb" in d or "61966" in d:
+        return "srgb", None, None
+    return "srgb", None, f"ICC profile {desc.strip()!r} not recognised; assumed sRGB"
+
+
+def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clear message
+    try:
+        if kind == "heic":
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > MAX_IMAGE_PIXELS:
+                raise InputError(f"image claims {w}x{h} pixels; refusing more than "
+                                 f"{MAX_IMAGE_PIXELS:,} (decompression-bomb guard)", path=path)
+            if kind == "heic":
+                # HEIF orientation (irot/imir) is applied by the decoder; EXIF's is then stale
+                meta.orientation = 1
+            array = _pixels(path, kind, im)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Pillow/cv2/tifffile raise many types
+        raise InputError(f"cannot decode {kind.upper()} ({_short(exc)})", path=path) from None
+    meta.height, meta.width = array.shape[:2]
+    space, gamma, note = _encoding_space(meta.icc_profile)
+    if array.dtype == np.uint8:
+        encoded = array.astype(np.float32) * np.float32(1 / 255)
+    elif array.dtype == np.uint16:
+        encoded = array.astype(np.float32) * np.float32(1 / 65535)
+    else:
+        encoded = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    linear = srgb_decode(encoded) if gamma is None else np.power(np.clip(encoded, 0, None), gamma)
+    if space != "rec2020":
+        matrix = rgb_to_rgb_matrix(space, "rec2020").astype(np.float32)
+        linear = linear @ matrix.T
+    scene = Scene(meta=meta, rgb=np.ascontiguousarray(linear, dtype=np.float32), space="rec2020")
+    if note:
+        scene.notes.append(note)
+    return scene
+
+
+def _pixels(path: str, kind: str, im) -> np.ndarray:
+    """Pixels as (H, W, 3) uint8/uint16/float32, alpha dropped, grey and CMYK expanded."""
+    if kind in ("png", "tiff"):
+        array = None
+        if kind == "tiff":
+            import tifffile
+
+            try:
+                array = tifffile.imread(path)
+                if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
+                    array = np.moveaxis(array, 0, -1)  # planar
+                photometric = tifffile.TiffFile(path).pages[0].photometric
+                if int(photometric) == 5:  # separated (CMYK): let Pillow convert
+                    array = None
+            except Exception:  # noqa: BLE001 - fall back to Pillow
+                array = None
+        else:
+            import cv2
+
+            data = np.fromfile(path, dtype=np.uint8)
+            array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            if array is not None and array.ndim == 3:
+                array = array[..., [2, 1, 0, 3][: array.shape[2]]] if array.shape[2] >= 3 else array
+        if array is not None and array.dtype in (np.uint8, np.uint16, np.float32, np.float64):
+            if array.ndim == 2:
+                array = np.repeat(array[..., None], 3, axis=2)
+            if array.ndim == 3 and array.shape[2] >= 3:
+                return np.ascontiguousarray(array[..., :3])
+    im.load()
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        grey = np.asarray(im, dtype=np.uint16 if im.mode != "I" else np.int32)
+        grey = np.clip(grey, 0, 65535).astype(np.uint16)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if im.mode in ("RGBA", "LA", "PA", "P") and "transparency" in im.info or im.mode in ("RGBA", "LA"):
+        im = im.convert("RGBA").convert("RGB")
+    elif im.mode == "CMYK" and im.info.get("icc_profile"):
+        im = im.convert("RGB")
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.asarray(im, dtype=np.uint8)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]

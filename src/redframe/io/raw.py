@@ -1,0 +1,248 @@
+"""Decode camera raws through LibRaw (rawpy), exposing the sensor data without developing it.
+
+- Bayer sensors (all four CFA phases, DNG included): the visible CFA mosaic in DN with
+  per-site black levels, white level, the XYZ->camera matrix and the as-shot neutral.
+- Linear DNG (e.g. smartphone "ProRAW"-style files) and non-Bayer sensors (Fujifilm X-Trans,
+  Foveon, 4-colour CFAs): **documented fallback** - LibRaw demosaics to linear *camera* RGB
+  (no white balance, no colour matrix, no gamma, no auto-brightness), and our pipeline takes
+  it from there (levels are already removed, so ``calibration`` is set to 0..1).
+
+Matrices: DNG files carry ``ColorMatrix1/2`` which we read from the tags ourselves (LibRaw
+does not always expose them as ``rgb_xyz_matrix``); other raws use LibRaw's table
+(``rgb_xyz_matrix``, from Adobe's DNG converter data). When neither exists we fall back to
+LibRaw's ``rgb_cam`` and, failing that, the identity with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+import numpy as np
+
+from redframe.errors import InputError
+from redframe.io.metadata import Metadata
+from redframe.io.scene import RawCalibration, Scene
+
+__all__ = ["decode_raw", "MAX_RAW_PIXELS", "RAW_EXTENSIONS"]
+
+#: Refuse sensors larger than this (pixels): a guard against hostile headers.
+MAX_RAW_PIXELS = 400_000_000
+#: A raw that stores fewer bits per pixel than this is truncated (even lossy raws use > 2).
+MIN_BITS_PER_PIXEL = 0.5
+
+RAW_EXTENSIONS = frozenset(
+    ".3fr .ari .arw .bay .braw .cr2 .cr3 .crw .cap .data .dcs .dcr .dng .drf .eip .erf .fff .gpr "
+    ".iiq .k25 .kdc .mdc .mef .mos .mrw .nef .nrw .obm .orf .pef .ptx .pxn .r3d .raf .raw .rwl "
+    ".rw2 .rwz .sr2 .srf .srw .x3f".split()
+)
+
+# XYZ(D50) is not used: DNG ColorMatrix with a D65 calibration illuminant maps XYZ(D65).
+_ILLUMINANT_CCT = {17: 2856, 21: 6504, 20: 5503, 22: 7504, 23: 5003, 10: 6504, 11: 7504,
+                   1: 5503, 2: 4150, 3: 2856, 4: 5503, 12: 6430, 13: 5000, 14: 4150, 15: 3450,
+                   18: 4874, 19: 6774, 24: 3200}
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """LibRaw prints warnings ("Unexpected end of file") on fd 2; we report errors ourselves."""
+    if os.environ.get("REDFRAME_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _dng_tags(path: str) -> dict:
+    """ColorMatrix/AsShotNeutral/NoiseProfile/... from a DNG's IFD0, or {} if not a DNG."""
+    import tifffile
+
+    wanted = {50721: "ColorMatrix1", 50722: "ColorMatrix2", 50778: "CalibrationIlluminant1",
+              50779: "CalibrationIlluminant2", 50728: "AsShotNeutral", 51041: "NoiseProfile",
+              50730: "BaselineExposure", 50706: "DNGVersion"}
+    try:
+        with tifffile.TiffFile(path) as tif:
+            tags = tif.pages[0].tags
+            return {name: tags[code].value for code, name in wanted.items() if code in tags}
+    except Exception:  # noqa: BLE001 - not a TIFF-based file, or damaged tags
+        return {}
+
+
+def _rational_array(value, count: int) -> np.ndarray | None:
+    """tifffile gives SRATIONAL arrays flattened as (num, den, num, den, ...)."""
+    values = np.asarray(value, dtype=np.float64).ravel()
+    if values.size == 2 * count:
+        num, den = values[0::2], values[1::2]
+        if np.any(den == 0):
+            return None
+        values = num / den
+    if values.size != count or not np.all(np.isfinite(values)):
+        return None
+    return values
+
+
+def _pick_color_matrix(tags: dict) -> np.ndarray | None:
+    """The DNG ColorMatrix whose calibration illuminant is closest to D65 (6504 K)."""
+    best, best_distance = None, None
+    for i in (1, 2):
+        if f"ColorMatrix{i}" not in tags:
+            continue
+        matrix = _rational_array(tags[f"ColorMatrix{i}"], 9)
+        if matrix is None or not np.any(matrix):
+            continue
+        cct = _ILLUMINANT_CCT.get(int(tags.get(f"CalibrationIlluminant{i}", 21) or 21), 6504)
+        distance = abs(1e6 / cct - 1e6 / 6504)  # in mireds
+        if best_distance is None or distance < best_distance:
+            best, best_distance = matrix.reshape(3, 3), distance
+    return best
+
+
+_PATTERN_LETTERS = {0: "R", 1: "G", 2: "B", 3: "G"}
+
+
+def _bayer_pattern(raw) -> str | None:
+    pattern = raw.raw_pattern
+    desc = raw.color_desc.decode("ascii", errors="replace") if raw.color_desc else "RGBG"
+    if pattern is None or pattern.shape != (2, 2) or raw.num_colors != 3 or desc != "RGBG":
+        return None
+    letters = "".join(_PATTERN_LETTERS[int(i)] for i in pattern.ravel())
+    return letters if letters in ("RGGB", "BGGR", "GRBG", "GBRG") else None
+
+
+def decode_raw(path: str, meta: Metadata) -> Scene:
+    """Open ``path`` with LibRaw and return its sensor data as a :class:`Scene`.
+
+    Raises :class:`InputError` for anything that is not a complete, decodable raw: unknown
+    format, truncated data (LibRaw sometimes "decodes" those into zeros or garbage: we check
+    the stored bits per pixel and the data range), or a sensor larger than MAX_RAW_PIXELS.
+    """
+    import rawpy
+
+    size = os.path.getsize(path)
+    raw = rawpy.RawPy()
+    try:
+        with _quiet_native_stderr():
+            try:
+                raw.open_file(path)
+            except rawpy.LibRawError as exc:
+                raise InputError(f"not a raw file LibRaw can read ({_libraw_reason(exc)})",
+                                 path=path) from None
+            sizes = raw.sizes
+            pixels = int(sizes.raw_width) * int(sizes.raw_height)
+            if pixels <= 0 or pixels > MAX_RAW_PIXELS:
+                raise InputError(f"raw claims {sizes.raw_width}x{sizes.raw_height} pixels; "
+                                 f"refusing more than {MAX_RAW_PIXELS:,}", path=path)
+            if size * 8 / pixels < MIN_BITS_PER_PIXEL:
+                raise InputError(
+                    f"truncated raw: {size:,} bytes cannot hold {sizes.raw_width}x"
+                    f"{sizes.raw_height} pixels", path=path)
+            try:
+                raw.unpack()
+            except rawpy.LibRawError as exc:
+                raise InputError(f"raw data is corrupt or truncated ({_libraw_reason(exc)})",
+                                 path=path) from None
+            return _scene_from_raw(raw, path, meta)
+    finally:
+        raw.close()
+
+
+def _libraw_reason(exc: Exception) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    return str(text).strip() or type(exc).__name__
+
+
+def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
+    import rawpy
+
+    tags = _dng_tags(path)
+    sizes = raw.sizes
+    meta.width = meta.width or int(sizes.width)
+    meta.height = meta.height or int(sizes.height)
+    if meta.orientation is None:
+        meta.orientation = {0: 1, 3: 3, 5: 8, 6: 6}.get(int(sizes.flip), 1)
+
+    white = float(raw.white_level)
+    black_channel = np.asarray(raw.black_level_per_channel, dtype=np.float32)
+    xyz_to_cam, source = _pick_color_matrix(tags), "DNG ColorMatrix"
+    if xyz_to_cam is None:
+        m = np.asarray(raw.rgb_xyz_matrix, dtype=np.float64)[:3]
+        xyz_to_cam, source = (m, "LibRaw rgb_xyz_matrix") if np.any(m) else (None, "")
+    if xyz_to_cam is None:
+        rgb_cam = np.asarray(raw.color_matrix, dtype=np.float64)[:, :3]
+        if np.any(rgb_cam) and abs(np.linalg.det(rgb_cam)) > 1e-6:
+            from redframe.isp.colorspaces import XYZ_TO_SRGB
+
+            xyz_to_cam = np.linalg.inv(rgb_cam) @ XYZ_TO_SRGB
+            source = "LibRaw rgb_cam"
+        else:
+            meta.warnings.append("no colour matrix in the file or LibRaw's tables; colours "
+                                 "are the sensor's own (identity matrix)")
+    neutral = None
+    if "AsShotNeutral" in tags:
+        neutral = _rational_array(tags["AsShotNeutral"], 3)
+    if neutral is None:
+        gains = np.asarray(raw.camera_whitebalance, dtype=np.float64)[:3]
+        if np.all(gains > 0):
+            neutral = 1.0 / gains
+    if neutral is not None and (np.any(neutral <= 0) or not np.all(np.isfinite(neutral))):
+        neutral = None
+    if neutral is not None:
+        neutral = neutral / neutral[1]
+        meta.as_shot_neutral = tuple(float(v) for v in neutral)
+    noise = None
+    if "NoiseProfile" in tags:
+        values = np.asarray(tags["NoiseProfile"], dtype=np.float64).ravel()
+        if values.size >= 2 and np.all(np.isfinite(values[:2])) and values[0] >= 0:
+            noise = (float(values[0]), float(values[1]))
+    baseline = 0.0
+    if "BaselineExposure" in tags:
+        b = _rational_array(tags["BaselineExposure"], 1)
+        baseline = float(b[0]) if b is not None and abs(b[0]) < 10 else 0.0
+    meta.format = "dng" if tags.get("DNGVersion") is not None else "raw"
+
+    pattern = _bayer_pattern(raw) if raw.raw_type == rawpy.RawType.Flat else None
+    if pattern is not None:
+        mosaic = raw.raw_image_visible.copy()
+        colors = raw.raw_colors_visible[:2, :2]
+        black = black_channel[colors].astype(np.float32)
+        _check_not_empty(mosaic, black, white, path)
+        calibration = RawCalibration(pattern, black, white, xyz_to_cam, neutral, noise,
+                                     baseline, source)
+        return Scene(meta=meta, mosaic=mosaic, calibration=calibration, space="cfa")
+
+    # Fallback: LibRaw demosaics (its X-Trans/AHD code), we keep linear camera RGB.
+    rgb16 = raw.postprocess(
+        output_color=rawpy.ColorSpace.raw, gamma=(1, 1), no_auto_bright=True,
+        use_camera_wb=False, use_auto_wb=False, user_wb=[1.0, 1.0, 1.0, 1.0],
+        output_bps=16, user_flip=0, highlight_mode=rawpy.HighlightMode.Ignore,
+    )
+    rgb = rgb16.astype(np.float32) * np.float32(1.0 / 65535.0)
+    _check_not_empty(rgb, np.zeros(3, np.float32), 1.0, path)
+    calibration = RawCalibration(None, np.zeros(3, np.float32), 1.0, xyz_to_cam, neutral,
+                                 noise, baseline, source)
+    scene = Scene(meta=meta, rgb=rgb, calibration=calibration, space="camera")
+    scene.notes.append("non-Bayer or linear raw: demosaiced by LibRaw (documented fallback)")
+    return scene
+
+
+def _check_not_empty(data: np.ndarray, black: np.ndarray, white: float, path: str) -> None:
+    """LibRaw returns an all-black frame for some truncated files instead of failing."""
+    step = max(1, int(np.sqrt(data.shape[0] * data.shape[1] / 250_000)))
+    sample = data[::step, ::step]
+    if sample.size == 0 or int(sample.max()) <= float(np.max(black)) or sample.min() == sample.max():
+        raise InputError("raw holds no image data (every pixel at black level): the file is "
+                         "truncated or only a metadata container", path=path)
