@@ -1,0 +1,55 @@
+"""Highlight reconstruction for channels that clipped on the sensor.
+
+Reads/writes white-balanced, demosaiced linear camera RGB (H, W, 3), float32, where channel
+c clipped on the sensor at ``clip[c]`` (= its white-balance gain, since levels map the
+sensor's white to 1). After white balance the three channels clip at different levels, so
+a blown highlight turns magenta (green clips first) unless it is repaired.
+
+Method (ours; the same idea as darktable's "clip highlights" with a soft transition and
+dcraw's "blend"): where a pixel approaches clipping, each clipped channel is raised to the
+largest white-balanced value of the pixel, i.e. we assume the unknown part of a blown
+highlight is neutral and at least as bright as what was still measured. The repair fades
+in smoothly from ``threshold`` of the clip level, so the edge of a blown area keeps its
+measured colour and the core becomes a neutral white brighter than 1.0, which the tone
+curve rolls off: no magenta, no hard edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["HighlightParams", "reconstruct_highlights"]
+
+
+@dataclass
+class HighlightParams:
+    mode: str = "reconstruct"  # "reconstruct" | "clip" (all channels at the lowest clip) | "off"
+    threshold: float = 0.9  # fraction of the clip level where the repair starts (0.5..0.99)
+
+
+def reconstruct_highlights(
+    image: np.ndarray, clip: np.ndarray, params: HighlightParams | None = None
+) -> np.ndarray:
+    """Repair clipped channels; returns a new float32 (H, W, 3) array (unclipped above 1)."""
+    params = params or HighlightParams()
+    clip = np.asarray(clip, dtype=np.float32).reshape(3)
+    if params.mode == "off":
+        return image
+    if params.mode == "clip":
+        return np.minimum(image, np.float32(clip.min()))
+    if params.mode != "reconstruct":
+        raise ValueError(f"highlight mode must be reconstruct, clip or off, got {params.mode!r}")
+    if not 0.5 <= params.threshold < 1.0:
+        raise ValueError(f"highlight threshold must be in [0.5, 1), got {params.threshold}")
+    # how close each pixel is to clipping, in fractions of its channels' clip levels
+    frac = np.max(image * (np.float32(1.0) / clip), axis=2)
+    t0 = np.float32(params.threshold)
+    if not np.any(frac > t0):
+        return image
+    weight = np.clip((frac - t0) / (np.float32(1.0) - t0), 0.0, 1.0)
+    weight = weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no visible edge
+    brightest = np.max(image, axis=2, keepdims=True)
+    out = image + weight[..., None] * (brightest - image)
+    return out.astype(np.float32, copy=False)

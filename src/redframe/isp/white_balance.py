@@ -1,0 +1,168 @@
+"""White balance: scale camera RGB so that the scene's neutral becomes R = G = B.
+
+Reads/writes normalised linear camera RGB (mosaic or 3-channel), float32. Gains are
+normalised so that green is 1 (the channel that clips first keeps its range; highlight
+reconstruction deals with what clips after scaling).
+
+Modes: ``asshot`` (the camera's AsShotNeutral), ``auto`` (estimated from the image,
+shades-of-grey, Finlayson & Trezzi 2004, "Shades of Gray and Colour Constancy", CIC 12,
+on unclipped mid-tone pixels), ``kelvin`` (a correlated colour temperature plus tint: the
+illuminant's white on the CIE daylight locus above 4000 K, on the Planckian locus below,
+mapped to camera RGB with the file's XYZ->camera matrix), ``daylight`` (5500 K).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["WhiteBalanceParams", "white_balance", "white_balance_gains", "cct_to_xy",
+           "estimate_neutral_shades_of_grey", "parse_wb"]
+
+
+@dataclass
+class WhiteBalanceParams:
+    mode: str = "asshot"  # "asshot" | "auto" | "kelvin" | "daylight"
+    kelvin: float = 5500.0  # K, used by mode "kelvin" (2000..12000)
+    tint: float = 0.0  # green(-)/magenta(+), in units of 1/1000 of Duv (-100..100)
+
+
+def parse_wb(text: str) -> WhiteBalanceParams:
+    """``asshot`` | ``auto`` | ``daylight`` | ``5500K`` | ``5500K+10`` (Kelvin and tint)."""
+    t = text.strip().lower()
+    if t in ("asshot", "as-shot", "camera"):
+        return WhiteBalanceParams("asshot")
+    if t in ("auto", "daylight"):
+        return WhiteBalanceParams(t)
+    body = t.rstrip()
+    tint = 0.0
+    for sign in ("+", "-"):
+        if sign in body[1:]:
+            idx = body.index(sign, 1)
+            body, tint = body[:idx], float(body[idx:])
+            break
+    if body.endswith("k"):
+        body = body[:-1]
+    try:
+        kelvin = float(body)
+    except ValueError:
+        raise ValueError(f"white balance must be asshot, auto, daylight or a temperature like "
+                         f"5500K, got {text!r}") from None
+    if not 2000 <= kelvin <= 12000 or not -100 <= tint <= 100:
+        raise ValueError(f"white balance {text!r}: temperature must be 2000..12000 K and "
+                         f"tint -100..100")
+    return WhiteBalanceParams("kelvin", kelvin, tint)
+
+
+def cct_to_xy(cct: float) -> tuple[float, float]:
+    """Chromaticity of a white of temperature ``cct`` (K).
+
+    >= 4000 K: CIE daylight locus (CIE 15:2004, eq. 3.3/3.4); below: Planckian locus by the
+    cubic-spline fit of Kim et al. 2002 (US patent 7024034), accurate to ~1e-4 in xy.
+    """
+    t = float(cct)
+    if t >= 4000:
+        if t <= 7000:
+            x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
+        else:
+            x = -2.0064e9 / t**3 + 1.9018e6 / t**2 + 0.24748e3 / t + 0.237040
+        y = -3.000 * x * x + 2.870 * x - 0.275
+        return x, y
+    x = -0.2661239e9 / t**3 - 0.2343589e6 / t**2 + 0.8776956e3 / t + 0.179910
+    if t <= 2222:
+        y = -1.1063814 * x**3 - 1.34811020 * x**2 + 2.18555832 * x - 0.20219683
+    else:
+        y = -0.9549476 * x**3 - 1.37418593 * x**2 + 2.09137015 * x - 0.16748867
+    return x, y
+
+
+def _apply_tint(xy: tuple[float, float], tint: float) -> tuple[float, float]:
+    """Move perpendicular to the locus in CIE 1960 uv by ``tint``/1000 Duv (+ = magenta)."""
+    if tint == 0:
+        return xy
+    x, y = xy
+    d = -2 * x + 12 * y + 3
+    u, v = 4 * x / d, 6 * y / d
+    # magenta is below the locus in uv (negative Duv): shift v down for positive tint
+    v -= tint / 1000.0
+    den = 2 * u - 8 * v + 4
+    return 3 * u / den, 2 * v / den
+
+
+def estimate_neutral_shades_of_grey(rgb: np.ndarray, p: float = 6.0) -> np.ndarray:
+    """Camera-RGB neutral of a linear (H, W, 3) image (a small preview is enough).
+
+    Minkowski p-norm of each channel over pixels that are neither clipped (any channel
+    >= 0.95 of white) nor in deep shadow (bottom 5% of green), Finlayson & Trezzi 2004.
+    """
+    flat = rgb.reshape(-1, 3).astype(np.float64)
+    ok = np.all(np.isfinite(flat), axis=1) & (flat.max(axis=1) < 0.95)
+    flat = flat[ok]
+    if flat.shape[0] < 16:
+        return np.ones(3)
+    g = flat[:, 1]
+    flat = flat[g > np.quantile(g, 0.05)]
+    flat = np.clip(flat, 0, None)
+    norm = np.power(np.mean(np.power(flat, p), axis=0), 1.0 / p)
+    if not np.all(norm > 0):
+        return np.ones(3)
+    return norm / norm[1]
+
+
+def white_balance_gains(
+    params: WhiteBalanceParams,
+    xyz_to_camera: np.ndarray | None,
+    as_shot_neutral: np.ndarray | None,
+    preview: np.ndarray | None = None,
+) -> tuple[np.ndarray, str]:
+    """(R, G, B) gains with G = 1 and a note saying where they came from."""
+    from redframe.isp.colorspaces import xy_to_xyz
+
+    mode = params.mode
+    if mode == "asshot" and as_shot_neutral is None:
+        mode = "auto" if preview is not None else "daylight"
+        note = f"no as-shot white balance in the file; used {mode}"
+    else:
+        note = mode
+    if mode == "asshot":
+        neutral = np.asarray(as_shot_neutral, dtype=np.float64)
+    elif mode == "auto":
+        if preview is None:
+            raise ValueError("auto white balance needs a preview image")
+        neutral = estimate_neutral_shades_of_grey(preview)
+    else:
+        kelvin = 5500.0 if mode == "daylight" else params.kelvin
+        if xyz_to_camera is None:
+            raise ValueError("a Kelvin white balance needs the camera's colour matrix")
+        xy = _apply_tint(cct_to_xy(kelvin), params.tint if mode == "kelvin" else 0.0)
+        neutral = np.asarray(xyz_to_camera, dtype=np.float64) @ xy_to_xyz(xy)
+        note = f"{kelvin:.0f} K" + (f", tint {params.tint:+g}" if params.tint else "")
+    neutral = np.asarray(neutral, dtype=np.float64)
+    if neutral.shape != (3,) or not np.all(np.isfinite(neutral)) or np.any(neutral <= 0):
+        raise ValueError(f"white balance neutral must be three positive numbers, got {neutral}")
+    gains = neutral[1] / neutral
+    return gains.astype(np.float32), note
+
+
+def white_balance(
+    image: np.ndarray,
+    gains: np.ndarray,
+    pattern: str | None = None,
+    origin: tuple[int, int] = (0, 0),
+) -> np.ndarray:
+    """Multiply by ``gains``: per CFA site for a mosaic (``pattern`` of the full frame,
+    ``origin`` of the tile) or per channel for (H, W, 3). Returns a new float32 array."""
+    gains = np.asarray(gains, dtype=np.float32)
+    if image.ndim == 3:
+        return (image * gains).astype(np.float32, copy=False)
+    from redframe.io.scene import pattern_to_index
+
+    site = np.roll(pattern_to_index(pattern), (-(origin[0] % 2), -(origin[1] % 2)), axis=(0, 1))
+    out = np.empty(image.shape, dtype=np.float32)
+    for dy in range(2):
+        for dx in range(2):
+            np.multiply(image[dy::2, dx::2], gains[site[dy, dx]], out=out[dy::2, dx::2])
+    return out
+
+
