@@ -1,10 +1,10 @@
 """Camera RGB -> working space (linear Rec.2020, D65) with the file's colour matrix.
 
 Reads white-balanced linear camera RGB, writes linear Rec.2020, float32, unclipped.
-The matrix follows dcraw/LibRaw and the DNG spec's simple case: with DNG ``ColorMatrix``
-M (XYZ -> camera), ``M @ RGB2020_to_XYZ`` is row-normalised so that the working-space
-white maps to camera (1, 1, 1), i.e. to a white-balanced neutral; its inverse takes
-white-balanced camera RGB to Rec.2020 (Adobe, "Digital Negative Specification" 1.6, ch. 6).
+With DNG ``ColorMatrix`` M (XYZ -> camera) and the scene light's camera neutral, camera
+RGB is mapped to XYZ under the scene light and adapted to D65 with Bradford (Adobe,
+"Digital Negative Specification" 1.6, ch. 6): unlike dcraw's row-normalised matrix, which
+adapts in camera space, this keeps colours right under tungsten as well as daylight.
 Without a matrix, camera RGB is treated as linear sRGB primaries (and a warning is kept).
 """
 
@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from redframe.isp.colorspaces import REC2020_TO_XYZ, rgb_to_rgb_matrix
+from redframe.isp.colorspaces import (
+    D65_XY,
+    XYZ_TO_REC2020,
+    bradford_matrix,
+    rgb_to_rgb_matrix,
+    xy_to_xyz,
+)
 
 __all__ = ["ColorParams", "camera_to_working_matrix", "apply_matrix"]
 
@@ -24,16 +30,32 @@ class ColorParams:
     working_space: str = "rec2020"  # fixed: linear Rec.2020, D65
 
 
-def camera_to_working_matrix(xyz_to_camera: np.ndarray | None) -> np.ndarray:
-    """3x3 matrix: white-balanced camera RGB -> linear Rec.2020."""
+def camera_to_working_matrix(xyz_to_camera: np.ndarray | None,
+                             neutral: np.ndarray | None = None) -> np.ndarray:
+    """3x3 matrix: white-balanced camera RGB -> linear Rec.2020 (D65).
+
+    With the camera-RGB ``neutral`` of the scene light (the inverse of the WB gains), the
+    light's white point is ``inv(ColorMatrix) @ neutral``; camera RGB goes to XYZ under that
+    light and a Bradford adaptation takes it to D65 (DNG spec 1.6, "Mapping Camera Color
+    Space to CIE XYZ Space"). A white-balanced neutral (1, 1, 1) lands on the D65 white
+    with Y = 1. Without ``neutral`` the light is taken as D65.
+    """
     if xyz_to_camera is None:
         return rgb_to_rgb_matrix("srgb", "rec2020")
-    cam_from_working = np.asarray(xyz_to_camera, dtype=np.float64) @ REC2020_TO_XYZ
-    rows = cam_from_working.sum(axis=1, keepdims=True)
-    if np.any(np.abs(rows) < 1e-9):
-        raise ValueError("colour matrix maps white to zero in a channel")
-    cam_from_working = cam_from_working / rows
-    return np.linalg.inv(cam_from_working)
+    m = np.asarray(xyz_to_camera, dtype=np.float64)
+    if abs(np.linalg.det(m)) < 1e-12:
+        raise ValueError("colour matrix is singular")
+    camera_to_xyz = np.linalg.inv(m)
+    if neutral is None:
+        neutral = m @ xy_to_xyz(D65_XY)
+    neutral = np.asarray(neutral, dtype=np.float64)
+    white = camera_to_xyz @ neutral
+    if not np.all(np.isfinite(white)) or white[1] <= 0:
+        raise ValueError(f"colour matrix maps the white-balance neutral {neutral} to {white}")
+    white_xy = (white[0] / white.sum(), white[1] / white.sum())
+    adapt = bradford_matrix(white_xy, D65_XY)
+    to_xyz = adapt @ camera_to_xyz @ np.diag(neutral) / white[1]
+    return XYZ_TO_REC2020 @ to_xyz
 
 
 def apply_matrix(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:

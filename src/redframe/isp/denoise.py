@@ -4,8 +4,9 @@ Reads/writes linear Rec.2020 (H, W, 3) float32. Work happens in a square-root do
 where shot noise has a roughly constant standard deviation (the idea of the Anscombe
 transform, Anscombe 1948), split into luma and two chroma differences:
 
-- chroma: a guided filter (He et al. 2013) steered by luma with a wide radius — colour
-  noise is low-frequency blotches, and people tolerate chroma blur far more than luma blur;
+- chroma: a guided filter (He et al. 2013) steered by luma, fitted on a 2x-binned copy and
+  applied at full resolution (He & Sun 2015) — colour noise is low-frequency blotches,
+  and people tolerate chroma blur far more than luma blur;
 - luma: a self-guided filter with a small radius whose edge threshold follows the measured
   noise, blended with the original by ``luma`` strength so fine texture survives.
 
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from redframe.isp.filters import guided_filter, weighted_sum
+from redframe.isp.filters import guided_coefficients, weighted_sum
 
-__all__ = ["DenoiseParams", "estimate_noise_sigma", "strengths_for_iso", "denoise"]
+__all__ = ["DenoiseParams", "estimate_noise_sigma", "strengths_for_iso", "denoise",
+           "denoise_coefficients", "resolve"]
 
 _LUMA = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 
@@ -58,30 +60,60 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
     return mad / 0.6745 / math.sqrt(20.0)
 
 
+def _upsample(low: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(low, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def denoise_coefficients(z: np.ndarray, y: np.ndarray, sigma: float):
+    """Guided-filter coefficients for the three chroma differences, on a 2x-binned copy.
+
+    ``z`` is the signed-sqrt image (H, W, 3), ``y`` its luma. Returns ``(a, b)`` of shape
+    (ceil(H/2), ceil(W/2), 3); the filtered chroma is ``up(a) * y + up(b)`` (fast guided
+    filter, He & Sun 2015): edges follow the full-resolution luma.
+    """
+    h, w = y.shape
+    hl, wl = (h + 1) // 2, (w + 1) // 2
+    z_low = cv2.resize(z, (wl, hl), interpolation=cv2.INTER_AREA)
+    y_low = weighted_sum(z_low, _LUMA)
+    c_low = z_low - y_low[..., None]
+    # binning 2x2 halves the noise std; colour blotches are large: radius 4 at half size
+    eps = (3.0 * sigma / 2.0) ** 2
+    a = np.empty_like(c_low)
+    b = np.empty_like(c_low)
+    for ch in range(3):
+        a[..., ch], b[..., ch] = guided_coefficients(y_low, np.ascontiguousarray(c_low[..., ch]),
+                                                     4, eps)
+    return a, b
+
+
 def denoise(image: np.ndarray, params: DenoiseParams, iso: float | None = None,
             sigma: float | None = None) -> np.ndarray:
-    """Return a denoised copy of linear Rec.2020 ``image``."""
+    """Return a denoised copy of linear Rec.2020 ``image`` (reference implementation; the
+    fused fast path in :mod:`redframe.isp.fused` computes the same)."""
+    luma_s, chroma_s, sigma = resolve(params, iso, sigma, image)
+    if luma_s <= 0 and chroma_s <= 0:
+        return image
+    z = np.sqrt(np.abs(image)) * np.sign(image)
+    y = weighted_sum(z, _LUMA)
+    c = z - y[..., None]
+    if chroma_s > 0:
+        a, b = denoise_coefficients(z, y, sigma)
+        smooth = _upsample(a, y.shape) * y[..., None] + _upsample(b, y.shape)
+        c += np.float32(chroma_s) * (smooth - c)
+    if luma_s > 0:
+        la, lb = guided_coefficients(y, y, 2, (1.5 * sigma) ** 2)
+        y = y + np.float32(luma_s) * (la * y + lb - y)
+    z = c + y[..., None]
+    return (z * np.abs(z)).astype(np.float32, copy=False)
+
+
+def resolve(params: DenoiseParams, iso: float | None, sigma: float | None,
+            image: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(luma strength, chroma strength, sigma) after applying ISO defaults."""
     luma_s, chroma_s = strengths_for_iso(iso)
     luma_s = luma_s if params.luma is None else float(params.luma)
     chroma_s = chroma_s if params.chroma is None else float(params.chroma)
-    if luma_s <= 0 and chroma_s <= 0:
-        return image
     sigma = params.sigma if params.sigma is not None else sigma
     if sigma is None:
-        sigma = estimate_noise_sigma(image)
-    sigma = max(float(sigma), 1e-4)
-    # sqrt domain keeps sign for the (rare) negative values left by demosaic/matrix
-    z = np.sqrt(np.abs(image)) * np.sign(image)
-    y = weighted_sum(z, _LUMA)
-    c = z - y[..., None]  # three chroma differences (they sum to ~0 with luma weights)
-    if chroma_s > 0:
-        radius = 4
-        eps = (3.0 * sigma) ** 2
-        for ch in range(3):
-            smooth = guided_filter(y, np.ascontiguousarray(c[..., ch]), radius, eps)
-            c[..., ch] += np.float32(chroma_s) * (smooth - c[..., ch])
-    if luma_s > 0:
-        smooth = guided_filter(y, y, 2, (1.5 * sigma) ** 2)
-        y = y + np.float32(luma_s) * (smooth - y)
-    z = c + y[..., None]
-    return (z * np.abs(z)).astype(np.float32, copy=False)
+        sigma = estimate_noise_sigma(image) if image is not None else 0.01
+    return luma_s, chroma_s, max(float(sigma), 1e-4)

@@ -16,7 +16,7 @@ import numpy as np
 
 from redframe.isp.colorspaces import SRGB_TO_XYZ, srgb_decode
 
-__all__ = ["colorchecker_xyz", "colorchecker_image", "natural_xyz", "hdr_xyz", "PATCH_NAMES",
+__all__ = ["colorchecker_xyz", "illuminant_xyz", "colorchecker_image", "natural_xyz", "hdr_xyz", "PATCH_NAMES",
            "SKIN_PATCHES"]
 
 PATCH_NAMES = (
@@ -45,6 +45,20 @@ def _colorchecker_xyz_cached(illuminant: str) -> np.ndarray:
         sd = sds[name].copy().align(shape)
         out.append(colour.sd_to_XYZ(sd, cmfs, ill) / 100.0)
     return np.array(out, dtype=np.float64)
+
+
+def illuminant_xyz(illuminant: str = "D65") -> np.ndarray:
+    """XYZ of the illuminant's white (Y = 1): "D65", "A", or a blackbody such as "3200K"."""
+    import colour
+
+    shape = colour.SpectralShape(380, 780, 5)
+    cmfs = colour.MSDS_CMFS["CIE 1931 2 Degree Standard Observer"].copy().align(shape)
+    if illuminant.upper().endswith("K"):
+        sd = colour.sd_blackbody(float(illuminant[:-1]), shape)
+    else:
+        sd = colour.SDS_ILLUMINANTS[illuminant].copy().align(shape)
+    xyz = colour.sd_to_XYZ(sd, cmfs)
+    return np.asarray(xyz / xyz[1], dtype=np.float64)
 
 
 def colorchecker_xyz(illuminant: str = "D65") -> np.ndarray:

@@ -18,7 +18,8 @@ import numpy as np
 from redframe.io.metadata import Metadata
 from redframe.io.scene import RawCalibration, Scene, pattern_to_index
 
-__all__ = ["SensorModel", "simulate_raw", "NIKON_D65_MATRIX", "mosaic_from_rgb"]
+__all__ = ["SensorModel", "simulate_raw", "linear_camera_scene", "NIKON_D65_MATRIX",
+           "mosaic_from_rgb"]
 
 #: DNG ColorMatrix (XYZ D65 -> camera) of the bundled Nikon sample, used as our sensor.
 NIKON_D65_MATRIX = np.array([[0.9020, -0.2890, -0.0715],
@@ -103,3 +104,21 @@ def simulate_raw(
                     width=dn.shape[1], height=dn.shape[0],
                     as_shot_neutral=tuple(float(v) for v in neutral))
     return Scene(meta=meta, mosaic=dn, calibration=cal, space="cfa"), cam
+
+
+def linear_camera_scene(xyz: np.ndarray, *, exposure: float = 1.0, iso: float = 100.0,
+                        sensor: SensorModel | None = None) -> Scene:
+    """A noiseless, unquantised camera-RGB scene (``space="camera"``), as a merged HDR burst
+    or a linear DNG delivers: for testing tone mapping beyond one 14-bit exposure's range."""
+    sensor = sensor or SensorModel()
+    m = np.asarray(sensor.xyz_to_camera, dtype=np.float64)
+    m = m / np.max(m @ np.array([0.9505, 1.0, 1.0890]))
+    neutral = m @ np.array([0.9505, 1.0, 1.0890])
+    neutral = neutral / neutral[1]
+    cam = (np.asarray(xyz, dtype=np.float64) @ m.T * exposure).astype(np.float32)
+    cal = RawCalibration(pattern=None, black_level=np.zeros(3, np.float32), white_level=1.0,
+                         xyz_to_camera=m, as_shot_neutral=neutral, source="simulated")
+    meta = Metadata(make="redframe", model="simulated HDR merge", iso=float(iso),
+                    orientation=1, width=cam.shape[1], height=cam.shape[0],
+                    as_shot_neutral=tuple(float(v) for v in neutral))
+    return Scene(meta=meta, rgb=cam, calibration=cal, space="camera")

@@ -1,0 +1,352 @@
+"""Fast path of the develop pipeline: the same per-pixel math as the NumPy reference stages,
+fused into a few numba kernels that run on all cores without full-size temporaries.
+
+This is the Halide camera_pipe idea (Ragan-Kelley et al. 2013, "Halide: a language and
+compiler for optimizing parallelism, locality, and recomputation in image processing
+pipelines", PLDI): the algorithm of each stage stays readable in its own module
+(levels, white_balance, highlights, color, denoise, tone, output, sharpen), while this
+module is only a *schedule* of it. ``tests/test_fused.py`` checks that both agree.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numba as nb
+import numpy as np
+
+from redframe.isp.colorspaces import rgb_to_rgb_matrix
+
+__all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut",
+           "tone_vector"]
+
+_LUT_SIZE = 65536
+
+
+@lru_cache(maxsize=2)
+def encode_lut() -> np.ndarray:
+    """sRGB encoding sampled on [0, 1] (65536 steps; linear interpolation error < 1e-7)."""
+    x = np.linspace(0.0, 1.0, _LUT_SIZE + 1, dtype=np.float64)
+    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return y.astype(np.float32)
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _levels_wb(mosaic, black, scale, row0, out):  # pragma: no cover - compiled
+    h, w = mosaic.shape
+    for i in nb.prange(h):
+        sy = (i + row0) & 1
+        for j in range(w):
+            sx = j & 1
+            out[i, j] = (np.float32(mosaic[i, j]) - black[sy, sx]) * scale[sy, sx]
+
+
+def levels_wb(mosaic: np.ndarray, black: np.ndarray, white: float, gains_site: np.ndarray,
+              row0: int = 0) -> np.ndarray:
+    """Fused :func:`black_white_levels` + :func:`white_balance` on a mosaic (or strip of it
+    starting at full-frame row ``row0``). ``gains_site`` is the gain per CFA site (2, 2)."""
+    black = np.ascontiguousarray(black, dtype=np.float32)
+    scale = (np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0)).astype(np.float32)
+    out = np.empty(mosaic.shape, np.float32)
+    _levels_wb(mosaic, black, scale, row0, out)
+    return out
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _highlights_matrix(rgb, inv_clip, t0, reconstruct, m):  # pragma: no cover - compiled
+    h, w, _ = rgb.shape
+    inv_span = np.float32(1.0) / (np.float32(1.0) - t0)
+    for i in nb.prange(h):
+        for j in range(w):
+            r = rgb[i, j, 0]
+            g = rgb[i, j, 1]
+            b = rgb[i, j, 2]
+            if reconstruct:
+                frac = max(r * inv_clip[0], max(g * inv_clip[1], b * inv_clip[2]))
+                if frac > t0:
+                    wgt = min(max((frac - t0) * inv_span, np.float32(0.0)), np.float32(1.0))
+                    wgt = wgt * wgt * (np.float32(3.0) - np.float32(2.0) * wgt)
+                    top = max(r, max(g, b))
+                    r += wgt * (top - r)
+                    g += wgt * (top - g)
+                    b += wgt * (top - b)
+            rgb[i, j, 0] = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
+            rgb[i, j, 1] = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
+            rgb[i, j, 2] = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
+
+
+def highlights_matrix(rgb: np.ndarray, clip: np.ndarray, threshold: float, reconstruct: bool,
+                      matrix: np.ndarray) -> np.ndarray:
+    """In place: :func:`reconstruct_highlights` then ``matrix @ rgb`` (colour + exposure)."""
+    inv_clip = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
+    _highlights_matrix(rgb, inv_clip, np.float32(threshold), bool(reconstruct),
+                       np.ascontiguousarray(matrix, dtype=np.float32))
+    return rgb
+
+
+def axis_map(n_dst: int, n_src: int, start: int = 0, n_full: int | None = None):
+    """Source indices and weights of cv2.resize INTER_LINEAR along one axis, for destination
+    pixels ``start .. start + n_dst`` of a full axis of ``n_full`` (default ``n_dst``)."""
+    n_full = n_dst if n_full is None else n_full
+    f = (np.arange(start, start + n_dst, dtype=np.float64) + 0.5) * (n_src / n_full) - 0.5
+    f = np.clip(f, 0.0, n_src - 1)
+    i0 = np.floor(f).astype(np.int64)
+    i0 = np.minimum(i0, n_src - 1)
+    i1 = np.minimum(i0 + 1, n_src - 1)
+    return i0, i1, (f - i0).astype(np.float32)
+
+
+@nb.njit(inline="always", fastmath=True)
+def _bilinear(grid, k, y0, y1, fy, x0, x1, fx):  # pragma: no cover - compiled
+    top = grid[y0, x0, k] + (grid[y0, x1, k] - grid[y0, x0, k]) * fx
+    bot = grid[y1, x0, k] + (grid[y1, x1, k] - grid[y1, x0, k]) * fx
+    return top + (bot - top) * fy
+
+
+@nb.njit(inline="always", fastmath=True)
+def _filmic(x, tv):  # pragma: no cover - compiled
+    """redframe.isp.tone.filmic_curve for one value; tv = tone_vector(params)."""
+    contrast, shoulder, span, k, toe, black = tv[0], tv[1], tv[2], tv[3], tv[4], tv[5]
+    if x < 0.0:
+        x = 0.0
+    y = x
+    if contrast != 1.0:
+        y = 0.18 * math.pow(x / 0.18, contrast)
+    if toe > 0.0 and y < 0.09:
+        y = 0.09 * math.pow(y / 0.09, 1.0 + toe)
+    if y > shoulder:
+        y = shoulder + span * math.tanh((y - shoulder) * k / span)
+    if black > 0.0:
+        y = black + (1.0 - black) * y
+    return min(max(y, 0.0), 1.0)
+
+
+@nb.njit(inline="always", fastmath=True)
+def _encode(x, lut):  # pragma: no cover - compiled
+    if x <= 0.0:
+        return np.float32(0.0)
+    if x >= 1.0:
+        return lut[lut.shape[0] - 1]
+    p = x * (lut.shape[0] - 1)
+    i = int(p)
+    f = p - i
+    return lut[i] + (lut[i + 1] - lut[i]) * f
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy, tmx,
+            tone_on, tv, mout, wout, lut, out):  # pragma: no cover - compiled
+    h, w, _ = rgb.shape
+    th = ta.shape[0]
+    cy0, cy1, cfy = cmy
+    cx0, cx1, cfx = cmx
+    ty0, ty1, tfy = tmy
+    tx0, tx1, tfx = tmx
+    shoulder = tv[1]
+    inv_span = 1.0 / (1.0 - shoulder)
+    lum0 = np.float32(0.2627)
+    lum1 = np.float32(0.6780)
+    lum2 = np.float32(0.0593)
+    for i in nb.prange(h):
+        for j in range(w):
+            r = rgb[i, j, 0]
+            g = rgb[i, j, 1]
+            b = rgb[i, j, 2]
+            if dn:
+                zr = math.copysign(math.sqrt(abs(r)), r)
+                zg = math.copysign(math.sqrt(abs(g)), g)
+                zb = math.copysign(math.sqrt(abs(b)), b)
+                y = yz[i, j]
+                cr = zr - y
+                cg = zg - y
+                cbb = zb - y
+                if chroma_s > 0.0:
+                    a0, a1, fa = cy0[i], cy1[i], cfy[i]
+                    b0, b1, fb = cx0[j], cx1[j], cfx[j]
+                    cr += chroma_s * (_bilinear(ca, 0, a0, a1, fa, b0, b1, fb) * y
+                                      + _bilinear(cb, 0, a0, a1, fa, b0, b1, fb) - cr)
+                    cg += chroma_s * (_bilinear(ca, 1, a0, a1, fa, b0, b1, fb) * y
+                                      + _bilinear(cb, 1, a0, a1, fa, b0, b1, fb) - cg)
+                    cbb += chroma_s * (_bilinear(ca, 2, a0, a1, fa, b0, b1, fb) * y
+                                       + _bilinear(cb, 2, a0, a1, fa, b0, b1, fb) - cbb)
+                if luma_s > 0.0:
+                    y = y + luma_s * (la[i, j] * y + lb[i, j] - y)
+                zr = cr + y
+                zg = cg + y
+                zb = cbb + y
+                r = zr * abs(zr)
+                g = zg * abs(zg)
+                b = zb * abs(zb)
+            if th > 0:
+                lum = lum0 * r + lum1 * g + lum2 * b
+                lg = math.log2(max(lum, 5.960464477539063e-08))
+                a0, a1, fa = ty0[i], ty1[i], tfy[i]
+                b0, b1, fb = tx0[j], tx1[j], tfx[j]
+                gain = math.exp2(_bilinear(ta, 0, a0, a1, fa, b0, b1, fb) * lg
+                                 + _bilinear(tb, 0, a0, a1, fa, b0, b1, fb))
+                r *= gain
+                g *= gain
+                b *= gain
+            if tone_on:
+                norm = max(r, max(g, b))
+                mapped = _filmic(norm, tv)
+                ratio = mapped / max(norm, 1e-8)
+                r2 = r * ratio
+                g2 = g * ratio
+                b2 = b * ratio
+                bl = min(max((mapped - shoulder) * inv_span, 0.0), 1.0)
+                bl = bl * bl
+                if bl > 0.0:
+                    r2 += bl * (_filmic(r, tv) - r2)
+                    g2 += bl * (_filmic(g, tv) - g2)
+                    b2 += bl * (_filmic(b, tv) - b2)
+                r = min(max(r2, 0.0), 1.0)
+                g = min(max(g2, 0.0), 1.0)
+                b = min(max(b2, 0.0), 1.0)
+            o0 = mout[0, 0] * r + mout[0, 1] * g + mout[0, 2] * b
+            o1 = mout[1, 0] * r + mout[1, 1] * g + mout[1, 2] * b
+            o2 = mout[2, 0] * r + mout[2, 1] * g + mout[2, 2] * b
+            low = min(o0, min(o1, o2))
+            if low < 0.0:
+                yy = max(wout[0] * o0 + wout[1] * o1 + wout[2] * o2, 0.0)
+                t = yy / max(yy - low, 1e-12)
+                o0 = yy + (o0 - yy) * t
+                o1 = yy + (o1 - yy) * t
+                o2 = yy + (o2 - yy) * t
+            out[i, j, 0] = _encode(o0, lut)
+            out[i, j, 1] = _encode(o1, lut)
+            out[i, j, 2] = _encode(o2, lut)
+
+
+def tone_vector(params) -> np.ndarray:
+    """The filmic curve's parameters as the kernel wants them (see tone.filmic_curve)."""
+    white = params.white if params.contrast == 1.0 else 0.18 * (params.white / 0.18) ** params.contrast
+    span = 1.0 - params.shoulder
+    k = math.atanh(0.999) * span / max(white - params.shoulder, 1e-3)
+    return np.array([params.contrast, params.shoulder, span, k, params.toe, params.black],
+                    dtype=np.float64)
+
+
+_EMPTY3 = np.zeros((1, 1, 3), np.float32)
+_EMPTY2 = np.zeros((1, 1), np.float32)
+_EMPTY_T = np.zeros((0, 0, 1), np.float32)
+
+
+def finish(rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=None,
+           space: str = "srgb") -> np.ndarray:
+    """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
+    transform -> encode, in one pass. Returns encoded float32 (H, W, 3).
+
+    ``denoise`` is ``(yz, (ca, cb), chroma_s, (la, lb), luma_s)`` or None; ``ltm`` is a
+    :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or None (no curve).
+    """
+    from redframe.isp.output import OUTPUT_SPACES
+
+    if space not in OUTPUT_SPACES:
+        raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {space!r}")
+    h, w, _ = rgb.shape
+    out = np.empty((h, w, 3), np.float32)
+    if denoise is not None:
+        yz, (ca, cb), chroma_s, (la, lb), luma_s = denoise
+        dn = True
+    else:
+        yz, ca, cb, la, lb, chroma_s, luma_s, dn = _EMPTY2, _EMPTY3, _EMPTY3, _EMPTY2, _EMPTY2, 0.0, 0.0, False
+    if ltm is not None:
+        ta, tb, full_h = ltm.a[..., None], ltm.b[..., None], ltm.full_shape[0]
+    else:
+        ta, tb, full_h = _EMPTY_T, _EMPTY_T, h
+    tv = tone_vector(tone) if tone is not None else np.zeros(6)
+    mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
+    wout = np.array([0.2126, 0.7152, 0.0722] if space == "srgb" else [0.2290, 0.6917, 0.0793],
+                    np.float32)
+    cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
+    tmy = axis_map(h, max(1, ta.shape[0]), ltm_row0, full_h)
+    tmx = axis_map(w, max(1, ta.shape[1]))
+    _finish(rgb, yz, dn, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx,
+            np.ascontiguousarray(ta), np.ascontiguousarray(tb), tmy, tmx,
+            tone is not None, tv, mout, wout, encode_lut(), out)
+    return out
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _sharpen_apply(img, y, blur, amount, t):  # pragma: no cover - compiled
+    h, w, _ = img.shape
+    for i in nb.prange(h):
+        for j in range(w):
+            d = y[i, j] - blur[i, j]
+            if t > 0:
+                m = abs(d) - t
+                d = math.copysign(m, d) if m > 0 else np.float32(0.0)
+            d *= amount
+            for c in range(3):
+                img[i, j, c] = min(max(img[i, j, c] + d, np.float32(0.0)), np.float32(1.0))
+
+
+def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
+    """In place: :func:`redframe.isp.sharpen.sharpen` with the final add fused."""
+    import cv2
+
+    from redframe.isp.filters import weighted_sum
+
+    if params.amount <= 0:
+        return img
+    y = weighted_sum(img, np.array([0.2126, 0.7152, 0.0722], np.float32))
+    blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
+    _sharpen_apply(img, y, blur, np.float32(params.amount), np.float32(params.threshold))
+    return img
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _signed_sqrt_luma(rgb, z, y):  # pragma: no cover - compiled
+    h, w, _ = rgb.shape
+    for i in nb.prange(h):
+        for j in range(w):
+            acc = np.float32(0.0)
+            for c in range(3):
+                v = rgb[i, j, c]
+                s = math.copysign(math.sqrt(abs(v)), v)
+                z[i, j, c] = s
+                acc += s * (np.float32(0.2627) if c == 0 else
+                            (np.float32(0.6780) if c == 1 else np.float32(0.0593)))
+            y[i, j] = acc
+
+
+def signed_sqrt_luma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sign(x) sqrt|x|, its Rec.2020 luma): the denoiser's working domain."""
+    z = np.empty_like(rgb)
+    y = np.empty(rgb.shape[:2], np.float32)
+    _signed_sqrt_luma(rgb, z, y)
+    return z, y
+
+
+def finish_denoise_only(rgb: np.ndarray, dn) -> np.ndarray:
+    """Apply only the denoise part of :func:`finish`, returning linear light (for looks)."""
+    h, w, _ = rgb.shape
+    yz, (ca, cb), chroma_s, (la, lb), luma_s = dn
+    out = np.empty_like(rgb)
+    cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
+    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx,
+                  out)
+    return out
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _denoise_only(rgb, yz, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, out):  # pragma: no cover
+    h, w, _ = rgb.shape
+    cy0, cy1, cfy = cmy
+    cx0, cx1, cfx = cmx
+    for i in nb.prange(h):
+        for j in range(w):
+            y = yz[i, j]
+            yn = y + luma_s * (la[i, j] * y + lb[i, j] - y) if luma_s > 0.0 else y
+            for k in range(3):
+                v = rgb[i, j, k]
+                c = math.copysign(math.sqrt(abs(v)), v) - y
+                if chroma_s > 0.0:
+                    c += chroma_s * (_bilinear(ca, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j],
+                                               cfx[j]) * y
+                                     + _bilinear(cb, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j],
+                                                 cfx[j]) - c)
+                zz = c + yn
+                out[i, j, k] = zz * abs(zz)
