@@ -123,6 +123,15 @@ def _filmic(x, tv):  # pragma: no cover - compiled
 
 
 @nb.njit(inline="always", fastmath=True)
+def _compress(d, t, scale, p):  # pragma: no cover - compiled
+    """redframe.isp.output.gamut_compress for one distance (then clipped at the boundary)."""
+    if d <= t:
+        return d
+    x = (d - t) / scale
+    return min(t + scale * x / math.pow(1.0 + math.pow(x, p), 1.0 / p), 1.0)
+
+
+@nb.njit(inline="always", fastmath=True)
 def _encode(x, lut):  # pragma: no cover - compiled
     if x <= 0.0:
         return np.float32(0.0)
@@ -136,13 +145,14 @@ def _encode(x, lut):  # pragma: no cover - compiled
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy, tmx,
-            tone_on, tv, mout, wout, lut, out):  # pragma: no cover - compiled
+            tone_on, tv, mout, gamut, lut, out):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
     th = ta.shape[0]
     cy0, cy1, cfy = cmy
     cx0, cx1, cfx = cmx
     ty0, ty1, tfy = tmy
     tx0, tx1, tfx = tmx
+    gt, gs, gp = gamut[0], gamut[1], gamut[2]
     shoulder = tv[1]
     inv_span = 1.0 / (1.0 - shoulder)
     lum0 = np.float32(0.2627)
@@ -207,13 +217,11 @@ def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy
             o0 = mout[0, 0] * r + mout[0, 1] * g + mout[0, 2] * b
             o1 = mout[1, 0] * r + mout[1, 1] * g + mout[1, 2] * b
             o2 = mout[2, 0] * r + mout[2, 1] * g + mout[2, 2] * b
-            low = min(o0, min(o1, o2))
-            if low < 0.0:
-                yy = max(wout[0] * o0 + wout[1] * o1 + wout[2] * o2, 0.0)
-                t = yy / max(yy - low, 1e-12)
-                o0 = yy + (o0 - yy) * t
-                o1 = yy + (o1 - yy) * t
-                o2 = yy + (o2 - yy) * t
+            top = max(o0, max(o1, o2))
+            if top > 0.0 and min(o0, min(o1, o2)) < top * (1.0 - gt):
+                o0 = top - _compress((top - o0) / top, gt, gs, gp) * top
+                o1 = top - _compress((top - o1) / top, gt, gs, gp) * top
+                o2 = top - _compress((top - o2) / top, gt, gs, gp) * top
             out[i, j, 0] = _encode(o0, lut)
             out[i, j, 1] = _encode(o1, lut)
             out[i, j, 2] = _encode(o2, lut)
@@ -241,7 +249,7 @@ def finish(rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=N
     ``denoise`` is ``(yz, (ca, cb), chroma_s, (la, lb), luma_s)`` or None; ``ltm`` is a
     :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or None (no curve).
     """
-    from redframe.isp.output import OUTPUT_SPACES
+    from redframe.isp.output import GAMUT_POWER, GAMUT_THRESHOLD, OUTPUT_SPACES, _gamut_scale
 
     if space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {space!r}")
@@ -258,14 +266,13 @@ def finish(rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=N
         ta, tb, full_h = _EMPTY_T, _EMPTY_T, h
     tv = tone_vector(tone) if tone is not None else np.zeros(6)
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
-    wout = np.array([0.2126, 0.7152, 0.0722] if space == "srgb" else [0.2290, 0.6917, 0.0793],
-                    np.float32)
+    gamut = np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
     cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
     tmy = axis_map(h, max(1, ta.shape[0]), ltm_row0, full_h)
     tmx = axis_map(w, max(1, ta.shape[1]))
     _finish(rgb, yz, dn, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx,
             np.ascontiguousarray(ta), np.ascontiguousarray(tb), tmy, tmx,
-            tone is not None, tv, mout, wout, encode_lut(), out)
+            tone is not None, tv, mout, gamut, encode_lut(), out)
     return out
 
 

@@ -1,9 +1,13 @@
 """Output transform: linear Rec.2020 (display-referred, [0, 1]) -> encoded sRGB or
 Display P3.
 
-Colours outside the output gamut are brought in by desaturating toward the pixel's own
-luminance just enough that no channel is negative (hue is kept, unlike a per-channel
-clip), then the sRGB transfer curve (IEC 61966-2-1; Display P3 uses the same) encodes.
+Colours outside the output gamut are compressed toward the achromatic axis with the form of
+the ACES Reference Gamut Compression (Academy S-2021-001, 2021): per channel, the distance
+from the pixel's largest component, ``d = (max - c) / max``, is left alone below
+``GAMUT_THRESHOLD`` and smoothly compressed above it so that ``GAMUT_LIMIT`` lands on the
+gamut boundary. The largest component is kept, so a deep red stays a deep red (a
+per-channel clip turns it orange, desaturating toward luminance turns it pink). Then the
+sRGB transfer curve (IEC 61966-2-1; Display P3 uses the same) encodes.
 """
 
 from __future__ import annotations
@@ -25,17 +29,30 @@ class OutputParams:
     space: str = "srgb"  # "srgb" | "display-p3"
 
 
+GAMUT_THRESHOLD = 0.97  # distances below this are untouched (in-gamut colours stay exact)
+GAMUT_LIMIT = 1.6  # the distance that is compressed onto the boundary (d = 1)
+GAMUT_POWER = 1.2
+
+
+def _gamut_scale() -> float:
+    t, lim, p = GAMUT_THRESHOLD, GAMUT_LIMIT, GAMUT_POWER
+    return (lim - t) / (((1 - t) / (lim - t)) ** -p - 1) ** (1 / p)
+
+
+def gamut_compress(rgb: np.ndarray) -> np.ndarray:
+    """ACES-RGC-style compression of out-of-gamut (negative) components, then clip >= 0."""
+    t, p, scale = np.float32(GAMUT_THRESHOLD), np.float32(GAMUT_POWER), np.float32(_gamut_scale())
+    top = np.max(rgb, axis=2, keepdims=True)
+    safe = np.where(top > 0, top, np.float32(1.0))
+    d = (top - rgb) / safe
+    x = np.maximum(d - t, 0) / scale
+    compressed = np.where(d > t, t + scale * x / np.power(1 + np.power(x, p), 1 / p), d)
+    out = np.where(top > 0, top - compressed * safe, rgb)
+    return np.maximum(out, 0).astype(np.float32, copy=False)
+
+
 def output_transform(rgb2020: np.ndarray, params: OutputParams) -> np.ndarray:
     if params.space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {params.space!r}")
     rgb = apply_matrix(rgb2020, rgb_to_rgb_matrix("rec2020", params.space))
-    low = rgb.min(axis=2)
-    if np.any(low < 0):
-        w = np.array([0.2126, 0.7152, 0.0722] if params.space == "srgb" else
-                     [0.2290, 0.6917, 0.0793], dtype=np.float32)
-        y = np.maximum(rgb @ w, 0)[..., None]
-        # smallest t in [0, 1] with y + (rgb - y) * t >= 0 for every channel
-        denom = y[..., 0] - low
-        t = np.where(low < 0, y[..., 0] / np.maximum(denom, 1e-12), 1.0).astype(np.float32)
-        rgb = y + (rgb - y) * t[..., None]
-    return srgb_encode(rgb)
+    return srgb_encode(gamut_compress(rgb))

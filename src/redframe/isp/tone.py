@@ -41,7 +41,7 @@ class ToneParams:
     exposure: float = 0.0  # EV added to the camera's (user --exposure), -10..10
     auto_exposure: bool = False  # meter the scene (log-average key, Reinhard 2002)
     local: float = 1.0  # local tone mapping strength 0 (off) .. 1 (full compression)
-    target_range: float = 6.5  # EV of base-layer range the display keeps (5..12)
+    target_range: float = 6.0  # EV of base-layer range the display keeps (5..12)
     detail: float = 1.0  # local contrast of the detail layer (1 = as shot, 0.5..2)
     contrast: float = 1.0  # slope of the curve at mid-grey in log-log (0.5..2)
     shoulder: float = 0.8  # display value where the highlight roll-off starts (0.5..0.95)
@@ -100,19 +100,17 @@ def local_tone_map_prepare(y_low: np.ndarray, full_shape: tuple[int, int],
     base = base_a * log_y + base_b
     lo, hi = np.quantile(base, [0.005, 0.995])
     base_range = float(hi - lo)
-    anchor = np.float32(np.log2(MID_GREY))
     needed = min(1.0, params.target_range / max(base_range, 1e-6))
     compression = 1.0 - params.local * (1.0 - needed)
-    # after compressing around mid-grey, slide the range up (never past HIGHLIGHT_CEILING)
-    # so that the deepest shadows land no lower than target_range below the ceiling:
-    # a dark room with a bright window reads like what the eye saw, not like a cave
-    ceiling = np.float32(np.log2(HIGHLIGHT_CEILING))
-    lo_c = anchor + (lo - anchor) * compression
-    hi_c = anchor + (hi - anchor) * compression
-    shift = max(0.0, float(ceiling - params.target_range - lo_c))
-    shift = min(shift, max(0.0, float(ceiling - hi_c))) * params.local
+    # compress around the scene's highlights (capped at HIGHLIGHT_CEILING): bright areas
+    # stay where the exposure put them and the shadows come up, as much as the range
+    # requires and no more - a dark room with a bright window reads like what the eye saw
+    # (highlights above the ceiling are pulled down only as far as the scene is compressed;
+    # an ordinary scene's bright sky is the filmic shoulder's job)
+    over = max(0.0, float(hi) - float(np.log2(HIGHLIGHT_CEILING)))
+    pivot = np.float32(hi - over * min(1.0, 4.0 * (1.0 - compression)))
     detail = log_y - base
-    target = (anchor + np.float32(shift) + (base - anchor) * np.float32(compression)
+    target = (pivot + (base - np.float32(hi)) * np.float32(compression)
               + detail * np.float32(params.detail))
     gain = target - log_y
     # model the gain as a local linear function of log luminance, fine radius
