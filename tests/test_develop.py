@@ -20,7 +20,7 @@ from redframe.sim.scenes import (
 from redframe.sim.sensor import linear_camera_scene, simulate_raw
 
 # the simulated camera under-exposes by the pipeline's raw lift, so 1:1 is colorimetric
-EXPOSE = 2.0 ** -RAW_EXPOSURE_EV
+EXPOSE = 2.0**-RAW_EXPOSURE_EV
 
 
 def colorimetric(**kw) -> DevelopParams:
@@ -56,7 +56,9 @@ def test_colorchecker_srgb_output_and_fast_mode(chart):
     ref, img, boxes = chart
     scene, _ = simulate_raw(img, pattern="RGGB", iso=100, exposure=EXPOSE, seed=2)
     high = delta_e_2000(measure_patches(develop(scene, colorimetric()).image, boxes), ref)
-    fast = delta_e_2000(measure_patches(develop(scene, colorimetric(quality="fast")).image, boxes), ref)
+    fast = delta_e_2000(
+        measure_patches(develop(scene, colorimetric(quality="fast")).image, boxes), ref
+    )
     assert high.mean() <= 2.0
     assert fast.mean() <= 2.0
     # cyan (patch 18) lies outside sRGB: gamut mapping costs some accuracy there only
@@ -80,8 +82,9 @@ def test_colour_under_tungsten_with_as_shot_white_balance():
     tungsten = colorchecker_xyz("3200K")
     img, boxes = colorchecker_image(tungsten)
     white = illuminant_xyz("3200K")
-    scene, _ = simulate_raw(img, pattern="GRBG", iso=100, exposure=EXPOSE, illuminant_xyz=white,
-                            seed=3)
+    scene, _ = simulate_raw(
+        img, pattern="GRBG", iso=100, exposure=EXPOSE, illuminant_xyz=white, seed=3
+    )
     measured = measure_patches(develop(scene, colorimetric()).image, boxes)
     measured *= ref65[21, 1] / measured[21, 1]  # meter on the mid-grey patch, as a camera does
     de = delta_e_2000(measured, ref65)
@@ -119,8 +122,14 @@ def test_auto_white_balance_finds_a_tungsten_light():
     to_light = bradford_matrix(D65_XY, (light[0] / light.sum(), light[1] / light.sum()))
     errors = []
     for name in ("astronaut", "coffee", "rocket"):
-        scene, _ = simulate_raw(natural_xyz(name, 256) @ to_light.T, pattern="RGGB", iso=100,
-                                exposure=0.6, illuminant_xyz=light, seed=1)
+        scene, _ = simulate_raw(
+            natural_xyz(name, 256) @ to_light.T,
+            pattern="RGGB",
+            iso=100,
+            exposure=0.6,
+            illuminant_xyz=light,
+            seed=1,
+        )
         cal = scene.calibration
         preview = preview_camera_rgb(scene.mosaic, cal.pattern, cal.black_level, cal.white_level)
         errors.append(angle(estimate_neutral_shades_of_grey(preview), cal.as_shot_neutral))
@@ -141,13 +150,25 @@ def test_high_quality_beats_libraw_on_identical_dng(tmp_path):
     scene, _ = simulate_raw(xyz, pattern="GRBG", iso=400, exposure=EXPOSE, seed=7)
     cal = scene.calibration
     path = tmp_path / "scene.dng"
-    write_dng(path, scene.mosaic, pattern=cal.pattern, black_level=cal.black_level,
-              white_level=int(cal.white_level), xyz_to_camera=cal.xyz_to_camera,
-              as_shot_neutral=cal.as_shot_neutral, meta=scene.meta)
+    write_dng(
+        path,
+        scene.mosaic,
+        pattern=cal.pattern,
+        black_level=cal.black_level,
+        white_level=int(cal.white_level),
+        xyz_to_camera=cal.xyz_to_camera,
+        as_shot_neutral=cal.as_shot_neutral,
+        meta=scene.meta,
+    )
     ours = srgb_decode(develop(read_image(path), colorimetric()).image)
     with rawpy.imread(str(path)) as raw:
-        theirs = raw.postprocess(gamma=(1, 1), no_auto_bright=True, use_camera_wb=True,
-                                 output_bps=16).astype(np.float32) / 65535 * 2 ** RAW_EXPOSURE_EV
+        theirs = (
+            raw.postprocess(
+                gamma=(1, 1), no_auto_bright=True, use_camera_wb=True, output_bps=16
+            ).astype(np.float32)
+            / 65535
+            * 2**RAW_EXPOSURE_EV
+        )
     p_ours, p_theirs = psnr(ours, truth), psnr(np.clip(theirs, 0, 1), truth)
     assert p_ours > p_theirs + 1.0, (p_ours, p_theirs)
     assert p_ours > 28.0

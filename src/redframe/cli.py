@@ -37,48 +37,86 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         description="Develop raws and photos the way the best camera phones render them.",
         epilog="examples:\n"
-               "  redframe demo\n"
-               "  redframe develop DSC_0001.NEF -o out/\n"
-               "  redframe develop photos/ --format heic --jobs 2 -o out/\n"
-               "  redframe info IMG_0001.DNG --json\n",
+        "  redframe demo\n"
+        "  redframe develop DSC_0001.NEF -o out/\n"
+        "  redframe develop photos/ --format heic --jobs 2 -o out/\n"
+        "  redframe info IMG_0001.DNG --json\n",
     )
     parser.add_argument("--version", action="version", version=f"redframe {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    dev = sub.add_parser("develop", formatter_class=_Formatter,
-                         help="develop raws (and JPEG/HEIC/PNG/TIFF) into finished pictures",
-                         description="Develop raws (any LibRaw format, DNG) and JPEG/HEIC/PNG/TIFF "
-                                     "through redframe's pipeline. Folders are walked.")
+    dev = sub.add_parser(
+        "develop",
+        formatter_class=_Formatter,
+        help="develop raws (and JPEG/HEIC/PNG/TIFF) into finished pictures",
+        description="Develop raws (any LibRaw format, DNG) and JPEG/HEIC/PNG/TIFF "
+        "through redframe's pipeline. Folders are walked.",
+    )
     dev.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     dev.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    dev.add_argument("--format", choices=list(FORMAT_SUFFIX), default="jpeg",
-                     help="output format (default: jpeg; tiff and png are 16-bit)")
-    dev.add_argument("--quality", type=int, default=92, metavar="N",
-                     help="JPEG/HEIC quality 1-100 (default: 92)")
-    dev.add_argument("--wb", default="asshot", metavar="WB",
-                     help="white balance: asshot (default), auto, daylight, or a temperature "
-                          "such as 5500K or 3200K+10 (Kelvin and tint)")
-    dev.add_argument("--exposure", type=float, default=0.0, metavar="EV",
-                     help="exposure compensation in stops (default: 0)")
-    dev.add_argument("--auto-exposure", action="store_true",
-                     help="meter the scene instead of trusting the camera's exposure")
-    dev.add_argument("--fast", action="store_true",
-                     help="fast mode: OpenCV demosaic, lighter denoise (previews, contact sheets)")
-    dev.add_argument("--space", choices=["srgb", "display-p3"], default="srgb",
-                     help="output colour space (default: srgb)")
-    dev.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="files developed in parallel (default: 1; 0 = all cores)")
+    dev.add_argument(
+        "--format",
+        choices=list(FORMAT_SUFFIX),
+        default="jpeg",
+        help="output format (default: jpeg; tiff and png are 16-bit)",
+    )
+    dev.add_argument(
+        "--quality", type=int, default=92, metavar="N", help="JPEG/HEIC quality 1-100 (default: 92)"
+    )
+    dev.add_argument(
+        "--wb",
+        default="asshot",
+        metavar="WB",
+        help="white balance: asshot (default), auto, daylight, or a temperature "
+        "such as 5500K or 3200K+10 (Kelvin and tint)",
+    )
+    dev.add_argument(
+        "--exposure",
+        type=float,
+        default=0.0,
+        metavar="EV",
+        help="exposure compensation in stops (default: 0)",
+    )
+    dev.add_argument(
+        "--auto-exposure",
+        action="store_true",
+        help="meter the scene instead of trusting the camera's exposure",
+    )
+    dev.add_argument(
+        "--fast",
+        action="store_true",
+        help="fast mode: OpenCV demosaic, lighter denoise (previews, contact sheets)",
+    )
+    dev.add_argument(
+        "--space",
+        choices=["srgb", "display-p3"],
+        default="srgb",
+        help="output colour space (default: srgb)",
+    )
+    dev.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="files developed in parallel (default: 1; 0 = all cores)",
+    )
     dev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     dev.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
 
-    info = sub.add_parser("info", formatter_class=_Formatter,
-                          help="print what a file says about itself (camera, lens, exposure...)")
+    info = sub.add_parser(
+        "info",
+        formatter_class=_Formatter,
+        help="print what a file says about itself (camera, lens, exposure...)",
+    )
     info.add_argument("path", metavar="FILE")
     info.add_argument("--json", action="store_true", help="machine-readable output")
 
-    demo = sub.add_parser("demo", formatter_class=_Formatter,
-                          help="develop the bundled sample raw every way into redframe-demo/")
+    demo = sub.add_parser(
+        "demo",
+        formatter_class=_Formatter,
+        help="develop the bundled sample raw every way into redframe-demo/",
+    )
     demo.add_argument("-o", "--output", default="redframe-demo", metavar="DIR")
     return parser
 
@@ -91,7 +129,7 @@ def _check_int(value: int, lo: int, hi: int, flag: str) -> int:
 
 def cmd_develop(args: argparse.Namespace) -> int:
     from redframe.batch.jobs import DevelopOptions, develop_file
-    from redframe.batch.local import collect_inputs, plan_outputs, run_jobs
+    from redframe.batch.local import collect_inputs, plan_outputs
     from redframe.io.decode import SUPPORTED_EXTENSIONS
     from redframe.isp.white_balance import parse_wb
 
@@ -109,29 +147,51 @@ def cmd_develop(args: argparse.Namespace) -> int:
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir}: output exists and is not a folder")
-    opts = DevelopOptions(format=args.format, quality=args.quality, wb=args.wb,
-                          exposure=args.exposure, auto_exposure=args.auto_exposure,
-                          mode="fast" if args.fast else "high", space=args.space,
-                          overwrite=args.overwrite, strip_gps=args.strip_gps,
-                          threads=1 if jobs > 1 else 0)
+    opts = DevelopOptions(
+        format=args.format,
+        quality=args.quality,
+        wb=args.wb,
+        exposure=args.exposure,
+        auto_exposure=args.auto_exposure,
+        mode="fast" if args.fast else "high",
+        space=args.space,
+        overwrite=args.overwrite,
+        strip_gps=args.strip_gps,
+        threads=1 if jobs > 1 else 0,
+    )
     outputs = plan_outputs(files, str(out_dir), FORMAT_SUFFIX[args.format])
-    return _run_batch([(f, o, opts) for f, o in zip(files, outputs)], develop_file, jobs, failed)
+    return _run_batch(
+        [(f, o, opts) for f, o in zip(files, outputs, strict=True)], develop_file, jobs, failed
+    )
 
 
 def _run_batch(jobs: list[tuple], func, workers: int, failed: list) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from redframe.batch.local import run_jobs
 
-    err = Console(stderr=True, highlight=False)
-    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True)
     for r in failed:
         err.print(f"[red]error[/red] {r.error}", markup=True)
     results = list(failed)
     show_bar = len(jobs) > 1 and err.is_terminal
-    with Progress(TextColumn("[bold]developing"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err, disable=not show_bar, transient=True) as bar:
+    with Progress(
+        TextColumn("[bold]developing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show_bar,
+        transient=True,
+    ) as bar:
         task = bar.add_task("develop", total=len(jobs))
 
         def report(r) -> None:
@@ -180,8 +240,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             "cfa_pattern": cal.pattern,
             "black_level": [float(v) for v in cal.black_level.ravel()],
             "white_level": cal.white_level,
-            "color_matrix": None if cal.xyz_to_camera is None else
-            [[round(float(v), 4) for v in row] for row in cal.xyz_to_camera],
+            "color_matrix": None
+            if cal.xyz_to_camera is None
+            else [[round(float(v), 4) for v in row] for row in cal.xyz_to_camera],
             "color_matrix_source": cal.source or None,
             "noise_profile": cal.noise_profile,
         }
@@ -191,7 +252,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return 0
     rows = [
-        ("file", meta.path), ("format", meta.format),
+        ("file", meta.path),
+        ("format", meta.format),
         ("size", f"{meta.width} x {meta.height}" if meta.width else None),
         ("camera", " ".join(v for v in (meta.make, meta.model) if v) or None),
         ("lens", meta.lens),
@@ -204,12 +266,21 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("GPS", f"{meta.gps.latitude:.5f}, {meta.gps.longitude:.5f}" if meta.gps else None),
     ]
     if cal is not None:
-        rows += [("CFA", cal.pattern or "non-Bayer / linear (LibRaw demosaics)"),
-                 ("levels", f"black {', '.join(f'{v:g}' for v in cal.black_level.ravel())}, "
-                            f"white {cal.white_level:g}"),
-                 ("as-shot WB", ", ".join(f"{v:.3f}" for v in meta.as_shot_neutral)
-                  if meta.as_shot_neutral else None),
-                 ("colour matrix", cal.source or "none")]
+        rows += [
+            ("CFA", cal.pattern or "non-Bayer / linear (LibRaw demosaics)"),
+            (
+                "levels",
+                f"black {', '.join(f'{v:g}' for v in cal.black_level.ravel())}, "
+                f"white {cal.white_level:g}",
+            ),
+            (
+                "as-shot WB",
+                ", ".join(f"{v:.3f}" for v in meta.as_shot_neutral)
+                if meta.as_shot_neutral
+                else None,
+            ),
+            ("colour matrix", cal.source or "none"),
+        ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value if value is not None else '-'}")
@@ -257,8 +328,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - a bug; one line unless --debug
         if args.debug:
             raise
-        print(f"redframe: internal error: {type(exc).__name__}: {exc} (re-run with --debug)",
-              file=sys.stderr)
+        print(
+            f"redframe: internal error: {type(exc).__name__}: {exc} (re-run with --debug)",
+            file=sys.stderr,
+        )
         return EXIT["internal"]
 
 

@@ -75,10 +75,17 @@ def develop_file(source: str, output: str, opts: DevelopOptions) -> JobResult:
         params = develop_params_from_options(opts)
         scene = read_image(source)
         developed = develop(scene, params)
-        write_image(out_path, developed.image, format=opts.format, meta=developed.meta,
-                    color_space=developed.space, quality=opts.quality,
-                    bit_depth=opts.bit_depth, overwrite=opts.overwrite,
-                    strip_gps=opts.strip_gps)
+        write_image(
+            out_path,
+            developed.image,
+            format=opts.format,
+            meta=developed.meta,
+            color_space=developed.space,
+            quality=opts.quality,
+            bit_depth=opts.bit_depth,
+            overwrite=opts.overwrite,
+            strip_gps=opts.strip_gps,
+        )
         result.output = str(out_path)
         result.notes = developed.notes + [f"warning: {w}" for w in developed.meta.warnings]
     except RedframeError as exc:
@@ -89,8 +96,10 @@ def develop_file(source: str, output: str, opts: DevelopOptions) -> JobResult:
         result.error, result.exit_code = f"{source}: out of memory", 70
     except Exception as exc:  # noqa: BLE001 - a bug: report it, keep the batch going
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        result.error = (f"{source}: internal error {type(exc).__name__}: {exc} "
-                        f"(at {Path(last.filename).name}:{last.lineno}; re-run with --debug)")
+        result.error = (
+            f"{source}: internal error {type(exc).__name__}: {exc} "
+            f"(at {Path(last.filename).name}:{last.lineno}; re-run with --debug)"
+        )
         result.exit_code = 70
     result.seconds = time.perf_counter() - t0
     return result

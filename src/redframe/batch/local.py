@@ -17,7 +17,9 @@ from redframe.batch.jobs import JobResult
 __all__ = ["run_jobs", "collect_inputs", "plan_outputs"]
 
 
-def collect_inputs(paths: Sequence[str], extensions: frozenset[str]) -> tuple[list[str], list[JobResult]]:
+def collect_inputs(
+    paths: Sequence[str], extensions: frozenset[str]
+) -> tuple[list[str], list[JobResult]]:
     """Expand folders (recursively, sorted, hidden files skipped) into files; paths that do
     not exist become failed results rather than exceptions."""
     from pathlib import Path
@@ -28,14 +30,18 @@ def collect_inputs(paths: Sequence[str], extensions: frozenset[str]) -> tuple[li
         p = Path(raw)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts) \
-                        and f.suffix.lower() in extensions:
+                if (
+                    f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                    and f.suffix.lower() in extensions
+                ):
                     files.append(str(f))
         elif p.exists() or p.is_symlink():
             files.append(str(p))
         else:
-            missing.append(JobResult(source=str(p), error=f"{p}: no such file or folder",
-                                     exit_code=3))
+            missing.append(
+                JobResult(source=str(p), error=f"{p}: no such file or folder", exit_code=3)
+            )
     return files, missing
 
 
@@ -57,7 +63,9 @@ def plan_outputs(files: Sequence[str], out_dir: str, suffix: str) -> list[str]:
         for o in out:
             key = o.lower()
             seen[key] += 1
-            unique.append(o if seen[key] == 1 else str(Path(o).with_stem(f"{Path(o).stem}-{seen[key]}")))
+            unique.append(
+                o if seen[key] == 1 else str(Path(o).with_stem(f"{Path(o).stem}-{seen[key]}"))
+            )
         out = unique
     return out
 

@@ -21,8 +21,14 @@ from redframe.io.raw import RAW_EXTENSIONS, decode_raw
 from redframe.io.scene import Scene
 from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_decode
 
-__all__ = ["read_image", "read_metadata", "sniff", "MAX_IMAGE_PIXELS", "IMAGE_EXTENSIONS",
-           "SUPPORTED_EXTENSIONS"]
+__all__ = [
+    "read_image",
+    "read_metadata",
+    "sniff",
+    "MAX_IMAGE_PIXELS",
+    "IMAGE_EXTENSIONS",
+    "SUPPORTED_EXTENSIONS",
+]
 
 #: Refuse images with more pixels than this (decompression bombs, hostile headers).
 MAX_IMAGE_PIXELS = 250_000_000
@@ -43,7 +49,17 @@ def sniff(head: bytes) -> str | None:
         brand = head[8:12]
         if brand == b"crx ":
             return "cr3"
-        if brand in (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis", b"avif"):
+        if brand in (
+            b"heic",
+            b"heix",
+            b"hevc",
+            b"hevx",
+            b"mif1",
+            b"msf1",
+            b"heim",
+            b"heis",
+            b"avif",
+        ):
             return "heic"
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return "webp"
@@ -94,11 +110,15 @@ def read_image(path: str | os.PathLike) -> Scene:
     kind = sniff(head)
     ext = Path(path).suffix.lower()
     if ext in RAW_EXTENSIONS and kind in ("jpeg", "png", "webp", "gif", "heic"):
-        raise InputError(f"the extension says raw ({ext}) but the content is {kind.upper()}; "
-                         f"rename it to .{ 'jpg' if kind == 'jpeg' else kind}", path=path)
+        raise InputError(
+            f"the extension says raw ({ext}) but the content is {kind.upper()}; "
+            f"rename it to .{'jpg' if kind == 'jpeg' else kind}",
+            path=path,
+        )
     meta = read_metadata(path)
-    if kind in ("jpeg", "png", "webp", "heic", "gif") or (kind == "tiff" and ext in IMAGE_EXTENSIONS
-                                                          and not _is_dng(path)):
+    if kind in ("jpeg", "png", "webp", "heic", "gif") or (
+        kind == "tiff" and ext in IMAGE_EXTENSIONS and not _is_dng(path)
+    ):
         meta.format = kind
         return _decode_picture(path, kind, meta)
     return decode_raw(path, meta)
@@ -140,8 +160,11 @@ def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
         with Image.open(path) as im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
-                raise InputError(f"image claims {w}x{h} pixels; refusing more than "
-                                 f"{MAX_IMAGE_PIXELS:,} (decompression-bomb guard)", path=path)
+                raise InputError(
+                    f"image claims {w}x{h} pixels; refusing more than "
+                    f"{MAX_IMAGE_PIXELS:,} (decompression-bomb guard)",
+                    path=path,
+                )
             if kind == "heic":
                 # HEIF orientation (irot/imir) is applied by the decoder; EXIF's is then stale
                 meta.orientation = 1
@@ -201,7 +224,11 @@ def _pixels(path: str, kind: str, im) -> np.ndarray:
         grey = np.asarray(im, dtype=np.uint16 if im.mode != "I" else np.int32)
         grey = np.clip(grey, 0, 65535).astype(np.uint16)
         return np.repeat(grey[..., None], 3, axis=2)
-    if im.mode in ("RGBA", "LA", "PA", "P") and "transparency" in im.info or im.mode in ("RGBA", "LA"):
+    if (
+        im.mode in ("RGBA", "LA", "PA", "P")
+        and "transparency" in im.info
+        or im.mode in ("RGBA", "LA")
+    ):
         im = im.convert("RGBA").convert("RGB")
     elif im.mode == "CMYK" and im.info.get("icc_profile"):
         im = im.convert("RGB")

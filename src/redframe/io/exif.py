@@ -125,13 +125,23 @@ def metadata_from_exif(exif: Mapping[str, str], meta: Metadata | None = None) ->
     meta.artist = text("Exif.Image.Artist") or meta.artist
     meta.copyright = text("Exif.Image.Copyright") or meta.copyright
 
-    meta.focal_length = _in_range(number("Exif.Photo.FocalLength", "Exif.Image.FocalLength"), 0.1, 5000) or meta.focal_length
-    meta.focal_length_35mm = _in_range(number("Exif.Photo.FocalLengthIn35mmFilm"), 1, 10000) or meta.focal_length_35mm
-    meta.f_number = _in_range(number("Exif.Photo.FNumber", "Exif.Image.FNumber"), 0.5, 256) or meta.f_number
+    meta.focal_length = (
+        _in_range(number("Exif.Photo.FocalLength", "Exif.Image.FocalLength"), 0.1, 5000)
+        or meta.focal_length
+    )
+    meta.focal_length_35mm = (
+        _in_range(number("Exif.Photo.FocalLengthIn35mmFilm"), 1, 10000) or meta.focal_length_35mm
+    )
+    meta.f_number = (
+        _in_range(number("Exif.Photo.FNumber", "Exif.Image.FNumber"), 0.5, 256) or meta.f_number
+    )
     if meta.f_number is None:  # APEX aperture value: N = 2 ** (Av / 2)
         av = _in_range(number("Exif.Photo.ApertureValue"), -2, 20)
         meta.f_number = round(2 ** (av / 2), 2) if av is not None else None
-    meta.exposure_time = _in_range(number("Exif.Photo.ExposureTime", "Exif.Image.ExposureTime"), 1e-6, 86400) or meta.exposure_time
+    meta.exposure_time = (
+        _in_range(number("Exif.Photo.ExposureTime", "Exif.Image.ExposureTime"), 1e-6, 86400)
+        or meta.exposure_time
+    )
     meta.iso = _in_range(number(*_ISO_KEYS), 1, 10_000_000) or meta.iso
     meta.exposure_bias = _in_range(number("Exif.Photo.ExposureBiasValue"), -20, 20)
     for key in _DATE_KEYS:
@@ -143,7 +153,10 @@ def metadata_from_exif(exif: Mapping[str, str], meta: Metadata | None = None) ->
     if orientation is not None and int(orientation) == orientation and 1 <= orientation <= 8:
         meta.orientation = int(orientation)
     meta.gps = _parse_gps(exif)
-    for axis, key in (("width", "Exif.Photo.PixelXDimension"), ("height", "Exif.Photo.PixelYDimension")):
+    for axis, key in (
+        ("width", "Exif.Photo.PixelXDimension"),
+        ("height", "Exif.Photo.PixelYDimension"),
+    ):
         if getattr(meta, axis) is None:
             value = _in_range(number(key), 1, 1_000_000)
             setattr(meta, axis, int(value) if value else None)

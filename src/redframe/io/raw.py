@@ -169,6 +169,7 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
     import rawpy
 
     tags = _dng_tags(path)
+    _fill_from_libraw(raw, meta)
     sizes = raw.sizes
     meta.width = meta.width or int(sizes.width)
     meta.height = meta.height or int(sizes.height)
@@ -239,10 +240,34 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
     return scene
 
 
+def _fill_from_libraw(raw, meta: Metadata) -> None:
+    """Shooting data LibRaw parsed from maker notes, for fields EXIF did not give us."""
+    try:
+        other, lens = raw.other, raw.lens
+    except AttributeError:  # rawpy < 0.25
+        return
+    from redframe.io.metadata import clean_text
+
+    if meta.iso is None and 0 < other.iso_speed < 10_000_000:
+        meta.iso = float(other.iso_speed)
+    if meta.exposure_time is None and 0 < other.shutter_speed < 86400:
+        meta.exposure_time = float(other.shutter_speed)
+    if meta.f_number is None and 0.5 < other.aperture < 256:
+        meta.f_number = round(float(other.aperture), 2)
+    if meta.focal_length is None and 0.1 < other.focal_length < 5000:
+        meta.focal_length = float(other.focal_length)
+    if meta.datetime is None and other.timestamp and other.timestamp.year > 1970:
+        meta.datetime = other.timestamp
+    if meta.lens is None:
+        meta.lens = clean_text(lens.model)
+    if meta.lens_make is None:
+        meta.lens_make = clean_text(lens.make)
+
+
 def _check_not_empty(data: np.ndarray, black: np.ndarray, white: float, path: str) -> None:
     """LibRaw returns an all-black frame for some truncated files instead of failing."""
     step = max(1, int(np.sqrt(data.shape[0] * data.shape[1] / 250_000)))
     sample = data[::step, ::step]
-    if sample.size == 0 or int(sample.max()) <= float(np.max(black)) or sample.min() == sample.max():
+    if sample.size == 0 or float(sample.max()) <= float(np.max(black)):
         raise InputError("raw holds no image data (every pixel at black level): the file is "
                          "truncated or only a metadata container", path=path)

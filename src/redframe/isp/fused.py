@@ -18,8 +18,7 @@ import numpy as np
 
 from redframe.isp.colorspaces import rgb_to_rgb_matrix
 
-__all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut",
-           "tone_vector"]
+__all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut", "tone_vector"]
 
 _LUT_SIZE = 65536
 
@@ -42,12 +41,15 @@ def _levels_wb(mosaic, black, scale, row0, out):  # pragma: no cover - compiled
             out[i, j] = (np.float32(mosaic[i, j]) - black[sy, sx]) * scale[sy, sx]
 
 
-def levels_wb(mosaic: np.ndarray, black: np.ndarray, white: float, gains_site: np.ndarray,
-              row0: int = 0) -> np.ndarray:
+def levels_wb(
+    mosaic: np.ndarray, black: np.ndarray, white: float, gains_site: np.ndarray, row0: int = 0
+) -> np.ndarray:
     """Fused :func:`black_white_levels` + :func:`white_balance` on a mosaic (or strip of it
     starting at full-frame row ``row0``). ``gains_site`` is the gain per CFA site (2, 2)."""
     black = np.ascontiguousarray(black, dtype=np.float32)
-    scale = (np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0)).astype(np.float32)
+    scale = (
+        np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0)
+    ).astype(np.float32)
     out = np.empty(mosaic.shape, np.float32)
     _levels_wb(mosaic, black, scale, row0, out)
     return out
@@ -76,12 +78,18 @@ def _highlights_matrix(rgb, inv_clip, t0, reconstruct, m):  # pragma: no cover -
             rgb[i, j, 2] = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
 
 
-def highlights_matrix(rgb: np.ndarray, clip: np.ndarray, threshold: float, reconstruct: bool,
-                      matrix: np.ndarray) -> np.ndarray:
+def highlights_matrix(
+    rgb: np.ndarray, clip: np.ndarray, threshold: float, reconstruct: bool, matrix: np.ndarray
+) -> np.ndarray:
     """In place: :func:`reconstruct_highlights` then ``matrix @ rgb`` (colour + exposure)."""
     inv_clip = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
-    _highlights_matrix(rgb, inv_clip, np.float32(threshold), bool(reconstruct),
-                       np.ascontiguousarray(matrix, dtype=np.float32))
+    _highlights_matrix(
+        rgb,
+        inv_clip,
+        np.float32(threshold),
+        bool(reconstruct),
+        np.ascontiguousarray(matrix, dtype=np.float32),
+    )
     return rgb
 
 
@@ -144,8 +152,29 @@ def _encode(x, lut):  # pragma: no cover - compiled
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy, tmx,
-            tone_on, tv, mout, gamut, lut, out):  # pragma: no cover - compiled
+def _finish(
+    rgb,
+    yz,
+    dn,
+    ca,
+    cb,
+    chroma_s,
+    la,
+    lb,
+    luma_s,
+    cmy,
+    cmx,
+    ta,
+    tb,
+    tmy,
+    tmx,
+    tone_on,
+    tv,
+    mout,
+    gamut,
+    lut,
+    out,
+):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
     th = ta.shape[0]
     cy0, cy1, cfy = cmy
@@ -174,12 +203,21 @@ def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy
                 if chroma_s > 0.0:
                     a0, a1, fa = cy0[i], cy1[i], cfy[i]
                     b0, b1, fb = cx0[j], cx1[j], cfx[j]
-                    cr += chroma_s * (_bilinear(ca, 0, a0, a1, fa, b0, b1, fb) * y
-                                      + _bilinear(cb, 0, a0, a1, fa, b0, b1, fb) - cr)
-                    cg += chroma_s * (_bilinear(ca, 1, a0, a1, fa, b0, b1, fb) * y
-                                      + _bilinear(cb, 1, a0, a1, fa, b0, b1, fb) - cg)
-                    cbb += chroma_s * (_bilinear(ca, 2, a0, a1, fa, b0, b1, fb) * y
-                                       + _bilinear(cb, 2, a0, a1, fa, b0, b1, fb) - cbb)
+                    cr += chroma_s * (
+                        _bilinear(ca, 0, a0, a1, fa, b0, b1, fb) * y
+                        + _bilinear(cb, 0, a0, a1, fa, b0, b1, fb)
+                        - cr
+                    )
+                    cg += chroma_s * (
+                        _bilinear(ca, 1, a0, a1, fa, b0, b1, fb) * y
+                        + _bilinear(cb, 1, a0, a1, fa, b0, b1, fb)
+                        - cg
+                    )
+                    cbb += chroma_s * (
+                        _bilinear(ca, 2, a0, a1, fa, b0, b1, fb) * y
+                        + _bilinear(cb, 2, a0, a1, fa, b0, b1, fb)
+                        - cbb
+                    )
                 if luma_s > 0.0:
                     y = y + luma_s * (la[i, j] * y + lb[i, j] - y)
                 zr = cr + y
@@ -193,8 +231,10 @@ def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy
                 lg = math.log2(max(lum, 5.960464477539063e-08))
                 a0, a1, fa = ty0[i], ty1[i], tfy[i]
                 b0, b1, fb = tx0[j], tx1[j], tfx[j]
-                gain = math.exp2(_bilinear(ta, 0, a0, a1, fa, b0, b1, fb) * lg
-                                 + _bilinear(tb, 0, a0, a1, fa, b0, b1, fb))
+                gain = math.exp2(
+                    _bilinear(ta, 0, a0, a1, fa, b0, b1, fb) * lg
+                    + _bilinear(tb, 0, a0, a1, fa, b0, b1, fb)
+                )
                 r *= gain
                 g *= gain
                 b *= gain
@@ -229,11 +269,14 @@ def _finish(rgb, yz, dn, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, ta, tb, tmy
 
 def tone_vector(params) -> np.ndarray:
     """The filmic curve's parameters as the kernel wants them (see tone.filmic_curve)."""
-    white = params.white if params.contrast == 1.0 else 0.18 * (params.white / 0.18) ** params.contrast
+    white = (
+        params.white if params.contrast == 1.0 else 0.18 * (params.white / 0.18) ** params.contrast
+    )
     span = 1.0 - params.shoulder
     k = math.atanh(0.999) * span / max(white - params.shoulder, 1e-3)
-    return np.array([params.contrast, params.shoulder, span, k, params.toe, params.black],
-                    dtype=np.float64)
+    return np.array(
+        [params.contrast, params.shoulder, span, k, params.toe, params.black], dtype=np.float64
+    )
 
 
 _EMPTY3 = np.zeros((1, 1, 3), np.float32)
@@ -241,8 +284,9 @@ _EMPTY2 = np.zeros((1, 1), np.float32)
 _EMPTY_T = np.zeros((0, 0, 1), np.float32)
 
 
-def finish(rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=None,
-           space: str = "srgb") -> np.ndarray:
+def finish(
+    rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=None, space: str = "srgb"
+) -> np.ndarray:
     """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
     transform -> encode, in one pass. Returns encoded float32 (H, W, 3).
 
@@ -259,7 +303,16 @@ def finish(rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=N
         yz, (ca, cb), chroma_s, (la, lb), luma_s = denoise
         dn = True
     else:
-        yz, ca, cb, la, lb, chroma_s, luma_s, dn = _EMPTY2, _EMPTY3, _EMPTY3, _EMPTY2, _EMPTY2, 0.0, 0.0, False
+        yz, ca, cb, la, lb, chroma_s, luma_s, dn = (
+            _EMPTY2,
+            _EMPTY3,
+            _EMPTY3,
+            _EMPTY2,
+            _EMPTY2,
+            0.0,
+            0.0,
+            False,
+        )
     if ltm is not None:
         ta, tb, full_h = ltm.a[..., None], ltm.b[..., None], ltm.full_shape[0]
     else:
@@ -270,9 +323,29 @@ def finish(rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=N
     cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
     tmy = axis_map(h, max(1, ta.shape[0]), ltm_row0, full_h)
     tmx = axis_map(w, max(1, ta.shape[1]))
-    _finish(rgb, yz, dn, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx,
-            np.ascontiguousarray(ta), np.ascontiguousarray(tb), tmy, tmx,
-            tone is not None, tv, mout, gamut, encode_lut(), out)
+    _finish(
+        rgb,
+        yz,
+        dn,
+        ca,
+        cb,
+        np.float32(chroma_s),
+        la,
+        lb,
+        np.float32(luma_s),
+        cmy,
+        cmx,
+        np.ascontiguousarray(ta),
+        np.ascontiguousarray(tb),
+        tmy,
+        tmx,
+        tone is not None,
+        tv,
+        mout,
+        gamut,
+        encode_lut(),
+        out,
+    )
     return out
 
 
@@ -314,8 +387,11 @@ def _signed_sqrt_luma(rgb, z, y):  # pragma: no cover - compiled
                 v = rgb[i, j, c]
                 s = math.copysign(math.sqrt(abs(v)), v)
                 z[i, j, c] = s
-                acc += s * (np.float32(0.2627) if c == 0 else
-                            (np.float32(0.6780) if c == 1 else np.float32(0.0593)))
+                acc += s * (
+                    np.float32(0.2627)
+                    if c == 0
+                    else (np.float32(0.6780) if c == 1 else np.float32(0.0593))
+                )
             y[i, j] = acc
 
 
@@ -333,8 +409,7 @@ def finish_denoise_only(rgb: np.ndarray, dn) -> np.ndarray:
     yz, (ca, cb), chroma_s, (la, lb), luma_s = dn
     out = np.empty_like(rgb)
     cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
-    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx,
-                  out)
+    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx, out)
     return out
 
 
@@ -351,9 +426,10 @@ def _denoise_only(rgb, yz, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, out):  # 
                 v = rgb[i, j, k]
                 c = math.copysign(math.sqrt(abs(v)), v) - y
                 if chroma_s > 0.0:
-                    c += chroma_s * (_bilinear(ca, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j],
-                                               cfx[j]) * y
-                                     + _bilinear(cb, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j],
-                                                 cfx[j]) - c)
+                    c += chroma_s * (
+                        _bilinear(ca, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j], cfx[j]) * y
+                        + _bilinear(cb, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j], cfx[j])
+                        - c
+                    )
                 zz = c + yn
                 out[i, j, k] = zz * abs(zz)

@@ -96,8 +96,13 @@ class _Plan:
     demosaic: DemosaicParams | None = None
 
 
-def preview_camera_rgb(mosaic: np.ndarray, pattern: str, black: np.ndarray, white: float,
-                       levels: LevelsParams | None = None) -> np.ndarray:
+def preview_camera_rgb(
+    mosaic: np.ndarray,
+    pattern: str,
+    black: np.ndarray,
+    white: float,
+    levels: LevelsParams | None = None,
+) -> np.ndarray:
     """Half-resolution camera RGB from a mosaic by 2x2 binning (greens averaged)."""
     h, w = (mosaic.shape[0] // 2) * 2, (mosaic.shape[1] // 2) * 2
     norm = black_white_levels(mosaic[:h, :w], black, white, levels)
@@ -115,10 +120,13 @@ def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan,
     if scene.space == "rec2020":
         return _Plan("rec2020"), None
     if scene.space == "cfa":
-        preview = preview_camera_rgb(scene.mosaic, cal.pattern, cal.black_level, cal.white_level,
-                                     params.levels)
+        preview = preview_camera_rgb(
+            scene.mosaic, cal.pattern, cal.black_level, cal.white_level, params.levels
+        )
     else:
-        small = resize(scene.rgb, (max(1, scene.rgb.shape[0] // 2), max(1, scene.rgb.shape[1] // 2)))
+        small = resize(
+            scene.rgb, (max(1, scene.rgb.shape[0] // 2), max(1, scene.rgb.shape[1] // 2))
+        )
         preview = black_white_levels(small, cal.black_level, cal.white_level, params.levels)
     gains, wb_note = white_balance_gains(params.wb, cal.xyz_to_camera, cal.as_shot_neutral, preview)
     notes.append(f"white balance: {wb_note}")
@@ -130,18 +138,23 @@ def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan,
     y = luminance(preview)
     if params.tone.auto_exposure:
         ev = params.tone.exposure + auto_exposure_ev(y)
-    plan.exposure = float(2.0 ** ev)
+    plan.exposure = float(2.0**ev)
     notes.append(f"exposure: {ev:+.2f} EV")
     if params.tone_curve and params.tone.local > 0:
         long_side = max(y.shape)
         scale = min(1.0, 768 / long_side)
         y_low = resize(y, (max(8, round(y.shape[0] * scale)), max(8, round(y.shape[1] * scale))))
-        plan.ltm = local_tone_map_prepare(y_low * np.float32(plan.exposure), scene.shape, params.tone)
+        plan.ltm = local_tone_map_prepare(
+            y_low * np.float32(plan.exposure), scene.shape, params.tone
+        )
         if plan.ltm is not None:
-            notes.append(f"local tone mapping: base range {plan.ltm.base_range:.1f} EV, "
-                         f"compression x{plan.ltm.compression:.2f}")
+            notes.append(
+                f"local tone mapping: base range {plan.ltm.base_range:.1f} EV, "
+                f"compression x{plan.ltm.compression:.2f}"
+            )
     plan.demosaic = params.demosaic or DemosaicParams(
-        method="menon2007" if params.quality == "high" else "malvar2004")
+        method="menon2007" if params.quality == "high" else "malvar2004"
+    )
     return plan, preview
 
 
@@ -153,8 +166,9 @@ def _linear_strip(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1:
     if plan.kind == "cfa":
         from redframe.isp.demosaic import shift_pattern
 
-        raw = black_white_levels(scene.mosaic[y0:y1], cal.black_level, cal.white_level,
-                                 params.levels, origin=(y0, 0))
+        raw = black_white_levels(
+            scene.mosaic[y0:y1], cal.black_level, cal.white_level, params.levels, origin=(y0, 0)
+        )
         raw = white_balance(raw, plan.gains, cal.pattern, origin=(y0, 0))
         rgb = demosaic(raw, plan.demosaic, shift_pattern(cal.pattern, y0 % 2, 0))
     else:
@@ -165,8 +179,9 @@ def _linear_strip(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1:
     return rgb
 
 
-def _render_strip_fused(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int,
-                        pad: int) -> np.ndarray:
+def _render_strip_fused(
+    scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int, pad: int
+) -> np.ndarray:
     """The same as :func:`_render_strip`, scheduled through :mod:`redframe.isp.fused`."""
     from redframe.isp import fused
     from redframe.isp.demosaic import shift_pattern
@@ -182,14 +197,19 @@ def _render_strip_fused(scene: Scene, plan: _Plan, params: DevelopParams, y0: in
     else:
         if plan.kind == "cfa":
             idx = pattern_to_index(cal.pattern)
-            black = cal.black_level if params.levels.black is None else \
-                np.full((2, 2), params.levels.black, np.float32)
+            black = (
+                cal.black_level
+                if params.levels.black is None
+                else np.full((2, 2), params.levels.black, np.float32)
+            )
             white = cal.white_level if params.levels.white is None else params.levels.white
             raw = fused.levels_wb(scene.mosaic[a:b], black, white, plan.gains[idx], row0=a)
             rgb = demosaic(raw, plan.demosaic, shift_pattern(cal.pattern, a % 2, 0))
         else:
-            rgb = white_balance(black_white_levels(scene.rgb[a:b], cal.black_level,
-                                                   cal.white_level, params.levels), plan.gains)
+            rgb = white_balance(
+                black_white_levels(scene.rgb[a:b], cal.black_level, cal.white_level, params.levels),
+                plan.gains,
+            )
         rgb = np.ascontiguousarray(rgb, dtype=np.float32)
         hl = params.highlights
         if hl.mode == "reconstruct":
@@ -202,12 +222,24 @@ def _render_strip_fused(scene: Scene, plan: _Plan, params: DevelopParams, y0: in
             luma_s, chroma_s, sigma = resolve(params.denoise, scene.meta.iso, plan.sigma)
             z, yz = fused.signed_sqrt_luma(rgb)
             ca, cb = denoise_coefficients(z, yz, sigma) if chroma_s > 0 else (None, None)
-            la, lb = guided_coefficients(yz, yz, 2, (1.5 * sigma) ** 2) if luma_s > 0 else (None, None)
+            la, lb = (
+                guided_coefficients(yz, yz, 2, (1.5 * sigma) ** 2) if luma_s > 0 else (None, None)
+            )
             del z
             if chroma_s > 0 or luma_s > 0:
-                dn = (yz, (ca if ca is not None else fused._EMPTY3, cb if cb is not None else fused._EMPTY3),
-                      chroma_s, (la if la is not None else fused._EMPTY2,
-                                 lb if lb is not None else fused._EMPTY2), luma_s)
+                dn = (
+                    yz,
+                    (
+                        ca if ca is not None else fused._EMPTY3,
+                        cb if cb is not None else fused._EMPTY3,
+                    ),
+                    chroma_s,
+                    (
+                        la if la is not None else fused._EMPTY2,
+                        lb if lb is not None else fused._EMPTY2,
+                    ),
+                    luma_s,
+                )
     raw_like = plan.kind != "rec2020"
     if params.look is not None:  # a look is arbitrary code: finish with the reference stages
         if dn is not None:
@@ -217,12 +249,17 @@ def _render_strip_fused(scene: Scene, plan: _Plan, params: DevelopParams, y0: in
         rgb = params.look(rgb)
         enc = output_transform(rgb, params.output)
     else:
-        enc = fused.finish(rgb, denoise=dn, ltm=plan.ltm if raw_like else None, ltm_row0=a,
-                           tone=params.tone if (raw_like and params.tone_curve) else None,
-                           space=params.output.space)
+        enc = fused.finish(
+            rgb,
+            denoise=dn,
+            ltm=plan.ltm if raw_like else None,
+            ltm_row0=a,
+            tone=params.tone if (raw_like and params.tone_curve) else None,
+            space=params.output.space,
+        )
     if raw_like:
         fused.sharpen_apply(enc, params.sharpen)
-    return enc[y0 - a: y0 - a + (y1 - y0)]
+    return enc[y0 - a : y0 - a + (y1 - y0)]
 
 
 def _denoise_on(params: DevelopParams) -> bool:
@@ -232,8 +269,9 @@ def _denoise_on(params: DevelopParams) -> bool:
     return bool(d.luma) or bool(d.chroma)
 
 
-def _render_strip(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int,
-                  pad: int) -> np.ndarray:
+def _render_strip(
+    scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int, pad: int
+) -> np.ndarray:
     if params.engine == "fused":
         return _render_strip_fused(scene, plan, params, y0, y1, pad)
     h = scene.shape[0]
@@ -252,7 +290,7 @@ def _render_strip(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1:
     enc = output_transform(rgb, params.output)
     if plan.kind != "rec2020":
         enc = sharpen(enc, params.sharpen)
-    return enc[y0 - a: y0 - a + (y1 - y0)]
+    return enc[y0 - a : y0 - a + (y1 - y0)]
 
 
 def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
@@ -302,8 +340,12 @@ def _measure_noise(scene: Scene, plan: _Plan, params: DevelopParams) -> float:
     ch, cw = min(h, 256), min(w, 256)
     y0 = ((h - ch) // 2) & ~1
     x0 = ((w - cw) // 2) & ~1
-    sub = Scene(meta=scene.meta, calibration=scene.calibration, space=scene.space,
-                mosaic=None if scene.mosaic is None else scene.mosaic[:, x0:x0 + cw],
-                rgb=None if scene.rgb is None else scene.rgb[:, x0:x0 + cw])
+    sub = Scene(
+        meta=scene.meta,
+        calibration=scene.calibration,
+        space=scene.space,
+        mosaic=None if scene.mosaic is None else scene.mosaic[:, x0 : x0 + cw],
+        rgb=None if scene.rgb is None else scene.rgb[:, x0 : x0 + cw],
+    )
     crop = _linear_strip(sub, plan, params, y0, y0 + ch)
     return estimate_noise_sigma(crop)

@@ -22,8 +22,15 @@ import numpy as np
 from redframe.isp.filters import guided_coefficients, weighted_sum
 
 __all__ = [
-    "ToneParams", "LocalToneMap", "luminance", "exposure_gain", "auto_exposure_ev",
-    "local_tone_map_prepare", "local_tone_map_apply", "filmic_curve", "tone_curve",
+    "ToneParams",
+    "LocalToneMap",
+    "luminance",
+    "exposure_gain",
+    "auto_exposure_ev",
+    "local_tone_map_prepare",
+    "local_tone_map_apply",
+    "filmic_curve",
+    "tone_curve",
 ]
 
 #: Rec.2020 luminance weights (ITU-R BT.2020).
@@ -84,11 +91,12 @@ class LocalToneMap:
     base_range: float  # EV range of the base layer before compression
 
 
-_EPS_LOG = 2.0 ** -24
+_EPS_LOG = 2.0**-24
 
 
-def local_tone_map_prepare(y_low: np.ndarray, full_shape: tuple[int, int],
-                           params: ToneParams) -> LocalToneMap | None:
+def local_tone_map_prepare(
+    y_low: np.ndarray, full_shape: tuple[int, int], params: ToneParams
+) -> LocalToneMap | None:
     """Fit the gain model on a small luminance image (any size; ~0.3-1 MP is plenty)."""
     if params.local <= 0:
         return None
@@ -110,8 +118,11 @@ def local_tone_map_prepare(y_low: np.ndarray, full_shape: tuple[int, int],
     over = max(0.0, float(hi) - float(np.log2(HIGHLIGHT_CEILING)))
     pivot = np.float32(hi - over * min(1.0, 4.0 * (1.0 - compression)))
     detail = log_y - base
-    target = (pivot + (base - np.float32(hi)) * np.float32(compression)
-              + detail * np.float32(params.detail))
+    target = (
+        pivot
+        + (base - np.float32(hi)) * np.float32(compression)
+        + detail * np.float32(params.detail)
+    )
     gain = target - log_y
     # model the gain as a local linear function of log luminance, fine radius
     fine = max(1, radius // 3)
@@ -119,8 +130,9 @@ def local_tone_map_prepare(y_low: np.ndarray, full_shape: tuple[int, int],
     return LocalToneMap(a, b, full_shape, compression, base_range)
 
 
-def local_tone_map_apply(rgb: np.ndarray, model: LocalToneMap | None,
-                         rows: slice | None = None) -> np.ndarray:
+def local_tone_map_apply(
+    rgb: np.ndarray, model: LocalToneMap | None, rows: slice | None = None
+) -> np.ndarray:
     """Apply the gain to full-resolution linear RGB (or to the strip ``rows`` of it)."""
     if model is None:
         return rgb
@@ -152,13 +164,20 @@ def filmic_curve(x: np.ndarray, params: ToneParams) -> np.ndarray:
     """Scene value -> display value in [0, 1]: power contrast around mid-grey, optional toe,
     a C1-continuous tanh shoulder from ``params.shoulder`` reaching 1 at ``params.white``."""
     x = np.maximum(x, 0.0).astype(np.float32, copy=False)
-    y = x if params.contrast == 1.0 else np.float32(MID_GREY) * np.power(
-        x / np.float32(MID_GREY), np.float32(params.contrast))
+    y = (
+        x
+        if params.contrast == 1.0
+        else np.float32(MID_GREY) * np.power(x / np.float32(MID_GREY), np.float32(params.contrast))
+    )
     if params.toe > 0:
         t = np.float32(MID_GREY / 2)
         y = np.where(y < t, t * np.power(y / t, np.float32(1 + params.toe)), y)
     s = np.float32(params.shoulder)
-    white = params.white if params.contrast == 1.0 else MID_GREY * (params.white / MID_GREY) ** params.contrast
+    white = (
+        params.white
+        if params.contrast == 1.0
+        else MID_GREY * (params.white / MID_GREY) ** params.contrast
+    )
     span = np.float32(1.0 - params.shoulder)
     # scale the tanh argument so that `white` lands at 0.999 of the range
     k = np.float32(np.arctanh(0.999) * span / max(white - params.shoulder, 1e-3))

@@ -16,14 +16,41 @@ import numpy as np
 
 from redframe.isp.colorspaces import SRGB_TO_XYZ, srgb_decode
 
-__all__ = ["colorchecker_xyz", "illuminant_xyz", "colorchecker_image", "natural_xyz", "hdr_xyz", "PATCH_NAMES",
-           "SKIN_PATCHES"]
+__all__ = [
+    "colorchecker_xyz",
+    "illuminant_xyz",
+    "colorchecker_image",
+    "natural_xyz",
+    "hdr_xyz",
+    "PATCH_NAMES",
+    "SKIN_PATCHES",
+]
 
 PATCH_NAMES = (
-    "dark skin", "light skin", "blue sky", "foliage", "blue flower", "bluish green",
-    "orange", "purplish blue", "moderate red", "purple", "yellow green", "orange yellow",
-    "blue", "green", "red", "yellow", "magenta", "cyan",
-    "white 9.5", "neutral 8", "neutral 6.5", "neutral 5", "neutral 3.5", "black 2",
+    "dark skin",
+    "light skin",
+    "blue sky",
+    "foliage",
+    "blue flower",
+    "bluish green",
+    "orange",
+    "purplish blue",
+    "moderate red",
+    "purple",
+    "yellow green",
+    "orange yellow",
+    "blue",
+    "green",
+    "red",
+    "yellow",
+    "magenta",
+    "cyan",
+    "white 9.5",
+    "neutral 8",
+    "neutral 6.5",
+    "neutral 5",
+    "neutral 3.5",
+    "black 2",
 )
 SKIN_PATCHES = (0, 1)
 
@@ -82,7 +109,7 @@ def colorchecker_image(xyz: np.ndarray, patch: int = 48, gap: int = 8) -> tuple[
     for i in range(24):
         r, c = divmod(i, cols)
         y, x = gap + r * (patch + gap), gap + c * (patch + gap)
-        img[y:y + patch, x:x + patch] = xyz[i]
+        img[y : y + patch, x : x + patch] = xyz[i]
         boxes.append((slice(y + q, y + patch - q), slice(x + q, x + patch - q)))
     return img, boxes
 
@@ -98,13 +125,14 @@ def natural_xyz(name: str = "astronaut", size: int | None = 512) -> np.ndarray:
     if size is not None:
         h, w = rgb.shape[:2]
         y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
-        rgb = rgb[y:y + size, x:x + size]
+        rgb = rgb[y : y + size, x : x + size]
     lin = srgb_decode(rgb.astype(np.float32) / 255.0).astype(np.float64)
     return lin @ SRGB_TO_XYZ.T
 
 
-def hdr_xyz(shape: tuple[int, int] = (384, 512), ev_range: float = 14.0,
-            seed: int = 0) -> tuple[np.ndarray, dict[str, tuple[slice, slice]]]:
+def hdr_xyz(
+    shape: tuple[int, int] = (384, 512), ev_range: float = 14.0, seed: int = 0
+) -> tuple[np.ndarray, dict[str, tuple[slice, slice]]]:
     """A neutral radiance map: a dark room (left) and a bright window (right), ``ev_range``
     stops apart, each with a low-contrast texture (+-20 %) so that detail can be measured.
 

@@ -18,13 +18,18 @@ import numpy as np
 from redframe.io.metadata import Metadata
 from redframe.io.scene import RawCalibration, Scene, pattern_to_index
 
-__all__ = ["SensorModel", "simulate_raw", "linear_camera_scene", "NIKON_D65_MATRIX",
-           "mosaic_from_rgb"]
+__all__ = [
+    "SensorModel",
+    "simulate_raw",
+    "linear_camera_scene",
+    "NIKON_D65_MATRIX",
+    "mosaic_from_rgb",
+]
 
 #: DNG ColorMatrix (XYZ D65 -> camera) of the bundled Nikon sample, used as our sensor.
-NIKON_D65_MATRIX = np.array([[0.9020, -0.2890, -0.0715],
-                             [-0.4535, 1.2436, 0.2348],
-                             [-0.0934, 0.1919, 0.7086]])
+NIKON_D65_MATRIX = np.array(
+    [[0.9020, -0.2890, -0.0715], [-0.4535, 1.2436, 0.2348], [-0.0934, 0.1919, 0.7086]]
+)
 
 
 @dataclass
@@ -66,7 +71,9 @@ def simulate_raw(
     """
     sensor = sensor or SensorModel()
     rng = np.random.default_rng(seed)
-    white_xyz = np.array([0.9505, 1.0, 1.0890]) if illuminant_xyz is None else np.asarray(illuminant_xyz)
+    white_xyz = (
+        np.array([0.9505, 1.0, 1.0890]) if illuminant_xyz is None else np.asarray(illuminant_xyz)
+    )
     m = np.asarray(sensor.xyz_to_camera, dtype=np.float64)
     # DNG convention: ColorMatrix is scaled so that a D65 perfect white has max channel 1
     m = m / np.max(m @ np.array([0.9505, 1.0, 1.0890]))
@@ -80,12 +87,13 @@ def simulate_raw(
     if noise:
         electrons = np.clip(signal, 0, None) * full
         electrons = electrons + rng.standard_normal(signal.shape) * np.sqrt(
-            electrons + sensor.read_noise ** 2)
+            electrons + sensor.read_noise**2
+        )
         dn = sensor.black_level + electrons / full * span
         dn = dn + rng.standard_normal(signal.shape) * sensor.adc_noise
     else:
         dn = sensor.black_level + signal * span
-    dn = np.clip(np.round(dn), 0, 2 ** 14 - 1).astype(np.uint16)
+    dn = np.clip(np.round(dn), 0, 2**14 - 1).astype(np.uint16)
     # NoiseProfile on the [0, 1] signal: var = S x + O
     s = 1.0 / full
     o = (sensor.read_noise / full) ** 2 + (sensor.adc_noise / span) ** 2
@@ -98,16 +106,26 @@ def simulate_raw(
         noise_profile=(s, o),
         source="simulated",
     )
-    meta = Metadata(make="redframe", model="simulated sensor", iso=float(iso),
-                    exposure_time=1 / 60, f_number=1.8, focal_length=6.0,
-                    focal_length_35mm=26.0, orientation=1, format="dng",
-                    width=dn.shape[1], height=dn.shape[0],
-                    as_shot_neutral=tuple(float(v) for v in neutral))
+    meta = Metadata(
+        make="redframe",
+        model="simulated sensor",
+        iso=float(iso),
+        exposure_time=1 / 60,
+        f_number=1.8,
+        focal_length=6.0,
+        focal_length_35mm=26.0,
+        orientation=1,
+        format="dng",
+        width=dn.shape[1],
+        height=dn.shape[0],
+        as_shot_neutral=tuple(float(v) for v in neutral),
+    )
     return Scene(meta=meta, mosaic=dn, calibration=cal, space="cfa"), cam
 
 
-def linear_camera_scene(xyz: np.ndarray, *, exposure: float = 1.0, iso: float = 100.0,
-                        sensor: SensorModel | None = None) -> Scene:
+def linear_camera_scene(
+    xyz: np.ndarray, *, exposure: float = 1.0, iso: float = 100.0, sensor: SensorModel | None = None
+) -> Scene:
     """A noiseless, unquantised camera-RGB scene (``space="camera"``), as a merged HDR burst
     or a linear DNG delivers: for testing tone mapping beyond one 14-bit exposure's range."""
     sensor = sensor or SensorModel()
@@ -116,9 +134,21 @@ def linear_camera_scene(xyz: np.ndarray, *, exposure: float = 1.0, iso: float = 
     neutral = m @ np.array([0.9505, 1.0, 1.0890])
     neutral = neutral / neutral[1]
     cam = (np.asarray(xyz, dtype=np.float64) @ m.T * exposure).astype(np.float32)
-    cal = RawCalibration(pattern=None, black_level=np.zeros(3, np.float32), white_level=1.0,
-                         xyz_to_camera=m, as_shot_neutral=neutral, source="simulated")
-    meta = Metadata(make="redframe", model="simulated HDR merge", iso=float(iso),
-                    orientation=1, width=cam.shape[1], height=cam.shape[0],
-                    as_shot_neutral=tuple(float(v) for v in neutral))
+    cal = RawCalibration(
+        pattern=None,
+        black_level=np.zeros(3, np.float32),
+        white_level=1.0,
+        xyz_to_camera=m,
+        as_shot_neutral=neutral,
+        source="simulated",
+    )
+    meta = Metadata(
+        make="redframe",
+        model="simulated HDR merge",
+        iso=float(iso),
+        orientation=1,
+        width=cam.shape[1],
+        height=cam.shape[0],
+        as_shot_neutral=tuple(float(v) for v in neutral),
+    )
     return Scene(meta=meta, rgb=cam, calibration=cal, space="camera")
