@@ -33,7 +33,7 @@ class DevelopOptions:
     strip_gps: bool = False
     look: str | None = None
     frame: str | None = None
-    threads: int = 0
+    threads: int = 0  # compute threads for this file (0 = all cores; pools use 1 per worker)
 
 
 @dataclass
@@ -50,7 +50,17 @@ def develop_params_from_options(opts: DevelopOptions):
     from redframe.isp.pipeline import DevelopParams
     from redframe.isp.white_balance import parse_wb
 
-    params = DevelopParams(quality=opts.mode, threads=opts.threads)
+    params = DevelopParams(quality=opts.mode)
+    if opts.threads:
+        import cv2
+        import numba
+
+        numba.set_num_threads(max(1, min(opts.threads, numba.config.NUMBA_NUM_THREADS)))
+        cv2.setNumThreads(opts.threads)
+    # the pipeline quantises (with dither) straight into the output's bit depth
+    params.output_bits = 16 if opts.format in ("tiff", "png") else 8
+    if opts.bit_depth is not None:
+        params.output_bits = 16 if opts.bit_depth > 8 else 8
     params.wb = parse_wb(opts.wb)
     params.tone.exposure = float(opts.exposure)
     params.tone.auto_exposure = bool(opts.auto_exposure)

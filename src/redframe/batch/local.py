@@ -72,8 +72,10 @@ def plan_outputs(files: Sequence[str], out_dir: str, suffix: str) -> list[str]:
 
 def _init_worker() -> None:
     import cv2
+    import numba
 
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(1)  # one file per core: no nested thread pools
+    numba.set_num_threads(1)
 
 
 def run_jobs(

@@ -8,7 +8,8 @@ transform, Anscombe 1948), split into luma and two chroma differences:
   applied at full resolution (He & Sun 2015) — colour noise is low-frequency blotches,
   and people tolerate chroma blur far more than luma blur;
 - luma: a self-guided filter with a small radius whose edge threshold follows the measured
-  noise, blended with the original by ``luma`` strength so fine texture survives.
+  noise (also fitted at half size), blended with the original by ``luma`` strength so
+  fine texture survives.
 
 The noise level is measured on the image itself (median absolute deviation of a
 high-pass, Donoho & Johnstone 1994) — robust whatever the camera or the file says — and
@@ -26,8 +27,14 @@ import numpy as np
 
 from redframe.isp.filters import guided_coefficients, weighted_sum
 
-__all__ = ["DenoiseParams", "estimate_noise_sigma", "strengths_for_iso", "denoise",
-           "denoise_coefficients", "resolve"]
+__all__ = [
+    "DenoiseParams",
+    "estimate_noise_sigma",
+    "strengths_for_iso",
+    "denoise",
+    "denoise_coefficients",
+    "resolve",
+]
 
 _LUMA = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 
@@ -64,30 +71,34 @@ def _upsample(low: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(low, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def denoise_coefficients(z: np.ndarray, y: np.ndarray, sigma: float):
-    """Guided-filter coefficients for the three chroma differences, on a 2x-binned copy.
+def denoise_coefficients(z: np.ndarray, y: np.ndarray, sigma: float, luma_radius: int = 1):
+    """Guided-filter coefficients for the three chroma differences and for luma, fitted on a
+    2x-binned copy (fast guided filter, He & Sun 2015).
 
     ``z`` is the signed-sqrt image (H, W, 3), ``y`` its luma. Returns ``(a, b)`` of shape
-    (ceil(H/2), ceil(W/2), 3); the filtered chroma is ``up(a) * y + up(b)`` (fast guided
-    filter, He & Sun 2015): edges follow the full-resolution luma.
+    (ceil(H/2), ceil(W/2), 4): channels 0-2 chroma (guided by luma), 3 luma (self-guided).
+    The filtered plane is ``up(a) * y + up(b)``, so edges follow the full-resolution luma.
     """
     h, w = y.shape
     hl, wl = (h + 1) // 2, (w + 1) // 2
     z_low = cv2.resize(z, (wl, hl), interpolation=cv2.INTER_AREA)
     y_low = weighted_sum(z_low, _LUMA)
     c_low = z_low - y_low[..., None]
-    # binning 2x2 halves the noise std; colour blotches are large: radius 4 at half size
-    eps = (3.0 * sigma / 2.0) ** 2
-    a = np.empty_like(c_low)
-    b = np.empty_like(c_low)
-    for ch in range(3):
-        a[..., ch], b[..., ch] = guided_coefficients(y_low, np.ascontiguousarray(c_low[..., ch]),
-                                                     4, eps)
+    # binning 2x2 halves the noise std
+    sigma_low = sigma / 2.0
+    a = np.empty((hl, wl, 4), np.float32)
+    b = np.empty((hl, wl, 4), np.float32)
+    for ch in range(3):  # colour blotches are large: radius 4 at half size
+        a[..., ch], b[..., ch] = guided_coefficients(
+            y_low, np.ascontiguousarray(c_low[..., ch]), 4, (3.0 * sigma_low) ** 2
+        )
+    a[..., 3], b[..., 3] = guided_coefficients(y_low, y_low, luma_radius, (1.5 * sigma_low) ** 2)
     return a, b
 
 
-def denoise(image: np.ndarray, params: DenoiseParams, iso: float | None = None,
-            sigma: float | None = None) -> np.ndarray:
+def denoise(
+    image: np.ndarray, params: DenoiseParams, iso: float | None = None, sigma: float | None = None
+) -> np.ndarray:
     """Return a denoised copy of linear Rec.2020 ``image`` (reference implementation; the
     fused fast path in :mod:`redframe.isp.fused` computes the same)."""
     luma_s, chroma_s, sigma = resolve(params, iso, sigma, image)
@@ -96,19 +107,18 @@ def denoise(image: np.ndarray, params: DenoiseParams, iso: float | None = None,
     z = np.sqrt(np.abs(image)) * np.sign(image)
     y = weighted_sum(z, _LUMA)
     c = z - y[..., None]
-    if chroma_s > 0:
-        a, b = denoise_coefficients(z, y, sigma)
-        smooth = _upsample(a, y.shape) * y[..., None] + _upsample(b, y.shape)
-        c += np.float32(chroma_s) * (smooth - c)
-    if luma_s > 0:
-        la, lb = guided_coefficients(y, y, 2, (1.5 * sigma) ** 2)
-        y = y + np.float32(luma_s) * (la * y + lb - y)
+    a, b = denoise_coefficients(z, y, sigma)
+    a, b = _upsample(a, y.shape), _upsample(b, y.shape)
+    smooth = a * y[..., None] + b
+    c += np.float32(chroma_s) * (smooth[..., :3] - c)
+    y = y + np.float32(luma_s) * (smooth[..., 3] - y)
     z = c + y[..., None]
     return (z * np.abs(z)).astype(np.float32, copy=False)
 
 
-def resolve(params: DenoiseParams, iso: float | None, sigma: float | None,
-            image: np.ndarray | None = None) -> tuple[float, float, float]:
+def resolve(
+    params: DenoiseParams, iso: float | None, sigma: float | None, image: np.ndarray | None = None
+) -> tuple[float, float, float]:
     """(luma strength, chroma strength, sigma) after applying ISO defaults."""
     luma_s, chroma_s = strengths_for_iso(iso)
     luma_s = luma_s if params.luma is None else float(params.luma)

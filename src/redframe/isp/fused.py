@@ -20,13 +20,15 @@ from redframe.isp.colorspaces import rgb_to_rgb_matrix
 
 __all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut", "tone_vector"]
 
-_LUT_SIZE = 65536
+_LUT_SIZE = 4096
 
 
 @lru_cache(maxsize=2)
 def encode_lut() -> np.ndarray:
-    """sRGB encoding sampled on [0, 1] (65536 steps; linear interpolation error < 1e-7)."""
-    x = np.linspace(0.0, 1.0, _LUT_SIZE + 1, dtype=np.float64)
+    """sRGB encoding sampled at ``x = s**2`` for ``s`` on [0, 1] in 4096 steps: small enough
+    for L1 cache, and in the square-root domain the curve is smooth enough that linear
+    interpolation stays within 2e-6 of the exact value."""
+    x = np.linspace(0.0, 1.0, _LUT_SIZE + 1, dtype=np.float64) ** 2
     y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
     return y.astype(np.float32)
 
@@ -145,7 +147,7 @@ def _encode(x, lut):  # pragma: no cover - compiled
         return np.float32(0.0)
     if x >= 1.0:
         return lut[lut.shape[0] - 1]
-    p = x * (lut.shape[0] - 1)
+    p = math.sqrt(x) * (lut.shape[0] - 1)
     i = int(p)
     f = p - i
     return lut[i] + (lut[i + 1] - lut[i]) * f
@@ -159,8 +161,6 @@ def _finish(
     ca,
     cb,
     chroma_s,
-    la,
-    lb,
     luma_s,
     cmy,
     cmx,
@@ -200,9 +200,9 @@ def _finish(
                 cr = zr - y
                 cg = zg - y
                 cbb = zb - y
+                a0, a1, fa = cy0[i], cy1[i], cfy[i]
+                b0, b1, fb = cx0[j], cx1[j], cfx[j]
                 if chroma_s > 0.0:
-                    a0, a1, fa = cy0[i], cy1[i], cfy[i]
-                    b0, b1, fb = cx0[j], cx1[j], cfx[j]
                     cr += chroma_s * (
                         _bilinear(ca, 0, a0, a1, fa, b0, b1, fb) * y
                         + _bilinear(cb, 0, a0, a1, fa, b0, b1, fb)
@@ -219,7 +219,11 @@ def _finish(
                         - cbb
                     )
                 if luma_s > 0.0:
-                    y = y + luma_s * (la[i, j] * y + lb[i, j] - y)
+                    y = y + luma_s * (
+                        _bilinear(ca, 3, a0, a1, fa, b0, b1, fb) * y
+                        + _bilinear(cb, 3, a0, a1, fa, b0, b1, fb)
+                        - y
+                    )
                 zr = cr + y
                 zg = cg + y
                 zb = cbb + y
@@ -228,12 +232,14 @@ def _finish(
                 b = zb * abs(zb)
             if th > 0:
                 lum = lum0 * r + lum1 * g + lum2 * b
-                lg = math.log2(max(lum, 5.960464477539063e-08))
+                lg = math.log2(max(lum, np.float32(5.960464477539063e-08)))
                 a0, a1, fa = ty0[i], ty1[i], tfy[i]
                 b0, b1, fb = tx0[j], tx1[j], tfx[j]
                 gain = math.exp2(
-                    _bilinear(ta, 0, a0, a1, fa, b0, b1, fb) * lg
-                    + _bilinear(tb, 0, a0, a1, fa, b0, b1, fb)
+                    np.float32(
+                        _bilinear(ta, 0, a0, a1, fa, b0, b1, fb) * lg
+                        + _bilinear(tb, 0, a0, a1, fa, b0, b1, fb)
+                    )
                 )
                 r *= gain
                 g *= gain
@@ -279,7 +285,7 @@ def tone_vector(params) -> np.ndarray:
     )
 
 
-_EMPTY3 = np.zeros((1, 1, 3), np.float32)
+_EMPTY4 = np.zeros((1, 1, 4), np.float32)
 _EMPTY2 = np.zeros((1, 1), np.float32)
 _EMPTY_T = np.zeros((0, 0, 1), np.float32)
 
@@ -290,8 +296,8 @@ def finish(
     """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
     transform -> encode, in one pass. Returns encoded float32 (H, W, 3).
 
-    ``denoise`` is ``(yz, (ca, cb), chroma_s, (la, lb), luma_s)`` or None; ``ltm`` is a
-    :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or None (no curve).
+    ``denoise`` is ``(yz, (a, b), chroma_s, luma_s)`` (see denoise_coefficients) or None;
+    ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or None (no curve).
     """
     from redframe.isp.output import GAMUT_POWER, GAMUT_THRESHOLD, OUTPUT_SPACES, _gamut_scale
 
@@ -300,19 +306,10 @@ def finish(
     h, w, _ = rgb.shape
     out = np.empty((h, w, 3), np.float32)
     if denoise is not None:
-        yz, (ca, cb), chroma_s, (la, lb), luma_s = denoise
+        yz, (ca, cb), chroma_s, luma_s = denoise
         dn = True
     else:
-        yz, ca, cb, la, lb, chroma_s, luma_s, dn = (
-            _EMPTY2,
-            _EMPTY3,
-            _EMPTY3,
-            _EMPTY2,
-            _EMPTY2,
-            0.0,
-            0.0,
-            False,
-        )
+        yz, ca, cb, chroma_s, luma_s, dn = _EMPTY2, _EMPTY4, _EMPTY4, 0.0, 0.0, False
     if ltm is not None:
         ta, tb, full_h = ltm.a[..., None], ltm.b[..., None], ltm.full_shape[0]
     else:
@@ -330,8 +327,6 @@ def finish(
         ca,
         cb,
         np.float32(chroma_s),
-        la,
-        lb,
         np.float32(luma_s),
         cmy,
         cmx,
@@ -406,30 +401,167 @@ def signed_sqrt_luma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def finish_denoise_only(rgb: np.ndarray, dn) -> np.ndarray:
     """Apply only the denoise part of :func:`finish`, returning linear light (for looks)."""
     h, w, _ = rgb.shape
-    yz, (ca, cb), chroma_s, (la, lb), luma_s = dn
+    yz, (ca, cb), chroma_s, luma_s = dn
     out = np.empty_like(rgb)
     cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
-    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), la, lb, np.float32(luma_s), cmy, cmx, out)
+    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), np.float32(luma_s), cmy, cmx, out)
     return out
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _denoise_only(rgb, yz, ca, cb, chroma_s, la, lb, luma_s, cmy, cmx, out):  # pragma: no cover
+def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, out):  # pragma: no cover
     h, w, _ = rgb.shape
     cy0, cy1, cfy = cmy
     cx0, cx1, cfx = cmx
     for i in nb.prange(h):
         for j in range(w):
+            a0, a1, fa = cy0[i], cy1[i], cfy[i]
+            b0, b1, fb = cx0[j], cx1[j], cfx[j]
             y = yz[i, j]
-            yn = y + luma_s * (la[i, j] * y + lb[i, j] - y) if luma_s > 0.0 else y
+            yn = y + luma_s * (
+                _bilinear(ca, 3, a0, a1, fa, b0, b1, fb) * y
+                + _bilinear(cb, 3, a0, a1, fa, b0, b1, fb)
+                - y
+            )
             for k in range(3):
                 v = rgb[i, j, k]
                 c = math.copysign(math.sqrt(abs(v)), v) - y
-                if chroma_s > 0.0:
-                    c += chroma_s * (
-                        _bilinear(ca, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j], cfx[j]) * y
-                        + _bilinear(cb, k, cy0[i], cy1[i], cfy[i], cx0[j], cx1[j], cfx[j])
-                        - c
-                    )
+                c += chroma_s * (
+                    _bilinear(ca, k, a0, a1, fa, b0, b1, fb) * y
+                    + _bilinear(cb, k, a0, a1, fa, b0, b1, fb)
+                    - c
+                )
                 zz = c + yn
                 out[i, j, k] = zz * abs(zz)
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _bin_preview(mosaic, black, scale, channel, out):  # pragma: no cover - compiled
+    hl, wl, _ = out.shape
+    for i in nb.prange(hl):
+        for j in range(wl):
+            acc0 = np.float32(0.0)
+            acc1 = np.float32(0.0)
+            acc2 = np.float32(0.0)
+            for dy in range(2):
+                for dx in range(2):
+                    v = (np.float32(mosaic[2 * i + dy, 2 * j + dx]) - black[dy, dx]) * scale[dy, dx]
+                    c = channel[dy, dx]
+                    if c == 0:
+                        acc0 += v
+                    elif c == 1:
+                        acc1 += v * np.float32(0.5)
+                    else:
+                        acc2 += v
+            out[i, j, 0] = acc0
+            out[i, j, 1] = acc1
+            out[i, j, 2] = acc2
+
+
+def bin_preview(
+    mosaic: np.ndarray, pattern_index: np.ndarray, black: np.ndarray, white: float
+) -> np.ndarray:
+    """Fused :func:`redframe.isp.pipeline.preview_camera_rgb` (2x2 binning + levels)."""
+    black = np.ascontiguousarray(black, dtype=np.float32)
+    scale = (1.0 / np.maximum(np.float32(white) - black, 1.0)).astype(np.float32)
+    out = np.empty((mosaic.shape[0] // 2, mosaic.shape[1] // 2, 3), np.float32)
+    _bin_preview(mosaic, black, scale, np.ascontiguousarray(pattern_index), out)
+    return out
+
+
+@nb.njit(inline="always")
+def _hash_uniform(i, j, c, salt):  # pragma: no cover - compiled
+    """A uniform number in [0, 1) from pixel coordinates (splitmix-style integer hash)."""
+    x = np.uint64(i) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(j) * np.uint64(0xBF58476D1CE4E5B9)
+    x ^= np.uint64(c * 2 + salt) * np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    x *= np.uint64(0xD6E8FEB86659FD93)
+    x ^= x >> np.uint64(32)
+    return np.float32(x >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
+    h, w, _ = img.shape
+    for i in nb.prange(h):
+        gi = i + row0
+        for j in range(w):
+            d = np.float32(0.0)
+            if amount > 0:
+                d = y[i, j] - blur[i, j]
+                m = abs(d) - t
+                d = math.copysign(m, d) if m > 0 else np.float32(0.0)
+                d *= amount
+            for c in range(3):
+                v = min(max(img[i, j, c] + d, np.float32(0.0)), np.float32(1.0))
+                s = v * maxval
+                if dither and v > 0.0 and v < 1.0:
+                    s += _hash_uniform(gi, j, c, 0) - _hash_uniform(gi, j, c, 1)
+                q = math.floor(s + np.float32(0.5))
+                out[i, j, c] = min(max(q, 0.0), maxval)
+
+
+def sharpen_quantize(
+    img: np.ndarray,
+    params,
+    out: np.ndarray,
+    offset: int = 0,
+    row0: int = 0,
+    dither: bool | None = None,
+) -> np.ndarray:
+    """:func:`redframe.isp.sharpen.sharpen` then quantisation into ``out`` (uint8/uint16),
+    with triangular (TPDF) dither of +-1 LSB for 8-bit output, seeded by pixel position so
+    strips and reruns give identical files (Lipshitz, Wannamaker, Vanderkooy 1992,
+    "Quantization and dither: a theoretical survey", J. AES 40(5)).
+
+    ``img`` may be a padded strip: rows ``offset .. offset + len(out)`` are written, and
+    ``row0`` is the full-frame row of ``out[0]`` (for the dither pattern).
+    """
+    import cv2
+
+    from redframe.isp.filters import weighted_sum
+
+    n = out.shape[0]
+    maxval = np.float32(np.iinfo(out.dtype).max)
+    if dither is None:
+        dither = out.dtype == np.uint8
+    if params.amount > 0:
+        y = weighted_sum(img, np.array([0.2126, 0.7152, 0.0722], np.float32))
+        blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
+        y, blur = y[offset : offset + n], blur[offset : offset + n]
+    else:
+        y = blur = np.zeros((1, 1), np.float32)
+    _sharpen_quantize(
+        img[offset : offset + n],
+        y,
+        blur,
+        np.float32(max(params.amount, 0.0)),
+        np.float32(params.threshold),
+        int(row0),
+        out,
+        maxval,
+        bool(dither),
+    )
+    return out
+
+
+def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | None = None):
+    """NumPy version of the quantisation in :func:`sharpen_quantize` (same dither)."""
+    maxval = np.float32(np.iinfo(dtype).max)
+    dither = (np.dtype(dtype) == np.uint8) if dither is None else dither
+    v = np.clip(img, 0.0, 1.0).astype(np.float32)
+    s = v * maxval
+    if dither:
+        h, w, _ = img.shape
+        noise = np.empty(img.shape, np.float32)
+        _dither_plane(int(row0), h, w, noise)
+        s = np.where((v > 0) & (v < 1), s + noise, s)
+    return np.clip(np.floor(s + np.float32(0.5)), 0, maxval).astype(dtype)
+
+
+@nb.njit(cache=True)
+def _dither_plane(row0, h, w, out):  # pragma: no cover - compiled
+    for i in range(h):
+        for j in range(w):
+            for c in range(3):
+                out[i, j, c] = _hash_uniform(i + row0, j, c, 0) - _hash_uniform(i + row0, j, c, 1)

@@ -68,14 +68,16 @@ class DevelopParams:
     #: optional look: linear Rec.2020 scene light -> display-referred linear Rec.2020
     look: Callable[[np.ndarray], np.ndarray] | None = None
     orient: bool = True  # apply EXIF orientation to the pixels (then write Orientation 1)
+    output_bits: int | None = None  # None: float32 image; 8 -> uint8 (dithered); 16 -> uint16
     engine: str = "fused"  # "fused" (numba fast path) | "reference" (NumPy stage by stage)
-    strip_rows: int = 512  # rows per strip (0 = whole frame at once)
-    threads: int = 0  # 0 = all cores
+    strip_rows: int = 384  # rows per strip (0 = whole frame at once)
+    threads: int = 1  # strips in parallel (kernels are parallel inside; 0 = all cores)
 
 
 @dataclass
 class Developed:
-    image: np.ndarray  # (H, W, 3) float32, encoded in params.output.space, display-oriented
+    image: np.ndarray  # (H, W, 3) encoded in params.output.space, display-oriented: float32
+    # in [0, 1], or uint8/uint16 when params.output_bits asks for it
     meta: Metadata
     space: str
     notes: list[str] = field(default_factory=list)
@@ -120,9 +122,16 @@ def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan,
     if scene.space == "rec2020":
         return _Plan("rec2020"), None
     if scene.space == "cfa":
-        preview = preview_camera_rgb(
-            scene.mosaic, cal.pattern, cal.black_level, cal.white_level, params.levels
-        )
+        if params.engine == "fused" and params.levels.black is None and params.levels.white is None:
+            from redframe.isp.fused import bin_preview
+
+            preview = bin_preview(
+                scene.mosaic, pattern_to_index(cal.pattern), cal.black_level, cal.white_level
+            )
+        else:
+            preview = preview_camera_rgb(
+                scene.mosaic, cal.pattern, cal.black_level, cal.white_level, params.levels
+            )
     else:
         small = resize(
             scene.rgb, (max(1, scene.rgb.shape[0] // 2), max(1, scene.rgb.shape[1] // 2))
@@ -133,8 +142,14 @@ def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan,
     matrix = camera_to_working_matrix(cal.xyz_to_camera, 1.0 / gains.astype(np.float64))
     ev = RAW_EXPOSURE_EV + cal.baseline_exposure + params.tone.exposure
     plan = _Plan(scene.space, gains=gains, clip=gains.copy(), matrix=matrix)
-    preview = reconstruct_highlights(preview * gains, plan.clip, params.highlights)
-    preview = apply_matrix(preview, matrix)
+    preview = np.ascontiguousarray(preview * gains, dtype=np.float32)
+    if params.engine == "fused" and params.highlights.mode == "reconstruct":
+        from redframe.isp.fused import highlights_matrix
+
+        highlights_matrix(preview, plan.clip, params.highlights.threshold, True, matrix)
+    else:
+        preview = reconstruct_highlights(preview, plan.clip, params.highlights)
+        preview = apply_matrix(preview, matrix)
     y = luminance(preview)
     if params.tone.auto_exposure:
         ev = params.tone.exposure + auto_exposure_ev(y)
@@ -180,13 +195,12 @@ def _linear_strip(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1:
 
 
 def _render_strip_fused(
-    scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int, pad: int
-) -> np.ndarray:
+    scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int, pad: int, out
+) -> None:
     """The same as :func:`_render_strip`, scheduled through :mod:`redframe.isp.fused`."""
     from redframe.isp import fused
     from redframe.isp.demosaic import shift_pattern
     from redframe.isp.denoise import denoise_coefficients, resolve
-    from redframe.isp.filters import guided_coefficients
 
     cal = scene.calibration
     h = scene.shape[0]
@@ -221,25 +235,9 @@ def _render_strip_fused(
         if _denoise_on(params):
             luma_s, chroma_s, sigma = resolve(params.denoise, scene.meta.iso, plan.sigma)
             z, yz = fused.signed_sqrt_luma(rgb)
-            ca, cb = denoise_coefficients(z, yz, sigma) if chroma_s > 0 else (None, None)
-            la, lb = (
-                guided_coefficients(yz, yz, 2, (1.5 * sigma) ** 2) if luma_s > 0 else (None, None)
-            )
+            coefficients = denoise_coefficients(z, yz, sigma)
             del z
-            if chroma_s > 0 or luma_s > 0:
-                dn = (
-                    yz,
-                    (
-                        ca if ca is not None else fused._EMPTY3,
-                        cb if cb is not None else fused._EMPTY3,
-                    ),
-                    chroma_s,
-                    (
-                        la if la is not None else fused._EMPTY2,
-                        lb if lb is not None else fused._EMPTY2,
-                    ),
-                    luma_s,
-                )
+            dn = (yz, coefficients, chroma_s, luma_s)
     raw_like = plan.kind != "rec2020"
     if params.look is not None:  # a look is arbitrary code: finish with the reference stages
         if dn is not None:
@@ -257,9 +255,13 @@ def _render_strip_fused(
             tone=params.tone if (raw_like and params.tone_curve) else None,
             space=params.output.space,
         )
-    if raw_like:
-        fused.sharpen_apply(enc, params.sharpen)
-    return enc[y0 - a : y0 - a + (y1 - y0)]
+    sharp = params.sharpen if raw_like else SharpenParams(amount=0.0)
+    if out.dtype == np.float32:
+        if raw_like:
+            fused.sharpen_apply(enc, sharp)
+        out[y0:y1] = enc[y0 - a : y0 - a + (y1 - y0)]
+    else:
+        fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0)
 
 
 def _denoise_on(params: DevelopParams) -> bool:
@@ -270,10 +272,11 @@ def _denoise_on(params: DevelopParams) -> bool:
 
 
 def _render_strip(
-    scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int, pad: int
-) -> np.ndarray:
+    scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int, pad: int, out
+) -> None:
+    """Render rows [y0, y1) (computed with ``pad`` extra rows each side) into ``out``."""
     if params.engine == "fused":
-        return _render_strip_fused(scene, plan, params, y0, y1, pad)
+        return _render_strip_fused(scene, plan, params, y0, y1, pad, out)
     h = scene.shape[0]
     a, b = max(0, y0 - pad), min(h, y1 + pad)
     rgb = _linear_strip(scene, plan, params, a, b)
@@ -290,7 +293,13 @@ def _render_strip(
     enc = output_transform(rgb, params.output)
     if plan.kind != "rec2020":
         enc = sharpen(enc, params.sharpen)
-    return enc[y0 - a : y0 - a + (y1 - y0)]
+    enc = enc[y0 - a : y0 - a + (y1 - y0)]
+    if out.dtype == np.float32:
+        out[y0:y1] = enc
+    else:
+        from redframe.isp.fused import quantize_reference
+
+        out[y0:y1] = quantize_reference(enc, out.dtype, row0=y0)
 
 
 def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
@@ -305,7 +314,10 @@ def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
     timings["analysis"] = time.perf_counter() - t0
 
     h, w = scene.shape
-    out = np.empty((h, w, 3), np.float32)
+    dtype = {None: np.float32, 8: np.uint8, 16: np.uint16}.get(params.output_bits)
+    if dtype is None:
+        raise ValueError(f"output_bits must be None, 8 or 16, got {params.output_bits!r}")
+    out = np.empty((h, w, 3), dtype)
     rows = params.strip_rows if params.strip_rows > 0 else h
     rows = max(2, rows + rows % 2)
     starts = list(range(0, h, rows))
@@ -313,7 +325,7 @@ def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
 
     def run(y0: int) -> None:
         y1 = min(h, y0 + rows)
-        out[y0:y1] = _render_strip(scene, plan, params, y0, y1, pad)
+        _render_strip(scene, plan, params, y0, y1, pad, out)
 
     t1 = time.perf_counter()
     threads = params.threads or min(len(starts), os.cpu_count() or 1)
