@@ -328,7 +328,7 @@ def _write_jpeg(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: byte
     from PIL import Image
 
     Image.fromarray(pixels, "RGB").save(
-        tmp, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True,
+        tmp, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=False,
         progressive=False, icc_profile=icc)
     _exiv2_write(tmp, tags)
 

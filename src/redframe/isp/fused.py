@@ -138,7 +138,33 @@ def _compress(d, t, scale, p):  # pragma: no cover - compiled
     if d <= t:
         return d
     x = (d - t) / scale
+    if p == 1.0:
+        return min(t + scale * x / (1.0 + x), 1.0)
     return min(t + scale * x / math.pow(1.0 + math.pow(x, p), 1.0 / p), 1.0)
+
+
+@nb.njit(inline="always", fastmath=True)
+def fast_log2(x):  # pragma: no cover - compiled
+    """log2 for x > 0 via frexp and the atanh series on [sqrt(1/2), sqrt(2)): |error| < 2e-7."""
+    m, e = math.frexp(x)  # x = m * 2**e, m in [0.5, 1)
+    if m < 0.7071067811865476:
+        m *= 2.0
+        e -= 1
+    t = (m - 1.0) / (m + 1.0)
+    t2 = t * t
+    s = t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0))))
+    return e + 2.885390081777927 * s  # 2 / ln 2
+
+
+@nb.njit(inline="always", fastmath=True)
+def fast_exp2(y):  # pragma: no cover - compiled
+    """2**y via ldexp and a degree-6 Taylor series of 2**f on [0, 1): relative error < 2e-6."""
+    n = math.floor(y)
+    f = (y - n) * 0.6931471805599453
+    p = 1.0 + f * (
+        1.0 + f * (0.5 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f / 720.0))))
+    )
+    return math.ldexp(p, int(n))
 
 
 @nb.njit(inline="always", fastmath=True)
@@ -187,7 +213,23 @@ def _finish(
     lum0 = np.float32(0.2627)
     lum1 = np.float32(0.6780)
     lum2 = np.float32(0.0593)
+    nc = ca.shape[1]
+    tw = ta.shape[1]
     for i in nb.prange(h):
+        # interpolate the coefficient grids along y once per row; per pixel only along x
+        crow = np.empty((nc, 8), np.float32)
+        if dn:
+            a0, a1, fa = cy0[i], cy1[i], cfy[i]
+            for x in range(nc):
+                for k in range(4):
+                    crow[x, k] = ca[a0, x, k] + (ca[a1, x, k] - ca[a0, x, k]) * fa
+                    crow[x, 4 + k] = cb[a0, x, k] + (cb[a1, x, k] - cb[a0, x, k]) * fa
+        trow = np.empty((max(tw, 1), 2), np.float32)
+        if th > 0:
+            a0, a1, fa = ty0[i], ty1[i], tfy[i]
+            for x in range(tw):
+                trow[x, 0] = ta[a0, x, 0] + (ta[a1, x, 0] - ta[a0, x, 0]) * fa
+                trow[x, 1] = tb[a0, x, 0] + (tb[a1, x, 0] - tb[a0, x, 0]) * fa
         for j in range(w):
             r = rgb[i, j, 0]
             g = rgb[i, j, 1]
@@ -197,33 +239,22 @@ def _finish(
                 zg = math.copysign(math.sqrt(abs(g)), g)
                 zb = math.copysign(math.sqrt(abs(b)), b)
                 y = yz[i, j]
+                b0, b1, fb = cx0[j], cx1[j], cfx[j]
+                ar = crow[b0, 0] + (crow[b1, 0] - crow[b0, 0]) * fb
+                ag = crow[b0, 1] + (crow[b1, 1] - crow[b0, 1]) * fb
+                ab = crow[b0, 2] + (crow[b1, 2] - crow[b0, 2]) * fb
+                ay = crow[b0, 3] + (crow[b1, 3] - crow[b0, 3]) * fb
+                br = crow[b0, 4] + (crow[b1, 4] - crow[b0, 4]) * fb
+                bg = crow[b0, 5] + (crow[b1, 5] - crow[b0, 5]) * fb
+                bb = crow[b0, 6] + (crow[b1, 6] - crow[b0, 6]) * fb
+                by = crow[b0, 7] + (crow[b1, 7] - crow[b0, 7]) * fb
                 cr = zr - y
                 cg = zg - y
                 cbb = zb - y
-                a0, a1, fa = cy0[i], cy1[i], cfy[i]
-                b0, b1, fb = cx0[j], cx1[j], cfx[j]
-                if chroma_s > 0.0:
-                    cr += chroma_s * (
-                        _bilinear(ca, 0, a0, a1, fa, b0, b1, fb) * y
-                        + _bilinear(cb, 0, a0, a1, fa, b0, b1, fb)
-                        - cr
-                    )
-                    cg += chroma_s * (
-                        _bilinear(ca, 1, a0, a1, fa, b0, b1, fb) * y
-                        + _bilinear(cb, 1, a0, a1, fa, b0, b1, fb)
-                        - cg
-                    )
-                    cbb += chroma_s * (
-                        _bilinear(ca, 2, a0, a1, fa, b0, b1, fb) * y
-                        + _bilinear(cb, 2, a0, a1, fa, b0, b1, fb)
-                        - cbb
-                    )
-                if luma_s > 0.0:
-                    y = y + luma_s * (
-                        _bilinear(ca, 3, a0, a1, fa, b0, b1, fb) * y
-                        + _bilinear(cb, 3, a0, a1, fa, b0, b1, fb)
-                        - y
-                    )
+                cr += chroma_s * (ar * y + br - cr)
+                cg += chroma_s * (ag * y + bg - cg)
+                cbb += chroma_s * (ab * y + bb - cbb)
+                y = y + luma_s * (ay * y + by - y)
                 zr = cr + y
                 zg = cg + y
                 zb = cbb + y
@@ -232,15 +263,11 @@ def _finish(
                 b = zb * abs(zb)
             if th > 0:
                 lum = lum0 * r + lum1 * g + lum2 * b
-                lg = math.log2(max(lum, np.float32(5.960464477539063e-08)))
-                a0, a1, fa = ty0[i], ty1[i], tfy[i]
+                lg = fast_log2(max(lum, np.float32(5.960464477539063e-08)))
                 b0, b1, fb = tx0[j], tx1[j], tfx[j]
-                gain = math.exp2(
-                    np.float32(
-                        _bilinear(ta, 0, a0, a1, fa, b0, b1, fb) * lg
-                        + _bilinear(tb, 0, a0, a1, fa, b0, b1, fb)
-                    )
-                )
+                ga = trow[b0, 0] + (trow[b1, 0] - trow[b0, 0]) * fb
+                gb = trow[b0, 1] + (trow[b1, 1] - trow[b0, 1]) * fb
+                gain = fast_exp2(ga * lg + gb)
                 r *= gain
                 g *= gain
                 b *= gain

@@ -31,7 +31,7 @@ class OutputParams:
 
 GAMUT_THRESHOLD = 0.97  # distances below this are untouched (in-gamut colours stay exact)
 GAMUT_LIMIT = 1.6  # the distance that is compressed onto the boundary (d = 1)
-GAMUT_POWER = 1.2
+GAMUT_POWER = 1.0  # ACES uses 1.2; 1.0 (a Reinhard-shaped knee) needs no pow() per pixel
 
 
 def _gamut_scale() -> float:
