@@ -103,6 +103,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     dev.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
+    dev.add_argument("--frame", metavar="LAYOUT",
+                     help="add a watermark frame (classic, classic-dark, centered, blur, border, "
+                          "film, overlay, minimal, or a layout .toml)")
+    _add_frame_flags(dev)
+
+    frm = sub.add_parser("frame", formatter_class=_Formatter,
+                         help="add an EXIF-driven watermark frame to JPEG/HEIC/PNG/TIFF photos",
+                         description="Frame finished photos (JPEG, HEIC, PNG, TIFF) with the "
+                                     "camera, lens and exposure read from their EXIF. Raws: use "
+                                     "`redframe develop --frame`. Folders are walked.")
+    frm.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
+    frm.add_argument("-o", "--output", metavar="DIR", help="output folder")
+    frm.add_argument("--layout", default="classic", metavar="NAME",
+                     help="layout name or .toml file (default: classic; see --list)")
+    frm.add_argument("--list", action="store_true", help="list the layouts and exit")
+    frm.add_argument("--format", choices=list(FORMAT_SUFFIX),
+                     help="output format (default: the input's own)")
+    frm.add_argument("--quality", type=int, default=92, metavar="N",
+                     help="JPEG/HEIC quality 1-100 (default: 92)")
+    frm.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="files framed in parallel (default: 1; 0 = all cores)")
+    frm.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    frm.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
+    _add_frame_flags(frm)
 
     info = sub.add_parser(
         "info",
@@ -119,6 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--output", default="redframe-demo", metavar="DIR")
     return parser
+
+
+def _add_frame_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("frame options")
+    g.add_argument("--missing", choices=["hide", "dash"], default="hide",
+                   help="a field the EXIF lacks: hide its slot (default) or show a dash")
+    g.add_argument("--pad-to", metavar="RATIO", help="pad the canvas to 1:1, 4:5, 9:16 ...")
+    g.add_argument("--variant", metavar="NAME", help="a layout variant (e.g. black for border)")
+    g.add_argument("--exposure-template", metavar="TEXT",
+                   help='exposure line, e.g. "{focal35}mm f/{fnumber} {shutter}s ISO{iso}"')
+    g.add_argument("--font", metavar="FILE", help="your own font for regular text (TTF/OTF)")
+    g.add_argument("--font-bold", metavar="FILE", help="your own font for bold text")
+    g.add_argument("--logo", metavar="FILE", help="your own logo (PNG, or SVG with resvg-py)")
+
+
+def _frame_options(args: argparse.Namespace) -> dict:
+    opts = {"missing": args.missing}
+    for key in ("pad_to", "variant", "exposure_template", "font", "font_bold", "logo"):
+        value = getattr(args, key)
+        if value is not None:
+            opts[key] = value
+    return opts
 
 
 def _check_int(value: int, lo: int, hi: int, flag: str) -> int:
@@ -158,14 +204,48 @@ def cmd_develop(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         strip_gps=args.strip_gps,
         threads=1 if jobs > 1 else 0,
+        frame=args.frame,
+        frame_options=_frame_options(args) if args.frame else {},
     )
+    if args.frame:  # a bad layout, font or logo fails once, before any file is touched
+        from redframe.frame import load_layout, prepare_options
+
+        load_layout(args.frame)
+        prepare_options(opts.frame_options)
     outputs = plan_outputs(files, str(out_dir), FORMAT_SUFFIX[args.format])
     return _run_batch(
         [(f, o, opts) for f, o in zip(files, outputs, strict=True)], develop_file, jobs, failed
     )
 
 
-def _run_batch(jobs: list[tuple], func, workers: int, failed: list) -> int:
+def cmd_frame(args: argparse.Namespace) -> int:
+    from redframe.batch.jobs import FrameOptions, frame_one
+    from redframe.batch.local import collect_inputs
+    from redframe.frame import list_layouts, load_layout, prepare_options
+    from redframe.io.decode import IMAGE_EXTENSIONS
+
+    if args.list:
+        for name in list_layouts():
+            print(name)
+        return EXIT["ok"]
+    if not args.paths or not args.output:
+        raise UsageError("frame needs PATH... and -o DIR (or --list)")
+    _check_int(args.quality, 1, 100, "--quality")
+    jobs = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
+    load_layout(args.layout)
+    options = _frame_options(args)
+    prepare_options(options)
+    files, failed = collect_inputs(args.paths, IMAGE_EXTENSIONS)
+    if not files and not failed:
+        raise UsageError("no JPEG/HEIC/PNG/TIFF images found in " + ", ".join(args.paths))
+    opts = FrameOptions(layout=args.layout, format=args.format, quality=args.quality,
+                        overwrite=args.overwrite, strip_gps=args.strip_gps, options=options)
+    return _run_batch([(f, args.output, opts) for f in files], frame_one, jobs, failed,
+                      verb="framed")
+
+
+def _run_batch(jobs: list[tuple], func, workers: int, failed: list,
+               verb: str = "developed") -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -184,7 +264,7 @@ def _run_batch(jobs: list[tuple], func, workers: int, failed: list) -> int:
     results = list(failed)
     show_bar = len(jobs) > 1 and err.is_terminal
     with Progress(
-        TextColumn("[bold]developing"),
+        TextColumn(f"[bold]{verb[:-2]}ing"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -207,7 +287,7 @@ def _run_batch(jobs: list[tuple], func, workers: int, failed: list) -> int:
         results += run_jobs(jobs, func, workers=workers, on_result=report)
     ok = [r for r in results if not r.error]
     bad = [r for r in results if r.error]
-    summary = f"{len(ok)} developed, {len(bad)} failed"
+    summary = f"{len(ok)} {verb}, {len(bad)} failed"
     if bad:
         err.print(summary + ":")
         for r in bad:
@@ -304,7 +384,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.output)
 
 
-COMMANDS = {"develop": cmd_develop, "info": cmd_info, "demo": cmd_demo}
+COMMANDS = {"develop": cmd_develop, "frame": cmd_frame, "info": cmd_info, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

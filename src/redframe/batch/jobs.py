@@ -7,6 +7,7 @@ bugs too (with the exception type) so one bad file never stops a batch.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from redframe.errors import RedframeError
 
-__all__ = ["DevelopOptions", "JobResult", "develop_file", "develop_params_from_options"]
+__all__ = ["DevelopOptions", "FrameOptions", "JobResult", "develop_file", "frame_one",
+           "develop_params_from_options"]
 
 
 @dataclass
@@ -32,7 +34,8 @@ class DevelopOptions:
     overwrite: bool = False
     strip_gps: bool = False
     look: str | None = None
-    frame: str | None = None
+    frame: str | None = None  # a layout name or .toml path: frame the developed picture
+    frame_options: dict = field(default_factory=dict)
     threads: int = 0  # compute threads for this file (0 = all cores; pools use 1 per worker)
 
 
@@ -68,36 +71,12 @@ def develop_params_from_options(opts: DevelopOptions):
     return params
 
 
-def develop_file(source: str, output: str, opts: DevelopOptions) -> JobResult:
-    """Decode ``source``, develop it and write ``output`` (never touching ``source``)."""
-    from redframe.io.decode import read_image
-    from redframe.io.encode import write_image
-    from redframe.isp.pipeline import develop
-
+def _run(source: str, work) -> JobResult:
+    """Run ``work(result)`` and turn every failure into text on the result (batches go on)."""
     t0 = time.perf_counter()
     result = JobResult(source=str(source))
     try:
-        out_path = Path(output)
-        if out_path.exists() and not opts.overwrite:
-            from redframe.errors import OutputError
-
-            raise OutputError("exists; use --overwrite to replace it", path=str(out_path))
-        params = develop_params_from_options(opts)
-        scene = read_image(source)
-        developed = develop(scene, params)
-        write_image(
-            out_path,
-            developed.image,
-            format=opts.format,
-            meta=developed.meta,
-            color_space=developed.space,
-            quality=opts.quality,
-            bit_depth=opts.bit_depth,
-            overwrite=opts.overwrite,
-            strip_gps=opts.strip_gps,
-        )
-        result.output = str(out_path)
-        result.notes = developed.notes + [f"warning: {w}" for w in developed.meta.warnings]
+        work(result)
     except RedframeError as exc:
         result.error, result.exit_code = str(exc), exc.exit_code
         if not exc.path:
@@ -105,6 +84,8 @@ def develop_file(source: str, output: str, opts: DevelopOptions) -> JobResult:
     except MemoryError:
         result.error, result.exit_code = f"{source}: out of memory", 70
     except Exception as exc:  # noqa: BLE001 - a bug: report it, keep the batch going
+        if os.environ.get("REDFRAME_DEBUG"):
+            raise
         last = traceback.extract_tb(exc.__traceback__)[-1]
         result.error = (
             f"{source}: internal error {type(exc).__name__}: {exc} "
@@ -113,3 +94,67 @@ def develop_file(source: str, output: str, opts: DevelopOptions) -> JobResult:
         result.exit_code = 70
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def develop_file(source: str, output: str, opts: DevelopOptions) -> JobResult:
+    """Decode ``source``, develop it (and frame it) and write ``output``; never touches
+    ``source``."""
+
+    def work(result: JobResult) -> None:
+        from redframe.errors import OutputError
+        from redframe.io.decode import read_image
+        from redframe.io.encode import write_image
+        from redframe.isp.pipeline import develop
+
+        out_path = Path(output)
+        if out_path.exists() and not opts.overwrite:
+            raise OutputError("exists; use --overwrite", path=str(out_path))
+        params = develop_params_from_options(opts)
+        if opts.frame:  # check layout and options before the expensive part
+            from redframe.frame import load_layout, prepare_options
+
+            load_layout(opts.frame)
+            prepared = prepare_options(opts.frame_options)
+        scene = read_image(source)
+        developed = develop(scene, params)
+        image = developed.image
+        if opts.frame:
+            from redframe.frame import render_frame
+
+            image = render_frame(image, developed.meta, opts.frame, prepared=prepared)
+        write_image(out_path, image, format=opts.format, meta=developed.meta,
+                    color_space=developed.space, quality=opts.quality,
+                    bit_depth=opts.bit_depth, overwrite=opts.overwrite,
+                    strip_gps=opts.strip_gps)
+        result.output = str(out_path)
+        result.notes = developed.notes + [f"warning: {w}" for w in developed.meta.warnings]
+
+    return _run(source, work)
+
+
+@dataclass
+class FrameOptions:
+    """What `redframe frame` flags say (plain data, picklable)."""
+
+    layout: str = "classic"
+    format: str | None = None  # None: the input's own format
+    quality: int = 92
+    overwrite: bool = False
+    strip_gps: bool = False
+    options: dict = field(default_factory=dict)  # render_frame options
+
+
+def frame_one(source: str, out_dir: str, opts: FrameOptions) -> JobResult:
+    """Frame one JPEG/HEIC/PNG/TIFF into ``out_dir`` (raws: use develop --frame)."""
+
+    def work(result: JobResult) -> None:
+        from redframe.frame import frame_file
+
+        notes: list[str] = []
+        result.output = str(frame_file(source, out_dir, layout=opts.layout, format=opts.format,
+                                       quality=opts.quality, overwrite=opts.overwrite,
+                                       strip_gps=opts.strip_gps, options=opts.options,
+                                       notes=notes))
+        result.notes = notes
+
+    return _run(source, work)

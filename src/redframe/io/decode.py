@@ -68,7 +68,8 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _check_readable(path: str) -> bytes:
+def check_readable(path: str) -> bytes:
+    """The file's first 64 bytes, or InputError: missing, a folder, unreadable, empty."""
     p = Path(path)
     if not p.exists():
         raise InputError("no such file", path=path)
@@ -95,7 +96,7 @@ def _is_dng(path: str) -> bool:
 def read_metadata(path: str) -> Metadata:
     """Metadata only (no pixel decode), for ``redframe info`` and frames."""
     path = str(path)
-    _check_readable(path)
+    check_readable(path)
     exif, icc, warnings = read_exif(path)
     meta = metadata_from_exif(exif, Metadata(path=path))
     meta.icc_profile = icc
@@ -106,7 +107,7 @@ def read_metadata(path: str) -> Metadata:
 def read_image(path: str | os.PathLike) -> Scene:
     """Decode ``path`` into a :class:`Scene` (raw mosaic, or linear Rec.2020 RGB)."""
     path = str(path)
-    head = _check_readable(path)
+    head = check_readable(path)
     kind = sniff(head)
     ext = Path(path).suffix.lower()
     if ext in RAW_EXTENSIONS and kind in ("jpeg", "png", "webp", "gif", "heic"):

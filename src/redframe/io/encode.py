@@ -327,7 +327,9 @@ def _write_jpeg(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: byte
                 quality: int, space: str) -> None:
     from PIL import Image
 
-    Image.fromarray(pixels, "RGB").save(
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape[:2]
+    Image.frombuffer("RGB", (w, h), pixels, "raw", "RGB", 0, 1).save(
         tmp, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=False,
         progressive=False, icc_profile=icc)
     _exiv2_write(tmp, tags)
@@ -453,6 +455,11 @@ def _commit(tmp: str, path: Path, overwrite: bool) -> None:
         os.close(fd)
 
 
+def _icc_for(space: str) -> bytes:
+    """Our profile for ``space`` (write_image's ``icc_profile`` argument shadows the name)."""
+    return icc_profile(space)
+
+
 def write_image(
     path: str | os.PathLike,
     image: np.ndarray,
@@ -465,6 +472,7 @@ def write_image(
     overwrite: bool = False,
     strip_gps: bool = False,
     software: str = SOFTWARE,
+    icc_profile: bytes | None = None,
 ) -> Path:
     """Write ``image`` to ``path`` atomically with ICC profile and filtered EXIF; return the path.
 
@@ -480,6 +488,8 @@ def write_image(
         keeps a uint8/uint16 input's depth where the format allows it.
     overwrite : replace an existing file; otherwise :class:`OutputError` before any work.
     strip_gps : leave the GPS tags out.
+    icc_profile : embed these bytes instead of our profile for ``color_space`` (to keep a
+        source's own profile, e.g. ProPhoto, when its pixels are passed through unchanged).
 
     Raises
     ------
@@ -516,8 +526,8 @@ def write_image(
                                               software=software))
         tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.part")
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        _WRITERS[fmt](tmp, pixels, icc_profile(color_space), tags, exif, int(quality),
-                      color_space)
+        icc = icc_profile if icc_profile else _icc_for(color_space)
+        _WRITERS[fmt](tmp, pixels, icc, tags, exif, int(quality), color_space)
         _commit(tmp, path, overwrite)
         done = True
     except OutputError:
