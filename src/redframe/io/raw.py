@@ -197,7 +197,8 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
         neutral = _rational_array(tags["AsShotNeutral"], 3)
     if neutral is None:
         gains = np.asarray(raw.camera_whitebalance, dtype=np.float64)[:3]
-        if np.all(gains > 0):
+        # (1, 1, 1) is LibRaw's placeholder when the file has no white balance at all
+        if np.all(gains > 0) and not np.allclose(gains, 1.0):
             neutral = 1.0 / gains
     if neutral is not None and (np.any(neutral <= 0) or not np.all(np.isfinite(neutral))):
         neutral = None

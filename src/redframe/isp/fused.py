@@ -58,19 +58,16 @@ def levels_wb(
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _highlights_matrix(rgb, inv_clip, t0, reconstruct, m):  # pragma: no cover - compiled
+def _highlights_matrix(rgb, weight, reconstruct, m):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
-    inv_span = np.float32(1.0) / (np.float32(1.0) - t0)
     for i in nb.prange(h):
         for j in range(w):
             r = rgb[i, j, 0]
             g = rgb[i, j, 1]
             b = rgb[i, j, 2]
             if reconstruct:
-                frac = max(r * inv_clip[0], max(g * inv_clip[1], b * inv_clip[2]))
-                if frac > t0:
-                    wgt = min(max((frac - t0) * inv_span, np.float32(0.0)), np.float32(1.0))
-                    wgt = wgt * wgt * (np.float32(3.0) - np.float32(2.0) * wgt)
+                wgt = weight[i, j]
+                if wgt > 0:
                     top = max(r, max(g, b))
                     r += wgt * (top - r)
                     g += wgt * (top - g)
@@ -84,14 +81,11 @@ def highlights_matrix(
     rgb: np.ndarray, clip: np.ndarray, threshold: float, reconstruct: bool, matrix: np.ndarray
 ) -> np.ndarray:
     """In place: :func:`reconstruct_highlights` then ``matrix @ rgb`` (colour + exposure)."""
-    inv_clip = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
-    _highlights_matrix(
-        rgb,
-        inv_clip,
-        np.float32(threshold),
-        bool(reconstruct),
-        np.ascontiguousarray(matrix, dtype=np.float32),
-    )
+    from redframe.isp.highlights import clip_weight
+
+    weight = clip_weight(rgb, clip, threshold) if reconstruct else None
+    _highlights_matrix(rgb, weight if weight is not None else np.zeros((1, 1), np.float32),
+                       weight is not None, np.ascontiguousarray(matrix, dtype=np.float32))
     return rgb
 
 

@@ -10,7 +10,8 @@ dcraw's "blend"): where a pixel approaches clipping, each clipped channel is rai
 largest white-balanced value of the pixel, i.e. we assume the unknown part of a blown
 highlight is neutral and at least as bright as what was still measured. The repair fades
 in smoothly from ``threshold`` of the clip level, so the edge of a blown area keeps its
-measured colour and the core becomes a neutral white brighter than 1.0, which the tone
+measured colour (the 3x3 neighbourhood decides, so demosaic fringes are caught too) and the
+core becomes a neutral white brighter than 1.0, which the tone
 curve rolls off: no magenta, no hard edge.
 """
 
@@ -29,6 +30,24 @@ class HighlightParams:
     threshold: float = 0.9  # fraction of the clip level where the repair starts (0.5..0.99)
 
 
+def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.ndarray | None:
+    """Per-pixel repair weight in [0, 1] (None when nothing is near clipping).
+
+    How close each pixel is to clipping, in fractions of its channels' clip levels, taken
+    as the maximum over its 3x3 neighbourhood: demosaicing mixes a clipped neighbour into
+    the pixels around a blown area, which otherwise keep a magenta fringe.
+    """
+    import cv2
+
+    frac = np.max(image * (np.float32(1.0) / np.asarray(clip, np.float32)), axis=2)
+    t0 = np.float32(threshold)
+    if not np.any(frac > t0):
+        return None
+    frac = cv2.dilate(frac, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT_101)
+    weight = np.clip((frac - t0) / (np.float32(1.0) - t0), 0.0, 1.0)
+    return weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no visible edge
+
+
 def reconstruct_highlights(
     image: np.ndarray, clip: np.ndarray, params: HighlightParams | None = None
 ) -> np.ndarray:
@@ -43,13 +62,9 @@ def reconstruct_highlights(
         raise ValueError(f"highlight mode must be reconstruct, clip or off, got {params.mode!r}")
     if not 0.5 <= params.threshold < 1.0:
         raise ValueError(f"highlight threshold must be in [0.5, 1), got {params.threshold}")
-    # how close each pixel is to clipping, in fractions of its channels' clip levels
-    frac = np.max(image * (np.float32(1.0) / clip), axis=2)
-    t0 = np.float32(params.threshold)
-    if not np.any(frac > t0):
+    weight = clip_weight(image, clip, params.threshold)
+    if weight is None:
         return image
-    weight = np.clip((frac - t0) / (np.float32(1.0) - t0), 0.0, 1.0)
-    weight = weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no visible edge
     brightest = np.max(image, axis=2, keepdims=True)
     out = image + weight[..., None] * (brightest - image)
     return out.astype(np.float32, copy=False)
