@@ -39,7 +39,10 @@ def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.nda
     """
     import cv2
 
-    frac = np.max(image * (np.float32(1.0) / np.asarray(clip, np.float32)), axis=2)
+    inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
+    # elementwise maxima of the channel planes: np.max(axis=2) is ~10x slower here
+    frac = np.maximum(np.maximum(image[..., 0] * inv[0], image[..., 1] * inv[1]),
+                      image[..., 2] * inv[2])
     t0 = np.float32(threshold)
     if not np.any(frac > t0):
         return None
