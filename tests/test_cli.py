@@ -150,3 +150,26 @@ def test_demo_writes_what_it_prints(tmp_path):
     assert {"rose.jpg", "rose-p3.heic", "rose-16bit.tif", "rose-16bit.png"} <= set(made)
     for name in made:
         assert name in result.stdout
+
+
+REAL_FILES = ["kodak_dc50.kdc", "xiaomi_mi_a1_ship.jpg", "iphone5s_rot180.jpg",
+              "samsung_sm-g900f.jpg", "huawei_ele-l29.jpg", "nokia_x71.jpg",
+              "iphone13promax_rot90.heic"]
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_every_real_file_develops_and_keeps_its_camera(tmp_path, data_dir, name):
+    out = tmp_path / "out"
+    assert main(["develop", str(data_dir / name), "-o", str(out), "--fast"]) == 0
+    (result,) = list(out.iterdir())
+    from redframe.io.decode import read_image
+
+    src, dst = read_image(data_dir / name).meta, read_metadata(result)
+    assert (dst.make, dst.model, dst.iso, dst.f_number) == (src.make, src.model, src.iso,
+                                                            src.f_number)
+    assert dst.orientation == 1 and dst.icc_profile
+    from PIL import Image
+
+    w, h = Image.open(result).size
+    if name.endswith(".heic"):
+        assert (w, h) == (3024, 4032)  # upright, as the phone showed it
