@@ -45,9 +45,9 @@ def _source_space(icc: bytes | None) -> tuple[str | None, str | None]:
         return "srgb", None
     if icc[16:20] != b"RGB ":
         return "srgb", "the source ICC profile is not an RGB profile; wrote sRGB"
-    from redframe.io.decode import _encoding_space  # the same reading decode uses
+    from redframe.io.decode import encoding_space  # the same reading decode uses
 
-    space, _, note = _encoding_space(icc)
+    space, _, note = encoding_space(icc)
     if note:
         return None, note
     return space, None
@@ -90,7 +90,7 @@ def _decode(path: str, kind: str, meta: Metadata) -> tuple[np.ndarray, bool]:
     """Display-encoded pixels (H, W, 3) uint8/uint16 as stored (not yet oriented)."""
     from PIL import Image
 
-    from redframe.io.decode import MAX_IMAGE_PIXELS, _pixels
+    from redframe.io.decode import MAX_IMAGE_PIXELS, picture_pixels
 
     Image.MAX_IMAGE_PIXELS = None  # checked below, with a clear message
     if kind == "heic":
@@ -104,7 +104,7 @@ def _decode(path: str, kind: str, meta: Metadata) -> tuple[np.ndarray, bool]:
                 raise InputError(f"image claims {w}x{h} pixels; refusing more than "
                                  f"{MAX_IMAGE_PIXELS:,}", path=path)
             if kind in ("png", "tiff") and im.mode != "CMYK":
-                array = _pixels(path, kind, im)  # keeps 16 bits; grey expanded
+                array = picture_pixels(path, kind, im)  # keeps 16 bits; grey expanded
                 converted = False
             elif kind == "jpeg" and im.mode in ("RGB", "L"):
                 # libjpeg-turbo through OpenCV, straight to an RGB array: the same pixels

@@ -88,9 +88,9 @@ def check_readable(path: str) -> bytes:
 
 
 def _is_dng(path: str) -> bool:
-    from redframe.io.raw import _dng_tags
+    from redframe.io.raw import dng_tags
 
-    return "DNGVersion" in _dng_tags(path)
+    return "DNGVersion" in dng_tags(path)
 
 
 def read_metadata(path: str) -> Metadata:
@@ -125,8 +125,9 @@ def read_image(path: str | os.PathLike) -> Scene:
     return decode_raw(path, meta)
 
 
-def _encoding_space(icc: bytes | None) -> tuple[str, float | None, str | None]:
-    """(primaries, gamma or None for the sRGB curve, note) from an ICC profile's description."""
+def encoding_space(icc: bytes | None) -> tuple[str, float | None, str | None]:
+    """(primaries, gamma or None for the sRGB curve, note) for an input's ICC profile,
+    read from the profile's description."""
     if not icc:
         return "srgb", None, None
     try:
@@ -169,13 +170,13 @@ def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
             if kind == "heic":
                 # HEIF orientation (irot/imir) is applied by the decoder; EXIF's is then stale
                 meta.orientation = 1
-            array = _pixels(path, kind, im)
+            array = picture_pixels(path, kind, im)
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - Pillow/cv2/tifffile raise many types
         raise InputError(f"cannot decode {kind.upper()} ({_short(exc)})", path=path) from None
     meta.height, meta.width = array.shape[:2]
-    space, gamma, note = _encoding_space(meta.icc_profile)
+    space, gamma, note = encoding_space(meta.icc_profile)
     if array.dtype == np.uint8:
         encoded = array.astype(np.float32) * np.float32(1 / 255)
     elif array.dtype == np.uint16:
@@ -192,8 +193,9 @@ def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
     return scene
 
 
-def _pixels(path: str, kind: str, im) -> np.ndarray:
-    """Pixels as (H, W, 3) uint8/uint16/float32, alpha dropped, grey and CMYK expanded."""
+def picture_pixels(path: str, kind: str, im) -> np.ndarray:
+    """Pixels of the opened Pillow image ``im`` of ``path`` (``kind`` from :func:`sniff`) as
+    (H, W, 3) uint8/uint16/float32: 16 bits kept, alpha dropped, grey and CMYK expanded."""
     if kind in ("png", "tiff"):
         array = None
         if kind == "tiff":

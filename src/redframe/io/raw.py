@@ -65,7 +65,7 @@ def _quiet_native_stderr():
         os.close(saved)
 
 
-def _dng_tags(path: str) -> dict:
+def dng_tags(path: str) -> dict:
     """ColorMatrix/AsShotNeutral/NoiseProfile/... from a DNG's IFD0, or {} if not a DNG."""
     import tifffile
 
@@ -168,7 +168,7 @@ def _libraw_reason(exc: Exception) -> str:
 def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
     import rawpy
 
-    tags = _dng_tags(path)
+    tags = dng_tags(path)
     _fill_from_libraw(raw, meta)
     sizes = raw.sizes
     meta.width = meta.width or int(sizes.width)

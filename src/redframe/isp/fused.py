@@ -318,7 +318,8 @@ def finish(
     transform -> encode, in one pass. Returns encoded float32 (H, W, 3).
 
     ``denoise`` is ``(yz, (a, b), chroma_s, luma_s)`` (see denoise_coefficients) or None;
-    ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or None (no curve).
+    ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
+    None (no curve).
     """
     from redframe.isp.output import GAMUT_POWER, GAMUT_THRESHOLD, OUTPUT_SPACES, _gamut_scale
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from redframe.io.metadata import Metadata
-from redframe.io.scene import RawCalibration, Scene, pattern_to_index
+from redframe.io.scene import RawCalibration, Scene
+from redframe.isp.demosaic import mosaic_rgb as mosaic_from_rgb  # one sampler for all
 
 __all__ = [
     "SensorModel",
@@ -41,16 +42,6 @@ class SensorModel:
     base_iso: float = 50.0
     read_noise: float = 2.5  # electrons, at the sensor
     adc_noise: float = 1.0  # DN after the gain
-
-
-def mosaic_from_rgb(rgb: np.ndarray, pattern: str) -> np.ndarray:
-    """Sample (H, W, 3) into a (H, W) CFA mosaic with ``pattern``."""
-    idx = pattern_to_index(pattern)
-    out = np.empty(rgb.shape[:2], dtype=rgb.dtype)
-    for dy in range(2):
-        for dx in range(2):
-            out[dy::2, dx::2] = rgb[dy::2, dx::2, idx[dy, dx]]
-    return out
 
 
 def simulate_raw(
