@@ -1,0 +1,481 @@
+"""3D LUTs in the .cube format: export a look, load any .cube as a look.
+
+Format: Adobe "Cube LUT Specification" 1.0 (2013), as read by Resolve, Premiere,
+Photoshop, OCIO and colour-science: ``TITLE``, ``LUT_3D_SIZE N`` (and/or ``LUT_1D_SIZE``),
+``DOMAIN_MIN``/``DOMAIN_MAX`` (Resolve's ``LUT_1D_INPUT_RANGE``/``LUT_3D_INPUT_RANGE``
+are read too), then one ``R G B`` line per lattice point with **red changing fastest**.
+
+What an exported LUT means (``export_cube(look, path, size, input, output)``): its input
+is an image *encoded* in ``input`` (each channel in [0, 1]), its output is the look's
+rendering *encoded* in ``output``. The encodings:
+
+==============  ===========================  ==================  ========================
+name            primaries / white            transfer            light
+==============  ===========================  ==================  ========================
+``srgb``        sRGB (Rec.709), D65          IEC 61966-2-1       display-referred
+``display-p3``  P3, D65                      IEC 61966-2-1       display-referred
+``rec709``      Rec.709, D65                 BT.1886 (gamma 2.4) display-referred
+``slog3``       S-Gamut3.Cine, D65           Sony S-Log3         scene-referred
+``logc3``       ARRI Wide Gamut 3, D65       ARRI LogC3 (EI 800) scene-referred
+``acescct``     ACES AP1, ACES white (D60)*  ACEScct             scene-referred
+==============  ===========================  ==================  ========================
+
+(*) adapted to D65 with Bradford. Display-referred inputs (a finished picture) are taken
+back to scene light through the inverse of the ``neutral`` tone curve before the look,
+exactly as ``redframe develop --look`` does with a JPEG. Scene-referred inputs go to the
+look directly (mid-grey 0.18 = S-Log3 code 420/1023, LogC3 0.391, ACEScct 0.4135).
+The output default is the input's own encoding for display inputs and ``rec709`` for log
+inputs; the output gamut is compressed as :func:`redframe.isp.output.output_transform`
+does. Vignette and grain depend on pixel position and are not in a LUT.
+
+Loading (``load_cube(path)``) gives a :class:`CubeLook` usable as ``DevelopParams.look``:
+scene light is rendered with the ``neutral`` look, encoded in the LUT's input encoding,
+interpolated (tetrahedral), and decoded from its output encoding. The encodings come from
+the ``# redframe-input:`` / ``# redframe-output:`` comments our exports carry, or default
+to ``srgb`` -> ``srgb`` (the common case of a photo LUT).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from redframe.errors import OutputError, UsageError
+from redframe.isp.colorspaces import (
+    D65_XY,
+    REC2020_TO_XYZ,
+    bradford_matrix,
+    rgb_to_rgb_matrix,
+    srgb_decode,
+    xy_to_xyz,
+)
+from redframe.isp.output import OutputParams, gamut_compress, output_transform
+from redframe.isp.tone import tone_curve
+from redframe.looks import fast
+from redframe.looks.engine import (
+    NEUTRAL_TONE,
+    Look,
+    _rows_of,
+    _sanitize,
+    bake_function,
+    display_to_scene,
+)
+
+__all__ = [
+    "ENCODINGS",
+    "OUTPUT_ENCODINGS",
+    "CubeData",
+    "CubeLook",
+    "read_cube",
+    "write_cube",
+    "load_cube",
+    "export_cube",
+    "encode",
+    "decode",
+]
+
+_XYZ_TO_2020 = np.linalg.inv(REC2020_TO_XYZ)
+
+
+def _matrix_to_2020(primaries, white=D65_XY) -> np.ndarray:
+    p = np.stack([xy_to_xyz(xy) for xy in primaries], axis=1)
+    to_xyz = p * np.linalg.solve(p, xy_to_xyz(white))
+    if white != D65_XY:
+        to_xyz = bradford_matrix(white, D65_XY) @ to_xyz
+    return _XYZ_TO_2020 @ to_xyz
+
+
+# --- transfer functions -------------------------------------------------------------------
+
+def _slog3_decode(v):
+    """Sony S-Log3 code -> scene reflectance (Sony, "Technical Summary for S-Gamut3.Cine/
+    S-Log3 and S-Gamut3/S-Log3", 2014)."""
+    c = v * 1023.0
+    return np.where(c >= 171.2102946929, np.power(10.0, (c - 420.0) / 261.5) * 0.19 - 0.01,
+                    (c - 95.0) * 0.01125 / (171.2102946929 - 95.0))
+
+
+def _slog3_encode(x):
+    x = np.asarray(x, np.float64)
+    lg = np.log10((np.maximum(x, 0.01125) + 0.01) / 0.19) * 261.5 + 420.0
+    return np.where(x >= 0.01125, lg, x * (171.2102946929 - 95.0) / 0.01125 + 95.0) / 1023.0
+
+
+_LOGC = dict(cut=0.010591, a=5.555556, b=0.052272, c=0.247190, d=0.385537, e=5.367655,
+             f=0.092809)  # ARRI, "ALEXA Log C Curve - Usage in VFX" (2017), EI 800
+
+
+def _logc3_decode(t):
+    k = _LOGC
+    return np.where(t > k["e"] * k["cut"] + k["f"],
+                    (np.power(10.0, (t - k["d"]) / k["c"]) - k["b"]) / k["a"],
+                    (t - k["f"]) / k["e"])
+
+
+def _logc3_encode(x):
+    k = _LOGC
+    x = np.asarray(x, np.float64)
+    lg = k["c"] * np.log10(np.maximum(k["a"] * x + k["b"], 1e-12)) + k["d"]
+    return np.where(x > k["cut"], lg, k["e"] * x + k["f"])
+
+
+_CCT_A, _CCT_B = 10.5402377416545, 0.0729055341958355  # Academy S-2016-001 (ACEScct)
+
+
+def _acescct_decode(t):
+    return np.where(t <= 0.155251141552511, (t - _CCT_B) / _CCT_A,
+                    np.power(2.0, np.minimum(t, 1.4679964) * 17.52 - 9.72))
+
+
+def _acescct_encode(x):
+    x = np.asarray(x, np.float64)
+    lg = (np.log2(np.maximum(x, 2.0**-16)) + 9.72) / 17.52
+    return np.where(x <= 0.0078125, _CCT_A * x + _CCT_B, lg)
+
+
+def _gamma24_decode(v):
+    return np.power(np.clip(v, 0.0, 1.0), 2.4)
+
+
+def _gamma24_encode(x):
+    return np.power(np.clip(x, 0.0, 1.0), 1 / 2.4)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    name: str
+    display: bool  # display-referred (a finished picture) or scene-referred (log)
+    to_2020: np.ndarray  # linear RGB of this encoding -> linear Rec.2020
+    decode: object
+    encode: object
+    about: str
+
+
+_SRGB = ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060))
+ENCODINGS = {
+    "srgb": Encoding("srgb", True, rgb_to_rgb_matrix("srgb", "rec2020"), srgb_decode, None,
+                     "sRGB (IEC 61966-2-1), display-referred"),
+    "display-p3": Encoding("display-p3", True, rgb_to_rgb_matrix("display-p3", "rec2020"),
+                           srgb_decode, None, "Display P3 (P3-D65, sRGB curve), display-referred"),
+    "rec709": Encoding("rec709", True, rgb_to_rgb_matrix("srgb", "rec2020"), _gamma24_decode,
+                       _gamma24_encode, "Rec.709 primaries, BT.1886 gamma 2.4, display-referred"),
+    "slog3": Encoding("slog3", False,
+                      _matrix_to_2020(((0.766, 0.275), (0.225, 0.800), (0.089, -0.087))),
+                      _slog3_decode, _slog3_encode, "Sony S-Log3 / S-Gamut3.Cine, scene-referred"),
+    "logc3": Encoding("logc3", False,
+                      _matrix_to_2020(((0.6840, 0.3130), (0.2210, 0.8480), (0.0861, -0.1020))),
+                      _logc3_decode, _logc3_encode,
+                      "ARRI LogC3 (EI 800) / ARRI Wide Gamut 3, scene-referred"),
+    "acescct": Encoding("acescct", False,
+                        _matrix_to_2020(((0.713, 0.293), (0.165, 0.830), (0.128, 0.044)),
+                                        (0.32168, 0.33767)),
+                        _acescct_decode, _acescct_encode, "ACEScct / AP1, scene-referred"),
+}
+OUTPUT_ENCODINGS = ("srgb", "display-p3", "rec709")
+
+
+def _encoding(name: str, allowed=None) -> Encoding:
+    allowed = allowed or tuple(ENCODINGS)
+    if name not in allowed:
+        raise UsageError(f"unknown LUT encoding {name!r}; choose one of {', '.join(allowed)}")
+    return ENCODINGS[name]
+
+
+def decode(codes: np.ndarray, name: str) -> np.ndarray:
+    """Encoded values (..., 3) in ``name`` -> linear Rec.2020 (scene or display light)."""
+    enc = _encoding(name)
+    lin = enc.decode(np.asarray(codes, np.float64))
+    return (lin @ enc.to_2020.T).astype(np.float32)
+
+
+def encode(rgb2020: np.ndarray, name: str) -> np.ndarray:
+    """Linear Rec.2020 (..., 3) -> values encoded in ``name``. Display encodings are output
+    transforms (gamut compressed, clipped to [0, 1]); log encodings keep scene light."""
+    enc = _encoding(name)
+    rgb = np.asarray(rgb2020, np.float32)
+    if name in ("srgb", "display-p3"):
+        flat = rgb.reshape(-1, 1, 3)
+        return output_transform(flat, OutputParams(name)).reshape(rgb.shape)
+    native = rgb.astype(np.float64) @ np.linalg.inv(enc.to_2020).T
+    if name == "rec709":
+        flat = native.astype(np.float32).reshape(-1, 1, 3)
+        return _gamma24_encode(gamut_compress(flat)).reshape(rgb.shape).astype(np.float32)
+    return enc.encode(native).astype(np.float32)
+
+
+# --- reading and writing ------------------------------------------------------------------
+
+@dataclass
+class CubeData:
+    """A parsed .cube file. ``table3`` is (n, n, n, 3) indexed [r, g, b]; ``table1`` (m, 3)."""
+
+    title: str | None
+    table3: np.ndarray | None
+    table1: np.ndarray | None
+    domain_min: np.ndarray
+    domain_max: np.ndarray
+    domain1_min: np.ndarray
+    domain1_max: np.ndarray
+    tags: dict
+
+
+_KEYWORDS = ("TITLE", "LUT_3D_SIZE", "LUT_1D_SIZE", "DOMAIN_MIN", "DOMAIN_MAX",
+             "LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE")
+_TAG = re.compile(r"#\s*redframe-(input|output)\s*:\s*([a-z0-9-]+)")
+
+
+def read_cube(path: str | Path) -> CubeData:
+    """Parse a .cube file strictly; problems -> UsageError with the line number."""
+    path = Path(path)
+    src = str(path)
+    try:
+        text = path.read_text("utf-8", errors="strict")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read LUT file ({exc})", path=src) from None
+    title = None
+    size3 = size1 = None
+    dmin = np.zeros(3)
+    dmax = np.ones(3)
+    d1min, d1max = np.zeros(3), np.ones(3)
+    tags: dict = {}
+    rows: list[tuple[float, float, float]] = []
+    first_data_line = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            m = _TAG.match(line)
+            if m:
+                tags[m.group(1)] = m.group(2)
+            continue
+        line = line.split("#", 1)[0].strip()
+        head = line.split(None, 1)[0]
+        if head[0].isalpha():
+            if rows:
+                raise UsageError(f"line {number}: keyword {head} after the table data",
+                                 path=src)
+            rest = line[len(head):].strip()
+            if head == "TITLE":
+                title = rest.strip('"')
+            elif head in ("LUT_3D_SIZE", "LUT_1D_SIZE"):
+                limit = 256 if head == "LUT_3D_SIZE" else 65536
+                if not re.fullmatch(r"\d+", rest) or not 2 <= int(rest) <= limit:
+                    raise UsageError(f"line {number}: {head} must be an integer 2..{limit}, "
+                                     f"got {rest!r}", path=src)
+                if head == "LUT_3D_SIZE":
+                    size3 = int(rest)
+                else:
+                    size1 = int(rest)
+            elif head in ("DOMAIN_MIN", "DOMAIN_MAX"):
+                vec = _floats(rest, 3, number, head, src)
+                if head == "DOMAIN_MIN":
+                    dmin = vec
+                else:
+                    dmax = vec
+            elif head in ("LUT_1D_INPUT_RANGE", "LUT_3D_INPUT_RANGE"):
+                lo, hi = _floats(rest, 2, number, head, src)
+                if head == "LUT_1D_INPUT_RANGE":
+                    d1min, d1max = np.full(3, lo), np.full(3, hi)
+                else:
+                    dmin, dmax = np.full(3, lo), np.full(3, hi)
+            else:
+                raise UsageError(f"line {number}: unknown keyword {head!r}; a .cube file has "
+                                 f"{', '.join(_KEYWORDS)} and rows of 3 numbers", path=src)
+            continue
+        if first_data_line is None:
+            first_data_line = number
+        rows.append(tuple(_floats(line, 3, number, "a table row", src)))
+    if size3 is None and size1 is None:
+        raise UsageError("no LUT_3D_SIZE (or LUT_1D_SIZE) line: not a .cube LUT", path=src)
+    expected = (size1 or 0) + (size3 or 0) ** 3
+    if len(rows) != expected:
+        sizes = " + ".join(s for s in (
+            f"LUT_1D_SIZE {size1}" if size1 else "", f"LUT_3D_SIZE {size3}^3" if size3 else ""
+        ) if s)
+        raise UsageError(f"{sizes} needs {expected} table rows, found {len(rows)}"
+                         + (f" (data from line {first_data_line})" if first_data_line else ""),
+                         path=src)
+    if np.any(dmax <= dmin) or np.any(d1max <= d1min):
+        raise UsageError("DOMAIN_MAX must be above DOMAIN_MIN in every channel", path=src)
+    data = np.asarray(rows, np.float32).reshape(-1, 3)
+    table1 = data[:size1] if size1 else None
+    table3 = None
+    if size3:
+        n = size3
+        # file order: red fastest -> C-order [b, g, r]; we index [r, g, b]
+        table3 = np.ascontiguousarray(data[size1 or 0:].reshape(n, n, n, 3).transpose(2, 1, 0, 3))
+    if size1 and not size3:
+        d1min, d1max = dmin, dmax
+    return CubeData(title, table3, table1, dmin, dmax, d1min, d1max, tags)
+
+
+def _floats(text: str, count: int, number: int, what: str, src: str) -> np.ndarray:
+    parts = text.split()
+    if len(parts) != count:
+        raise UsageError(f"line {number}: {what} needs {count} numbers, got {text!r}", path=src)
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"line {number}: {what} has a value that is not a number: "
+                         f"{text!r}", path=src) from None
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(f"line {number}: {what} has a NaN or infinite value: {text!r}",
+                         path=src)
+    return np.asarray(values, np.float64)
+
+
+def write_cube(path: str | Path, table3: np.ndarray, *, title: str = "",
+               comments: list[str] | None = None) -> Path:
+    """Write ``table3`` (n, n, n, 3) indexed [r, g, b] as a .cube file, atomically."""
+    path = Path(path)
+    n = table3.shape[0]
+    rows = np.asarray(table3, np.float64).transpose(2, 1, 0, 3).reshape(-1, 3)
+    head = [f"# {c}" for c in (comments or [])]
+    head += [f'TITLE "{title}"', f"LUT_3D_SIZE {n}", "DOMAIN_MIN 0.0 0.0 0.0",
+             "DOMAIN_MAX 1.0 1.0 1.0"]
+    body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist())
+    text = "\n".join(head) + "\n" + body + "\n"
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write LUT ({exc.strerror or exc})", path=str(path)) from None
+    return path
+
+
+def export_cube(look: Look | str, path: str | Path, size: int = 33, input: str = "srgb",
+                output: str | None = None) -> Path:
+    """Write ``look`` as a .cube 3D LUT of ``size`` points per axis (33 or 65 usual).
+
+    The LUT maps ``input``-encoded values to the look's rendering encoded in ``output``
+    (default: ``input`` for display encodings, ``rec709`` for log encodings); see the
+    module docstring for the encodings. Vignette and grain are left out (they depend on
+    pixel position). Returns the path. Bad arguments -> UsageError.
+    """
+    if isinstance(look, str):
+        from redframe.looks.library import get_look
+
+        look = get_look(look)
+    if isinstance(look, CubeLook):
+        raise UsageError("export_cube takes a look (.toml); this is already a .cube LUT")
+    if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 129:
+        raise UsageError(f"LUT size must be an integer 2..129 (33 or 65 usual), got {size!r}")
+    enc = _encoding(input)
+    out_name = output or (input if enc.display else "rec709")
+    _encoding(out_name, OUTPUT_ENCODINGS)
+    codes = np.linspace(0.0, 1.0, size)
+    grid = np.stack(np.meshgrid(codes, codes, codes, indexing="ij"), axis=-1)
+    light = decode(grid, input)
+    rendered = look.colour(light, display_referred=enc.display)
+    table = np.clip(encode(rendered, out_name), 0.0, 1.0)
+    comments = [
+        f'redframe look "{look.name}" (version {look.version}): {look.description}',
+        f"input: {ENCODINGS[input].about}",
+        f"output: {ENCODINGS[out_name].about}",
+        "vignette and grain depend on pixel position and are not part of this LUT",
+        f"redframe-input: {input}",
+        f"redframe-output: {out_name}",
+    ]
+    return write_cube(path, table, title=look.name, comments=comments)
+
+
+# --- a .cube file as a look ---------------------------------------------------------------
+
+class CubeLook:
+    """A .cube LUT used as a look: scene light -> display linear Rec.2020 in [0, 1]."""
+
+    def __init__(self, data: CubeData, *, name: str, path: Path | None = None,
+                 input: str = "srgb", output: str = "srgb"):
+        self.data = data
+        self.name = name
+        self.path = path
+        self.input = _encoding(input).name
+        self.output = _encoding(output, OUTPUT_ENCODINGS).name
+        n = data.table3.shape[0] if data.table3 is not None else len(data.table1)
+        self.description = (f"3D LUT {n}^3 ({data.title})" if data.table3 is not None
+                            else f"1D LUT {n} ({data.title})")
+        self.version = 1
+        self._baked: dict = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CubeLook({self.name!r}, {self.input} -> {self.output})"
+
+    def lut(self, codes: np.ndarray) -> np.ndarray:
+        """Apply the file's tables to encoded values (..., 3): 1D (linear), then 3D
+        (tetrahedral), each over its domain. Out-of-domain inputs clamp."""
+        d = self.data
+        x = np.asarray(codes, np.float32)
+        if d.table1 is not None:
+            m = len(d.table1)
+            t = (x - d.domain1_min) / (d.domain1_max - d.domain1_min)
+            pos = np.clip(np.nan_to_num(t, nan=0.0), 0, 1) * (m - 1)
+            i = np.minimum(pos.astype(np.intp), m - 2)
+            f = (pos - i).astype(np.float32)
+            ch = np.arange(3)
+            x = d.table1[i, ch] * (1 - f) + d.table1[i + 1, ch] * f
+        if d.table3 is not None:
+            t = (x - d.domain_min) / (d.domain_max - d.domain_min)
+            x = fast.tetrahedral(t.astype(np.float32), d.table3)
+        return np.asarray(x, np.float32)
+
+    def colour(self, rgb: np.ndarray, display_referred: bool = False) -> np.ndarray:
+        """Reference path, any (..., 3): scene (or display) light -> the LUT's input
+        encoding -> the LUT -> display linear Rec.2020."""
+        rgb = np.asarray(rgb)
+        shape = rgb.shape
+        rgb = rgb.reshape(-1, 1, 3)
+        enc = ENCODINGS[self.input]
+        x = _sanitize(rgb, 1.0 if display_referred else fast.XMAX)
+        if enc.display and not display_referred:
+            x = tone_curve(x, NEUTRAL_TONE)  # render scene light as the neutral look does
+        elif not enc.display and display_referred:
+            x = display_to_scene(x)
+        codes = encode(x, self.input)
+        out = self.lut(codes)
+        out = decode(np.clip(out, 0.0, 1.0), self.output)
+        return np.clip(out, 0.0, 1.0).astype(np.float32).reshape(shape)
+
+    def apply(self, rgb: np.ndarray, *, rows=None, full_shape=None,
+              display_referred: bool = False, engine: str = "lut") -> np.ndarray:
+        """As :meth:`redframe.looks.Look.apply` (a LUT has no vignette or grain): the fast
+        path resamples this whole chain once onto the engine's shaped 65^3 lattice."""
+        rgb = np.asarray(rgb)
+        _rows_of(rgb, rows, full_shape)
+        if engine == "reference":
+            return self.colour(rgb, display_referred)
+        if engine != "lut":
+            raise ValueError(f"engine must be 'lut' or 'reference', got {engine!r}")
+        with self._lock:
+            baked = self._baked.get(display_referred)
+            if baked is None:
+                baked = bake_function(lambda x: self.colour(x, display_referred), 65,
+                                      display_referred)
+                self._baked[display_referred] = baked
+        return fast.apply_lut(rgb, *baked)
+
+    __call__ = apply
+
+
+def load_cube(path: str | Path, *, input: str | None = None,
+              output: str | None = None) -> CubeLook:
+    """A .cube file as a look. ``input``/``output`` encodings default to the file's
+    ``# redframe-input/output`` tags, else ``srgb``. Malformed files -> UsageError."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UsageError("LUT file not found", path=str(path))
+    data = read_cube(path)
+    return CubeLook(data, name=path.stem, path=path,
+                    input=input or data.tags.get("input", "srgb"),
+                    output=output or data.tags.get("output", "srgb"))

@@ -1,0 +1,192 @@
+"""Oklab on linear Rec.2020, gamut boundaries in it, and the white-balance bias matrix.
+
+Oklab (B. Ottosson, "A perceptual color space for image processing", 2020,
+https://bottosson.github.io/posts/oklab/) is the engine's perceptual space: lightness L
+(0 black .. 1 diffuse white), opponent axes a/b, and in polar form chroma C and hue h.
+Hue lines in Oklab are close to constant perceived hue (better than CIELAB in the blues),
+so scaling chroma at constant L and h changes colourfulness without hue shifts.
+
+Input and output here are linear Rec.2020 (D65), the working space of the pipeline.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from redframe.isp.colorspaces import (
+    REC2020_TO_XYZ,
+    bradford_matrix,
+    rgb_to_rgb_matrix,
+)
+
+__all__ = [
+    "rec2020_to_oklab",
+    "oklab_to_rec2020",
+    "boundary_chroma",
+    "cusp",
+    "boundary_along",
+    "white_balance_bias",
+    "daylight_xy",
+]
+
+#: Ottosson 2020: XYZ (D65) -> LMS, and cube-rooted LMS -> Lab.
+_M1 = np.array(
+    [
+        [0.8189330101, 0.3618667424, -0.1288597137],
+        [0.0329845436, 0.9293118715, 0.0361456387],
+        [0.0482003018, 0.2643662691, 0.6338517070],
+    ]
+)
+_M2 = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ]
+)
+_RGB_TO_LMS = _M1 @ REC2020_TO_XYZ
+_LMS_TO_RGB = np.linalg.inv(_RGB_TO_LMS)
+_M2_INV = np.linalg.inv(_M2)
+
+
+def rec2020_to_oklab(rgb: np.ndarray) -> np.ndarray:
+    """Linear Rec.2020 (..., 3) -> Oklab (..., 3), float64. Negative light is allowed."""
+    lms = np.asarray(rgb, np.float64) @ _RGB_TO_LMS.T
+    return np.cbrt(lms) @ _M2.T
+
+
+def oklab_to_rec2020(lab: np.ndarray, space: str = "rec2020") -> np.ndarray:
+    """Oklab (..., 3) -> linear RGB of ``space`` (default Rec.2020), float64, unclipped."""
+    lms = (np.asarray(lab, np.float64) @ _M2_INV.T) ** 3
+    m = _LMS_TO_RGB if space == "rec2020" else rgb_to_rgb_matrix("rec2020", space) @ _LMS_TO_RGB
+    return lms @ m.T
+
+
+def boundary_chroma(
+    lightness: np.ndarray, hue: np.ndarray, space: str, iterations: int = 20
+) -> np.ndarray:
+    """Largest Oklab chroma at (L, h) (h in radians) whose ``space`` RGB lies in [0, 1]^3.
+
+    Along a ray of constant L and h from the grey axis the RGB cube is left once, so a
+    bisection on chroma finds the boundary (Ottosson's gamut clipping solves the same
+    cubic with Halley's method; bisection is simpler and exact enough for tables).
+    """
+    lightness = np.asarray(lightness, np.float64)
+    hue = np.broadcast_to(np.asarray(hue, np.float64), lightness.shape)
+    top = 0.5  # beyond every RGB gamut's chroma in Oklab
+    return top * boundary_along(lightness, top * np.cos(hue), top * np.sin(hue), lightness,
+                                space, 1.0, iterations)
+
+
+_CUSPS: dict = {}
+
+
+def cusp(hue: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray]:
+    """(L, C) in Oklab of the gamut's cusp (its most chromatic colour) at hue ``hue``
+    (radians), from a table over 1-degree steps (built once per space)."""
+    if space not in _CUSPS:
+        hues = np.radians(np.arange(0.0, 361.0))
+        ls = np.linspace(0.02, 0.99, 195)
+        c = boundary_chroma(np.broadcast_to(ls[None, :], (361, ls.size)),
+                            np.broadcast_to(hues[:, None], (361, ls.size)), space)
+        _CUSPS[space] = (ls[np.argmax(c, axis=1)], np.max(c, axis=1))
+    deg = np.degrees(hue) % 360.0
+    grid = np.arange(0.0, 361.0)
+    return np.interp(deg, grid, _CUSPS[space][0]), np.interp(deg, grid, _CUSPS[space][1])
+
+
+@nb.njit(parallel=True, cache=True)
+def _bisect_line(lightness, a, b, anchor, t_max, minv, m, iterations):  # pragma: no cover
+    n = lightness.shape[0]
+    out = np.empty(n)
+    for q in nb.prange(n):
+        lo = 0.0
+        hi = t_max[q]
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            ll = anchor[q] + mid * (lightness[q] - anchor[q])
+            aa = mid * a[q]
+            bb = mid * b[q]
+            inside = True
+            lms0 = minv[0, 0] * ll + minv[0, 1] * aa + minv[0, 2] * bb
+            lms1 = minv[1, 0] * ll + minv[1, 1] * aa + minv[1, 2] * bb
+            lms2 = minv[2, 0] * ll + minv[2, 1] * aa + minv[2, 2] * bb
+            lms0 = lms0 * lms0 * lms0
+            lms1 = lms1 * lms1 * lms1
+            lms2 = lms2 * lms2 * lms2
+            for c in range(3):
+                v = m[c, 0] * lms0 + m[c, 1] * lms1 + m[c, 2] * lms2
+                if v < -1e-9 or v > 1.0 + 1e-9:
+                    inside = False
+            if inside:
+                lo = mid
+            else:
+                hi = mid
+        out[q] = lo
+    return out
+
+
+def boundary_along(lightness, a, b, anchor, space: str, t_max, iterations: int = 20):
+    """Largest t in [0, t_max] with the colour ``anchor + t * ((L, a, b) - anchor)`` inside
+    ``space``'s [0, 1]^3, for an ``anchor`` (L0, 0, 0) on the grey axis (inside), by
+    bisection (along such a line the cube is left once)."""
+    m = _LMS_TO_RGB if space == "rec2020" else rgb_to_rgb_matrix("rec2020", space) @ _LMS_TO_RGB
+    shape = np.shape(lightness)
+    flat = [np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float64), shape)).ravel()
+            for v in (lightness, a, b, anchor, t_max)]
+    out = _bisect_line(*flat, np.ascontiguousarray(_M2_INV), np.ascontiguousarray(m),
+                       iterations)
+    return out.reshape(shape)
+
+
+def daylight_xy(cct: float) -> tuple[float, float]:
+    """CIE daylight locus chromaticity at ``cct`` kelvin, 4000..25000 K (CIE 15:2004)."""
+    t = float(np.clip(cct, 4000.0, 25000.0))
+    if t <= 7000.0:
+        x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
+    else:
+        x = -2.0064e9 / t**3 + 1.9018e6 / t**2 + 0.24748e3 / t + 0.237040
+    return x, -3.0 * x * x + 2.870 * x - 0.275
+
+
+def _xy_to_uv(x: float, y: float) -> tuple[float, float]:
+    d = -2 * x + 12 * y + 3
+    return 4 * x / d, 6 * y / d
+
+
+def _uv_to_xy(u: float, v: float) -> tuple[float, float]:
+    d = 2 * u - 8 * v + 4
+    return 3 * u / d, 2 * v / d
+
+
+D65_CCT = 6504.0
+
+
+def white_balance_bias(warmth: float, tint: float) -> np.ndarray:
+    """3x3 linear Rec.2020 matrix shifting the rendering's white balance.
+
+    ``warmth`` (mired): the scene is rendered as if its light had been ``warmth`` mired
+    *bluer* than the camera assumed, so the picture turns warmer (+) or cooler (-).
+    ``tint`` (Duv x 1000 in CIE 1960 uv): the assumed light is moved off the daylight
+    locus toward green (+), so the picture turns magenta (+) or green (-). The shift is a
+    Bradford adaptation (Lam 1985) from that light to the daylight white at 6504 K.
+    """
+    if warmth == 0.0 and tint == 0.0:
+        return np.eye(3)
+    mired = 1e6 / D65_CCT - warmth
+    cct = 1e6 / max(mired, 1.0)
+    x, y = daylight_xy(cct)
+    if tint:
+        # unit normal to the locus in uv (pointing to +v, greener)
+        u0, v0 = _xy_to_uv(*daylight_xy(cct * 0.99))
+        u1, v1 = _xy_to_uv(*daylight_xy(cct * 1.01))
+        tu, tv = u1 - u0, v1 - v0
+        n = np.hypot(tu, tv)
+        nu, nv = -tv / n, tu / n
+        if nv < 0:
+            nu, nv = -nu, -nv
+        u, v = _xy_to_uv(x, y)
+        x, y = _uv_to_xy(u + nu * tint / 1000.0, v + nv * tint / 1000.0)
+    cat = bradford_matrix((x, y), daylight_xy(D65_CCT))
+    return np.linalg.inv(REC2020_TO_XYZ) @ cat @ REC2020_TO_XYZ
