@@ -212,6 +212,7 @@ def _finish(
     tb,
     tmy,
     tmx,
+    ltm_lim,
     tone_on,
     tv,
     mout,
@@ -291,14 +292,14 @@ def _finish(
             lbits = lrow.view(np.int32)
             for j in range(w):
                 lrow[j] = max(
-                    lum0 * rr[j] + lum1 * gg[j] + lum2 * bb[j], np.float32(5.960464477539063e-08)
+                    lum0 * rr[j] + lum1 * gg[j] + lum2 * bb[j], ltm_lim[0]
                 )
             gbits = grow.view(np.int32)
             for j in range(w):
                 b0, b1, fb = tx0[j], tx1[j], tfx[j]
                 ga = trow[b0, 0] + (trow[b1, 0] - trow[b0, 0]) * fb
                 gb = trow[b0, 1] + (trow[b1, 1] - trow[b0, 1]) * fb
-                mant, ebits = _exp2_parts(ga * _log2_bits(lbits[j]) + gb)
+                mant, ebits = _exp2_parts(min(ga * _log2_bits(lbits[j]) + gb, ltm_lim[1]))
                 grow[j] = mant
                 gbits[j] += ebits
             for j in range(w):
@@ -378,8 +379,10 @@ def finish(
         yz, ca, cb, chroma_s, luma_s, dn = _EMPTY2, _EMPTY4, _EMPTY4, 0.0, 0.0, False
     if ltm is not None:
         ta, tb, full_h = ltm.a[..., None], ltm.b[..., None], ltm.full_shape[0]
+        ltm_lim = np.array([ltm.floor, ltm.max_gain], np.float32)
     else:
         ta, tb, full_h = _EMPTY_T, _EMPTY_T, h
+        ltm_lim = np.array([2.0**-24, 24.0], np.float32)
     tv = tone_vector(tone) if tone is not None else np.zeros(6)
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
     gamut = np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
@@ -400,6 +403,7 @@ def finish(
         np.ascontiguousarray(tb),
         tmy,
         tmx,
+        ltm_lim,
         tone is not None,
         tv,
         mout,

@@ -38,6 +38,7 @@ from redframe.isp.tone import (
     local_tone_map_apply,
     local_tone_map_prepare,
     luminance,
+    noise_floor,
     tone_curve,
 )
 from redframe.isp.white_balance import WhiteBalanceParams, white_balance, white_balance_gains
@@ -155,21 +156,22 @@ def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan,
         ev = params.tone.exposure + auto_exposure_ev(y)
     plan.exposure = float(2.0**ev)
     notes.append(f"exposure: {ev:+.2f} EV")
+    plan.demosaic = params.demosaic or DemosaicParams(
+        method="menon2007" if params.quality == "high" else "malvar2004"
+    )
+    plan.sigma = _measure_noise(scene, plan, params)
     if params.tone_curve and params.tone.local > 0:
         long_side = max(y.shape)
         scale = min(1.0, 768 / long_side)
         y_low = resize(y, (max(8, round(y.shape[0] * scale)), max(8, round(y.shape[1] * scale))))
         plan.ltm = local_tone_map_prepare(
-            y_low * np.float32(plan.exposure), scene.shape, params.tone
+            y_low * np.float32(plan.exposure), scene.shape, params.tone, noise_floor(plan.sigma)
         )
         if plan.ltm is not None:
             notes.append(
                 f"local tone mapping: base range {plan.ltm.base_range:.1f} EV, "
                 f"compression x{plan.ltm.compression:.2f}"
             )
-    plan.demosaic = params.demosaic or DemosaicParams(
-        method="menon2007" if params.quality == "high" else "malvar2004"
-    )
     return plan, preview
 
 
@@ -309,8 +311,6 @@ def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     plan, _ = _plan(scene, params, notes)
-    if plan.kind != "rec2020":
-        plan.sigma = _measure_noise(scene, plan, params)
     timings["analysis"] = time.perf_counter() - t0
 
     h, w = scene.shape

@@ -89,18 +89,33 @@ class LocalToneMap:
     full_shape: tuple[int, int]
     compression: float  # slope applied to the base layer (1 = none)
     base_range: float  # EV range of the base layer before compression
+    floor: float = 2.0**-24  # luminance below this is noise: treated as this value
+    max_gain: float = 24.0  # log2: no pixel is lifted more (keeps the noise floor dark)
 
 
 _EPS_LOG = 2.0**-24
+#: Linear display level the noise floor may be lifted to (sRGB ~7/255): shadows come up,
+#: their noise does not become grey speckle.
+NOISE_DISPLAY = 0.002
+
+
+def noise_floor(sigma: float | None) -> float:
+    """Luminance under which a pixel is noise, from the denoiser's sqrt-domain sigma: where
+    the signal equals twice its own shot+read noise (x = 2 sqrt(x) sigma -> x = 4 sigma^2).
+    Dark noise then neither widens the measured scene range nor gets amplified."""
+    if sigma is None or not np.isfinite(sigma) or sigma <= 0:
+        return _EPS_LOG
+    return float(max(_EPS_LOG, 4.0 * sigma * sigma))
 
 
 def local_tone_map_prepare(
-    y_low: np.ndarray, full_shape: tuple[int, int], params: ToneParams
+    y_low: np.ndarray, full_shape: tuple[int, int], params: ToneParams, floor: float = 2.0**-24
 ) -> LocalToneMap | None:
     """Fit the gain model on a small luminance image (any size; ~0.3-1 MP is plenty)."""
     if params.local <= 0:
         return None
-    log_y = np.log2(np.maximum(y_low, _EPS_LOG)).astype(np.float32)
+    floor = max(float(floor), _EPS_LOG)
+    log_y = np.log2(np.maximum(y_low, floor)).astype(np.float32)
     h, w = log_y.shape
     radius = max(2, int(round(max(h, w) / 24)))
     # edges above ~1 EV survive in the base layer; texture goes to the detail layer
@@ -123,11 +138,12 @@ def local_tone_map_prepare(
         + (base - np.float32(hi)) * np.float32(compression)
         + detail * np.float32(params.detail)
     )
-    gain = target - log_y
+    max_gain = float(np.log2(max(1.0, NOISE_DISPLAY / floor)))
+    gain = np.minimum(target - log_y, np.float32(max_gain))
     # model the gain as a local linear function of log luminance, fine radius
     fine = max(1, radius // 3)
     a, b = guided_coefficients(log_y, gain.astype(np.float32), fine, eps=0.05)
-    return LocalToneMap(a, b, full_shape, compression, base_range)
+    return LocalToneMap(a, b, full_shape, compression, base_range, floor, max_gain)
 
 
 def local_tone_map_apply(
@@ -139,8 +155,8 @@ def local_tone_map_apply(
     rows = rows or slice(0, model.full_shape[0])
     a = _upsample_rows(model.a, model.full_shape, rows)
     b = _upsample_rows(model.b, model.full_shape, rows)
-    log_y = np.log2(np.maximum(luminance(rgb), _EPS_LOG))
-    gain = np.exp2(a * log_y + b).astype(np.float32)
+    log_y = np.log2(np.maximum(luminance(rgb), np.float32(model.floor)))
+    gain = np.exp2(np.minimum(a * log_y + b, np.float32(model.max_gain))).astype(np.float32)
     return rgb * gain[..., None]
 
 
