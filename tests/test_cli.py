@@ -173,3 +173,49 @@ def test_every_real_file_develops_and_keeps_its_camera(tmp_path, data_dir, name)
     w, h = Image.open(result).size
     if name.endswith(".heic"):
         assert (w, h) == (3024, 4032)  # upright, as the phone showed it
+
+
+def test_night_command_merges_a_burst_and_writes_a_dng(tmp_path):
+    import rawpy
+
+    from redframe.burst import simulate_burst
+    from redframe.io.dng import write_dng
+    from redframe.sim.scenes import natural_xyz
+
+    sim = simulate_burst(natural_xyz("coffee", 192), 4, iso=3200, exposure=0.35, seed=2)
+    frames = []
+    for i, f in enumerate(sim.frames):
+        cal = f.calibration
+        path = tmp_path / f"burst_{i}.dng"
+        write_dng(path, f.mosaic, pattern=cal.pattern, black_level=cal.black_level,
+                  white_level=int(cal.white_level), xyz_to_camera=cal.xyz_to_camera,
+                  as_shot_neutral=cal.as_shot_neutral, meta=f.meta,
+                  noise_profile=cal.noise_profile)
+        frames.append(str(path))
+    out, dng = tmp_path / "night.jpg", tmp_path / "merged.dng"
+    result = run("night", *frames, "-o", str(out), "--dng", str(dng), "--look", "authentic")
+    assert result.returncode == 0, result.stderr
+    assert "4 frames merged" in result.stdout and "Traceback" not in result.stderr
+    assert read_metadata(out).iso == 3200
+    with rawpy.imread(str(dng)) as raw:
+        assert raw.raw_image_visible.shape == sim.frames[0].mosaic.shape
+    single = run("night", frames[0], "-o", str(tmp_path / "one.jpg"))
+    assert single.returncode in (0, 2) and "Traceback" not in single.stderr
+
+
+def test_looks_lut_and_sounds_commands(tmp_path, sample_raw):
+    listed = run("looks")
+    assert listed.returncode == 0
+    for name in ("authentic", "vibrant", "bw-natural", "bw-contrast", "neutral"):
+        assert name in listed.stdout
+    cube = tmp_path / "vibrant.cube"
+    assert main(["lut", "vibrant", "-o", str(cube), "--size", "17"]) == 0
+    assert "LUT_3D_SIZE 17" in cube.read_text()
+    assert run("lut", "vibrant", "-o", str(cube)).returncode == 4  # exists
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = 1\ncontrast = "lots"\n')
+    result = run("develop", str(sample_raw), "-o", str(tmp_path / "o"), "--look", str(bad))
+    assert result.returncode == 2 and "bad.toml" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert main(["sounds", "-o", str(tmp_path / "sounds")]) == 0
+    assert len(list((tmp_path / "sounds").glob("*.wav"))) >= 3

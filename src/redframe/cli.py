@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  redframe demo\n"
         "  redframe develop DSC_0001.NEF -o out/\n"
         "  redframe develop photos/ --format heic --jobs 2 -o out/\n"
+        "  redframe develop DSC_0001.NEF --look authentic --frame classic -o out/\n"
+        "  redframe night burst/*.dng -o night.jpg --look authentic\n"
+        "  redframe lut vibrant -o vibrant.cube\n"
+        "  redframe serve\n"
         "  redframe info IMG_0001.DNG --json\n",
     )
     parser.add_argument("--version", action="version", version=f"redframe {__version__}")
@@ -103,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     dev.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
+    dev.add_argument("--look", metavar="LOOK",
+                     help="authentic, vibrant, bw-natural, bw-contrast, neutral, your own look "
+                          "(see `redframe looks`), a look .toml or a .cube LUT")
     dev.add_argument("--frame", metavar="LAYOUT",
                      help="add a watermark frame (classic, classic-dark, centered, blur, border, "
                           "film, overlay, minimal, or a layout .toml)")
@@ -127,6 +134,58 @@ def build_parser() -> argparse.ArgumentParser:
     frm.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     frm.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
     _add_frame_flags(frm)
+
+    looks = sub.add_parser("looks", formatter_class=_Formatter,
+                           help="list the looks (bundled and your own)")
+    looks.add_argument("--json", action="store_true", help="machine-readable output")
+
+    lut = sub.add_parser("lut", formatter_class=_Formatter,
+                         help="export a look as a .cube 3D LUT for other tools",
+                         description="Export a look as an Adobe/Resolve .cube 3D LUT. The LUT "
+                                     "maps INPUT-encoded values to the look in OUTPUT encoding; "
+                                     "vignette and grain (position-dependent) are left out.")
+    lut.add_argument("look", metavar="LOOK", help="look name or .toml file")
+    lut.add_argument("-o", "--output-file", required=True, metavar="FILE", help="the .cube file")
+    lut.add_argument("--size", type=int, default=33, choices=[17, 33, 65],
+                     help="points per axis (default: 33)")
+    lut.add_argument("--input", default="srgb",
+                     help="input encoding: srgb (default), display-p3, rec709, slog3, logc3, "
+                          "acescct")
+    lut.add_argument("--output", default=None,
+                     help="output encoding: srgb, display-p3, rec709 (default: the input's "
+                          "for display encodings, rec709 for log)")
+    lut.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    night = sub.add_parser("night", formatter_class=_Formatter,
+                           help="merge a handheld burst (raws or JPEG/HEIC) into one clean picture",
+                           description="Night mode: align and merge a burst of raw frames on the "
+                                       "mosaic (or JPEG/HEIC frames in RGB), then develop it.")
+    night.add_argument("frames", nargs="+", metavar="FRAME", help="the burst's frames")
+    night.add_argument("-o", "--output", required=True, metavar="FILE",
+                       help="output picture (.jpg, .heic, .png, .tif)")
+    night.add_argument("--look", metavar="LOOK", help="a look (see `redframe looks`)")
+    night.add_argument("--frame", metavar="LAYOUT", help="add a watermark frame")
+    night.add_argument("--dng", metavar="FILE", help="also write the merged raw as a DNG")
+    night.add_argument("--quality", type=int, default=92, metavar="N", help="JPEG/HEIC quality")
+    night.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    night.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
+
+    serve = sub.add_parser("serve", formatter_class=_Formatter,
+                           help="run the web camera (needs the [app] extra)",
+                           description="Turn a phone or laptop browser into the camera: live "
+                                       "looks, shutter sounds, night capture, frames, gallery. "
+                                       "Binds 127.0.0.1; --host 0.0.0.0 prints an access token.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data", metavar="DIR",
+                       help="storage folder (default: ~/.local/share/redframe)")
+    serve.add_argument("--https", action="store_true",
+                       help="self-signed certificate, so phones on the LAN may use the camera")
+    serve.add_argument("--open", action="store_true", help="open a browser")
+
+    sounds = sub.add_parser("sounds", formatter_class=_Formatter,
+                            help="export the synthesized shutter sounds as WAV files")
+    sounds.add_argument("-o", "--output", required=True, metavar="DIR")
 
     info = sub.add_parser(
         "info",
@@ -206,7 +265,12 @@ def cmd_develop(args: argparse.Namespace) -> int:
         threads=1 if jobs > 1 else 0,
         frame=args.frame,
         frame_options=_frame_options(args) if args.frame else {},
+        look=args.look,
     )
+    if args.look:  # a broken look file fails once, before any file is touched
+        from redframe.looks import get_look
+
+        get_look(args.look)
     if args.frame:  # a bad layout, font or logo fails once, before any file is touched
         from redframe.frame import load_layout, prepare_options
 
@@ -378,13 +442,91 @@ def _focal_text(meta) -> str | None:
     return text
 
 
+def cmd_looks(args: argparse.Namespace) -> int:
+    from redframe.looks import list_looks
+
+    rows = list_looks()
+    if args.json:
+        print(json.dumps([{"name": n, "description": d, "path": str(p)} for n, d, p in rows],
+                         indent=2, ensure_ascii=False))
+        return EXIT["ok"]
+    width = max((len(n) for n, _, _ in rows), default=4)
+    for name, description, _ in rows:
+        print(f"{name:<{width}}  {description}")
+    return EXIT["ok"]
+
+
+def cmd_lut(args: argparse.Namespace) -> int:
+    from redframe.errors import OutputError
+    from redframe.looks import export_cube, get_look
+
+    target = Path(args.output_file)
+    if target.exists() and not args.overwrite:
+        raise OutputError("exists; use --overwrite", path=str(target))
+    look = get_look(args.look)
+    path = export_cube(look, target, size=args.size, input=args.input, output=args.output)
+    print(f"{path} ({args.size}^3 points, input {args.input})")
+    return EXIT["ok"]
+
+
+def cmd_night(args: argparse.Namespace) -> int:
+    from redframe.burst import night_files
+
+    _check_int(args.quality, 1, 100, "--quality")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+    result = night_files(args.frames, args.output, look=args.look, frame=args.frame,
+                         dng=args.dng, progress=progress, quality=args.quality,
+                         overwrite=args.overwrite, strip_gps=args.strip_gps)
+    for note in result.notes:
+        print(f"  {note}", file=sys.stderr)
+    for path, why in result.skipped.items():
+        print(f"  skipped {path}: {why}", file=sys.stderr)
+    print(f"{len(result.used)} frames merged -> {result.output}"
+          + (f" (+ {result.dng})" if result.dng else ""))
+    return EXIT["ok"]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from redframe.app import serve
+
+    serve(host=args.host, port=args.port, data_dir=args.data, https=args.https,
+          open_browser=args.open)
+    return EXIT["ok"]
+
+
+def cmd_sounds(args: argparse.Namespace) -> int:
+    from redframe.errors import OutputError
+    from redframe.sound import export_sounds
+
+    try:
+        paths = export_sounds(args.output)
+    except (NotADirectoryError, OSError) as exc:
+        raise OutputError(f"cannot write sounds ({exc})", path=args.output) from None
+    for p in paths:
+        print(p)
+    return EXIT["ok"]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from redframe.demo import run_demo
 
     return run_demo(args.output)
 
 
-COMMANDS = {"develop": cmd_develop, "frame": cmd_frame, "info": cmd_info, "demo": cmd_demo}
+COMMANDS = {
+    "develop": cmd_develop,
+    "frame": cmd_frame,
+    "night": cmd_night,
+    "looks": cmd_looks,
+    "lut": cmd_lut,
+    "serve": cmd_serve,
+    "sounds": cmd_sounds,
+    "info": cmd_info,
+    "demo": cmd_demo,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

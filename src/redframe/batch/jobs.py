@@ -68,6 +68,10 @@ def develop_params_from_options(opts: DevelopOptions):
     params.tone.exposure = float(opts.exposure)
     params.tone.auto_exposure = bool(opts.auto_exposure)
     params.output.space = opts.space
+    if opts.look:
+        from redframe.looks import get_look
+
+        params.look = get_look(opts.look)
     return params
 
 

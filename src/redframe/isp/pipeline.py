@@ -246,7 +246,7 @@ def _render_strip_fused(
             rgb = fused.finish_denoise_only(rgb, dn)
         if raw_like:
             rgb = local_tone_map_apply(rgb, plan.ltm, rows=slice(a, b))
-        rgb = params.look(rgb)
+        rgb = _apply_look(params.look, rgb, scene, a, b, plan.kind == "rec2020")
         enc = output_transform(rgb, params.output)
     else:
         enc = fused.finish(
@@ -264,6 +264,15 @@ def _render_strip_fused(
         out[y0:y1] = enc[y0 - a : y0 - a + (y1 - y0)]
     else:
         fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0)
+
+
+def _apply_look(look, rgb: np.ndarray, scene: Scene, a: int, b: int, display: bool):
+    """Call a look on rows [a, b) of the frame: looks with an ``apply`` method (redframe's
+    Look and CubeLook) get the strip position (vignette, grain) and whether the input is
+    display light (decoded JPEG/HEIC/PNG) or scene light (raws)."""
+    if hasattr(look, "apply"):
+        return look.apply(rgb, rows=(a, b), full_shape=scene.shape, display_referred=display)
+    return look(rgb)
 
 
 def _denoise_on(params: DevelopParams) -> bool:
@@ -287,11 +296,11 @@ def _render_strip(
             rgb = denoise(rgb, params.denoise, scene.meta.iso, plan.sigma)
         rgb = local_tone_map_apply(rgb, plan.ltm, rows=slice(a, b))
         if params.look is not None:
-            rgb = params.look(rgb)
+            rgb = _apply_look(params.look, rgb, scene, a, b, False)
         elif params.tone_curve:
             rgb = tone_curve(rgb, params.tone)
     elif params.look is not None:
-        rgb = params.look(rgb)
+        rgb = _apply_look(params.look, rgb, scene, a, b, True)
     enc = output_transform(rgb, params.output)
     if plan.kind != "rec2020":
         enc = sharpen(enc, params.sharpen)
