@@ -50,6 +50,18 @@ def run_demo(out_dir: str = "redframe-demo") -> int:
 
     warm.wb = parse_wb("4300K")
     emit("rose-4300K.jpg", "JPEG, white balance set to 4300 K (cooler rendering)", warm, "jpeg")
+    from redframe.looks import get_look
+
+    for name in ("authentic", "vibrant", "bw-natural", "bw-contrast"):
+        emit(f"rose-{name}.jpg", f"look: {name}", DevelopParams(look=get_look(name)), "jpeg")
+    from redframe.frame import render_frame
+
+    t0 = time.perf_counter()
+    framed = develop(scene, DevelopParams(look=get_look("authentic"), output_bits=8))
+    canvas = render_frame(framed.image, framed.meta, "classic")
+    path = write_image(out / "rose-authentic-classic-frame.jpg", canvas, format="jpeg",
+                       meta=framed.meta, overwrite=True)
+    made.append((path, "look authentic + classic watermark frame", time.perf_counter() - t0))
     compare = out / "rose-libraw-vs-redframe.png"
     _side_by_side(src, out / "rose.jpg", compare)
     made.append((compare, "left: LibRaw's default render, right: redframe", 0.0))
