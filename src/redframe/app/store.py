@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redframe.io.encode import fsync_dir
+
 __all__ = ["Store", "Capture", "new_id", "valid_id", "STATES", "MAX_ATTEMPTS", "EXTENSIONS"]
 
 STATES = ("pending", "processing", "done", "error")
@@ -122,19 +124,6 @@ class Capture:
         return cls(**d)
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class Store:
     """Files and records of one data folder; safe to use from many threads."""
 
@@ -204,13 +193,13 @@ class Store:
             folder_tmp.mkdir()
             for i, (f, fmt) in enumerate(zip(files, formats, strict=True)):
                 os.replace(f, folder_tmp / f"{i:02d}.{EXTENSIONS[fmt]}")
-            _fsync_dir(folder_tmp)
+            fsync_dir(folder_tmp)
             os.replace(folder_tmp, originals / cid)
             name = cid
         else:
             name = f"{cid}.{EXTENSIONS[formats[0]]}"
             os.replace(files[0], originals / name)
-        _fsync_dir(originals)
+        fsync_dir(originals)
         now = time.time()
         if kind == "burst":
             total = sum(p.stat().st_size for p in (originals / name).iterdir())

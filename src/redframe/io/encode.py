@@ -443,8 +443,14 @@ def _commit(tmp: str, path: Path, overwrite: bool) -> None:
             os.replace(tmp, path)
         else:
             os.unlink(tmp)
-    try:  # make the rename itself durable
-        fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)  # make the rename itself durable
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """fsync a folder so a rename into it survives a crash (best effort: some file
+    systems refuse to open or sync folders)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:
