@@ -38,3 +38,19 @@ def psnr(a: np.ndarray, b: np.ndarray, border: int = 8) -> float:
         a, b = a[border:-border, border:-border], b[border:-border, border:-border]
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return 10 * np.log10(1.0 / max(mse, 1e-20))
+
+
+def write_burst_dngs(sim, folder, stem: str = "frame") -> list[str]:
+    """Write a simulated burst's frames as CFA DNGs (via redframe's DNG writer)."""
+    from redframe.io.dng import write_dng
+
+    paths = []
+    for i, f in enumerate(sim.frames):
+        cal = f.calibration
+        path = folder / f"{stem}_{i}.dng"
+        write_dng(path, f.mosaic, pattern=cal.pattern, black_level=cal.black_level,
+                  white_level=int(cal.white_level), xyz_to_camera=cal.xyz_to_camera,
+                  as_shot_neutral=cal.as_shot_neutral, meta=f.meta,
+                  noise_profile=cal.noise_profile)
+        paths.append(str(path))
+    return paths

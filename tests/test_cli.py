@@ -177,21 +177,13 @@ def test_every_real_file_develops_and_keeps_its_camera(tmp_path, data_dir, name)
 
 def test_night_command_merges_a_burst_and_writes_a_dng(tmp_path):
     import rawpy
+    from conftest import write_burst_dngs
 
     from redframe.burst import simulate_burst
-    from redframe.io.dng import write_dng
     from redframe.sim.scenes import natural_xyz
 
     sim = simulate_burst(natural_xyz("coffee", 192), 4, iso=3200, exposure=0.35, seed=2)
-    frames = []
-    for i, f in enumerate(sim.frames):
-        cal = f.calibration
-        path = tmp_path / f"burst_{i}.dng"
-        write_dng(path, f.mosaic, pattern=cal.pattern, black_level=cal.black_level,
-                  white_level=int(cal.white_level), xyz_to_camera=cal.xyz_to_camera,
-                  as_shot_neutral=cal.as_shot_neutral, meta=f.meta,
-                  noise_profile=cal.noise_profile)
-        frames.append(str(path))
+    frames = write_burst_dngs(sim, tmp_path, "burst")
     out, dng = tmp_path / "night.jpg", tmp_path / "merged.dng"
     result = run("night", *frames, "-o", str(out), "--dng", str(dng), "--look", "authentic")
     assert result.returncode == 0, result.stderr

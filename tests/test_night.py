@@ -11,6 +11,7 @@ import dataclasses
 import cv2
 import numpy as np
 import pytest
+from conftest import write_burst_dngs
 
 from redframe.burst import (
     AlignParams,
@@ -32,7 +33,6 @@ from redframe.burst.measure import alignment_errors, normalised, psnr
 from redframe.burst.merge import FramePlanes, RobustMerger, grey_from_mosaic, merge_reference
 from redframe.burst.night import dng_data
 from redframe.errors import InputError, OutputError, UsageError
-from redframe.io.dng import write_dng
 from redframe.io.scene import CFA_PATTERNS
 from redframe.sim.scenes import natural_xyz
 
@@ -48,16 +48,7 @@ def burst():
 
 
 def write_frames(sim, folder, stem="frame") -> list[str]:
-    paths = []
-    for i, f in enumerate(sim.frames):
-        cal = f.calibration
-        path = folder / f"{stem}_{i}.dng"
-        write_dng(path, f.mosaic, pattern=cal.pattern, black_level=cal.black_level,
-                  white_level=int(cal.white_level), xyz_to_camera=cal.xyz_to_camera,
-                  as_shot_neutral=cal.as_shot_neutral, meta=f.meta,
-                  noise_profile=cal.noise_profile)
-        paths.append(str(path))
-    return paths
+    return write_burst_dngs(sim, folder, stem)
 
 
 # --- simulator -------------------------------------------------------------------------
