@@ -1,11 +1,13 @@
 """The camera in a real headless Chromium with a fake camera (a generated Y4M video).
 
 Skipped only where the Debian ``chromium`` package is not installed (/usr/bin/chromium);
-CI installs it. Screenshots go to tests/artifacts/app/ and, as JPEG, to docs/img/app/.
+CI installs it. Screenshots go to tests/artifacts/app/ and, with REDFRAME_UPDATE_DOCS=1,
+as JPEG to docs/img/app/.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -102,11 +104,12 @@ def wait_images(page, selector: str, timeout: float = 15.0) -> None:
 
 
 def shot(page, name: str, docs: bool = True) -> Path:
-    """Save a screenshot as a test artifact and (JPEG, smaller) into docs/img/app/."""
+    """Save a screenshot as a test artifact; with REDFRAME_UPDATE_DOCS=1 also (JPEG,
+    smaller) into docs/img/app/ - a test run never rewrites tracked files by itself."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
-    if docs:
+    if docs and os.environ.get("REDFRAME_UPDATE_DOCS") == "1":
         from PIL import Image
 
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
