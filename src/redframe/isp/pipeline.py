@@ -118,10 +118,10 @@ def preview_camera_rgb(
     return out
 
 
-def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan, np.ndarray | None]:
+def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> _Plan:
     cal = scene.calibration
     if scene.space == "rec2020":
-        return _Plan("rec2020"), None
+        return _Plan("rec2020")
     if scene.space == "cfa":
         if params.engine == "fused" and params.levels.black is None and params.levels.white is None:
             from redframe.isp.fused import bin_preview
@@ -172,7 +172,7 @@ def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> tuple[_Plan,
                 f"local tone mapping: base range {plan.ltm.base_range:.1f} EV, "
                 f"compression x{plan.ltm.compression:.2f}"
             )
-    return plan, preview
+    return plan
 
 
 def _linear_strip(scene: Scene, plan: _Plan, params: DevelopParams, y0: int, y1: int) -> np.ndarray:
@@ -319,7 +319,7 @@ def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
     notes = list(scene.notes)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    plan, _ = _plan(scene, params, notes)
+    plan = _plan(scene, params, notes)
     timings["analysis"] = time.perf_counter() - t0
 
     h, w = scene.shape
