@@ -244,6 +244,88 @@ def test_fast_path_and_strips_equal_the_reference(iso):
     assert np.abs(fused - strips).mean() < 1e-5
 
 
+def test_camera_rgb_fast_path_equals_the_reference_with_clipped_highlights():
+    """X-Trans / linear-DNG path: levels, white balance and highlight repair in one kernel."""
+    xyz = natural_xyz("coffee", 200)
+    scene = linear_camera_scene(xyz, exposure=1.6 / xyz[..., 1].max())  # brightest clip
+    assert (scene.rgb > 1.0).any()
+    ref = develop(scene, DevelopParams(engine="reference", strip_rows=0)).image
+    fused = develop(scene, DevelopParams(engine="fused", strip_rows=64)).image
+    assert np.abs(ref - fused).max() < 2e-3
+    assert np.abs(ref - fused).mean() < 1e-4
+
+
+@pytest.mark.parametrize("pattern", CFA_PATTERNS)
+def test_binned_preview_kernel_equals_the_reference(pattern):
+    from redframe.io.scene import pattern_to_index
+    from redframe.isp.fused import bin_preview
+    from redframe.isp.pipeline import preview_camera_rgb
+
+    rng = np.random.default_rng(3)
+    mosaic = rng.integers(0, 4096, (40, 62)).astype(np.uint16)
+    black = np.array([[64, 65], [66, 67]], np.float32)
+    ours = bin_preview(mosaic, pattern_to_index(pattern), black, 4000.0)
+    ref = preview_camera_rgb(mosaic, pattern, black, 4000.0)
+    np.testing.assert_allclose(ours, ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(7, 9), (8, 10), (1, 1), (9, 4)])
+def test_denoise_domain_kernel_equals_the_reference(shape):
+    """One pass gives the full-size luma of sign(x) sqrt|x| and its 2x2 bins (odd edges too)."""
+    from redframe.isp.denoise import bin2x2
+    from redframe.isp.fused import signed_sqrt_luma_binned
+
+    x = np.random.default_rng(1).normal(size=shape + (3,)).astype(np.float32)
+    y, z_low = signed_sqrt_luma_binned(x)
+    z = np.sign(x) * np.sqrt(np.abs(x))
+    np.testing.assert_allclose(z_low, bin2x2(z), atol=1e-6)
+    np.testing.assert_allclose(y, z @ np.array([0.2627, 0.6780, 0.0593], np.float32), atol=1e-6)
+    assert z_low.shape == ((shape[0] + 1) // 2, (shape[1] + 1) // 2, 3)
+
+
+def test_output_quantiser_kernel_equals_the_reference_and_dithers_without_bias():
+    from redframe.isp.fused import quantize_reference, sharpen_quantize
+    from redframe.isp.sharpen import SharpenParams
+
+    rng = np.random.default_rng(2)
+    img = rng.uniform(-0.1, 1.1, (37, 53, 3)).astype(np.float32)
+    for dtype in (np.uint8, np.uint16):
+        out = np.empty(img.shape, dtype)
+        sharpen_quantize(img, SharpenParams(amount=0.0), out, row0=101)
+        ref = quantize_reference(img, dtype, row0=101)
+        assert np.abs(out.astype(int) - ref).max() <= 1
+        assert (out != ref).mean() < 1e-3
+    # TPDF dither: a flat 8-bit level between codes averages to its true value
+    flat = np.full((128, 128, 3), 0.3, np.float32)
+    q = quantize_reference(flat, np.uint8)
+    assert abs(q.mean() - 0.3 * 255) < 0.02 and q.std() > 0.3
+    assert set(np.unique(q)) <= {75, 76, 77, 78}
+
+
+def test_half_size_develop_matches_full_size_rendering(chart):
+    """The fast proof mode: 2x2 binning instead of demosaicing, same colour and tone."""
+    import cv2
+
+    ref, img, boxes = chart
+    scene, _ = simulate_raw(img, pattern="GBRG", iso=100, exposure=EXPOSE, seed=4)
+    half = develop(scene, colorimetric(half_size=True)).image
+    h, w = scene.shape
+    assert half.shape == (h // 2, w // 2, 3)
+    half_boxes = [tuple(slice(s.start // 2 + 2, s.stop // 2 - 2) for s in b) for b in boxes]
+    de = delta_e_2000(measure_patches(half, half_boxes), ref)
+    assert de.mean() <= 2.0, de.mean()
+    # a photograph: the half-size proof looks like the full develop scaled down (same
+    # analysis: exposure, local tone map, noise); fine detail differs (binning vs demosaic)
+    xyz = natural_xyz("astronaut", 256)
+    scene, _ = simulate_raw(xyz, pattern="RGGB", iso=100, exposure=EXPOSE, seed=5)
+    full = develop(scene, DevelopParams()).image
+    half = develop(scene, DevelopParams(half_size=True)).image
+    small = cv2.resize(full, (half.shape[1], half.shape[0]), interpolation=cv2.INTER_AREA)
+    blur = lambda x: cv2.GaussianBlur(x, (0, 0), 1.0)  # noqa: E731
+    assert psnr(blur(half), blur(small)) > 32.0, psnr(blur(half), blur(small))
+    assert np.abs((half - small).mean(axis=(0, 1))).max() < 0.01
+
+
 def test_jpeg_input_round_trips_without_a_look(data_dir):
     """Display-referred inputs are not re-tone-mapped: decode + encode is ~identity."""
     from PIL import Image

@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument(
         "--fast",
         action="store_true",
-        help="fast mode: OpenCV demosaic, lighter denoise (previews, contact sheets)",
+        help="fast proof: raws developed at half size (2x2 binning, no demosaic, no denoise); "
+        "same colour and tone as the full develop (culling, contact sheets)",
     )
     dev.add_argument(
         "--space",

@@ -43,8 +43,8 @@ def run_demo(out_dir: str = "redframe-demo") -> int:
     emit("rose-p3.heic", "HEIC in Display P3", p3, "heic", quality=90)
     emit("rose-16bit.tif", "16-bit TIFF, sRGB", DevelopParams(), "tiff")
     emit("rose-16bit.png", "16-bit PNG, sRGB", DevelopParams(), "png")
-    emit("rose-fast.jpg", "JPEG, fast mode (Malvar demosaic, no denoise)",
-         DevelopParams(quality="fast"), "jpeg")
+    emit("rose-fast.jpg", "JPEG, fast proof at half size (2x2 binning, no denoise)",
+         DevelopParams(quality="fast", half_size=True), "jpeg")
     warm = DevelopParams()
     from redframe.isp.white_balance import parse_wb
 

@@ -28,7 +28,7 @@ class DevelopOptions:
     wb: str = "asshot"
     exposure: float = 0.0
     auto_exposure: bool = False
-    mode: str = "high"  # "high" | "fast"
+    mode: str = "high"  # "high" | "fast" (a half-size proof: 2x2 binning, no denoise)
     space: str = "srgb"  # "srgb" | "display-p3"
     bit_depth: int | None = None
     overwrite: bool = False
@@ -53,7 +53,7 @@ def develop_params_from_options(opts: DevelopOptions):
     from redframe.isp.pipeline import DevelopParams
     from redframe.isp.white_balance import parse_wb
 
-    params = DevelopParams(quality=opts.mode)
+    params = DevelopParams(quality=opts.mode, half_size=opts.mode == "fast")
     if opts.threads:
         import cv2
         import numba

@@ -11,7 +11,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-__all__ = ["box", "guided_coefficients", "guided_filter", "resize", "weighted_sum"]
+__all__ = [
+    "box",
+    "guided_coefficients",
+    "guided_coefficients_shared",
+    "guided_filter",
+    "resize",
+    "weighted_sum",
+]
 
 
 def box(image: np.ndarray, radius: int) -> np.ndarray:
@@ -35,6 +42,20 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
     a = cov_ip / (var_i + np.float32(eps))
     b = mean_p - a * mean_i
     return box(a, radius), box(b, radius)
+
+
+def guided_coefficients_shared(guide: np.ndarray, src: np.ndarray, radius: int, eps: float):
+    """:func:`guided_coefficients` for the C channels of ``src`` (H, W, C) with one guide
+    (H, W): the guide's mean and variance are computed once. Returns (a, b), (H, W, C)."""
+    guide = guide.astype(np.float32, copy=False)
+    src = np.ascontiguousarray(src, dtype=np.float32)
+    mean_i = box(guide, radius)
+    var_i = box(guide * guide, radius) - mean_i * mean_i
+    mean_p = box(src, radius).reshape(src.shape)
+    cov_ip = box(src * guide[..., None], radius).reshape(src.shape) - mean_i[..., None] * mean_p
+    a = cov_ip / (var_i + np.float32(eps))[..., None]
+    b = mean_p - a * mean_i[..., None]
+    return box(a, radius).reshape(src.shape), box(b, radius).reshape(src.shape)
 
 
 def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -> np.ndarray:

@@ -17,6 +17,7 @@ import numba as nb
 import numpy as np
 
 from redframe.isp.colorspaces import rgb_to_rgb_matrix
+from redframe.isp.hashing import hash32, hash32_np, row_key
 
 __all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut", "tone_vector"]
 
@@ -58,13 +59,27 @@ def levels_wb(
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _highlights_matrix(rgb, weight, reconstruct, m):  # pragma: no cover - compiled
+def _clip_fraction(rgb, gain, inv_clip, frac, row_max):  # pragma: no cover - compiled
+    """frac = max_c(rgb * gain / clip) per pixel (how close to clipping), and its row maxima."""
+    h, w, _ = rgb.shape
+    k0, k1, k2 = gain[0] * inv_clip[0], gain[1] * inv_clip[1], gain[2] * inv_clip[2]
+    for i in nb.prange(h):
+        m = np.float32(0.0)
+        for j in range(w):
+            f = max(rgb[i, j, 0] * k0, max(rgb[i, j, 1] * k1, rgb[i, j, 2] * k2))
+            frac[i, j] = f
+            m = max(m, f)
+        row_max[i] = m
+
+
+@nb.njit(parallel=True, cache=True, fastmath=True)
+def _highlights_matrix(rgb, gain, weight, reconstruct, m, out):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
     for i in nb.prange(h):
         for j in range(w):
-            r = rgb[i, j, 0]
-            g = rgb[i, j, 1]
-            b = rgb[i, j, 2]
+            r = rgb[i, j, 0] * gain[0]
+            g = rgb[i, j, 1] * gain[1]
+            b = rgb[i, j, 2] * gain[2]
             if reconstruct:
                 wgt = weight[i, j]
                 if wgt > 0:
@@ -72,25 +87,51 @@ def _highlights_matrix(rgb, weight, reconstruct, m):  # pragma: no cover - compi
                     r += wgt * (top - r)
                     g += wgt * (top - g)
                     b += wgt * (top - b)
-            rgb[i, j, 0] = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
-            rgb[i, j, 1] = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
-            rgb[i, j, 2] = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
+            out[i, j, 0] = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
+            out[i, j, 1] = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
+            out[i, j, 2] = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
+
+
+def clip_weight(
+    rgb: np.ndarray, clip: np.ndarray, threshold: float, gain: np.ndarray | None = None
+) -> np.ndarray | None:
+    """:func:`redframe.isp.highlights.clip_weight` of ``rgb * gain`` (one kernel for the
+    common case where nothing is near clipping)."""
+    from redframe.isp.highlights import weight_from_fraction
+
+    gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
+    inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
+    frac = np.empty(rgb.shape[:2], np.float32)
+    row_max = np.empty(rgb.shape[0], np.float32)
+    _clip_fraction(rgb, gain, inv, frac, row_max)
+    if not np.any(row_max > np.float32(threshold)):
+        return None
+    return weight_from_fraction(frac, threshold)
 
 
 def highlights_matrix(
-    rgb: np.ndarray, clip: np.ndarray, threshold: float, reconstruct: bool, matrix: np.ndarray
+    rgb: np.ndarray,
+    clip: np.ndarray,
+    threshold: float,
+    reconstruct: bool,
+    matrix: np.ndarray,
+    gain: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """In place: :func:`reconstruct_highlights` then ``matrix @ rgb`` (colour + exposure)."""
-    from redframe.isp.highlights import clip_weight
-
-    weight = clip_weight(rgb, clip, threshold) if reconstruct else None
+    """:func:`reconstruct_highlights` then ``matrix @ rgb`` (colour + exposure), of
+    ``rgb * gain`` (white balance, when not applied yet), into ``out`` (default: in place)."""
+    gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
+    weight = clip_weight(rgb, clip, threshold, gain) if reconstruct else None
+    out = rgb if out is None else out
     _highlights_matrix(
         rgb,
+        gain,
         weight if weight is not None else np.zeros((1, 1), np.float32),
         weight is not None,
         np.ascontiguousarray(matrix, dtype=np.float32),
+        out,
     )
-    return rgb
+    return out
 
 
 def axis_map(n_dst: int, n_src: int, start: int = 0, n_full: int | None = None):
@@ -443,29 +484,43 @@ def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _signed_sqrt_luma(rgb, z, y):  # pragma: no cover - compiled
+def _signed_sqrt_luma_binned(rgb, y, z_low):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            acc = np.float32(0.0)
+    hl, wl, _ = z_low.shape
+    l0, l1, l2 = np.float32(0.2627), np.float32(0.6780), np.float32(0.0593)
+    for i2 in nb.prange(hl):
+        rows = 2 if 2 * i2 + 1 < h else 1
+        acc = np.zeros((wl, 3), np.float32)
+        for i in range(2 * i2, 2 * i2 + rows):
+            for j in range(w):
+                zr = math.copysign(math.sqrt(abs(rgb[i, j, 0])), rgb[i, j, 0])
+                zg = math.copysign(math.sqrt(abs(rgb[i, j, 1])), rgb[i, j, 1])
+                zb = math.copysign(math.sqrt(abs(rgb[i, j, 2])), rgb[i, j, 2])
+                y[i, j] = l0 * zr + l1 * zg + l2 * zb
+                jj = j >> 1
+                acc[jj, 0] += zr
+                acc[jj, 1] += zg
+                acc[jj, 2] += zb
+        if rows == 1:  # an odd last row counts twice (edge replication)
+            for jj in range(wl):
+                for c in range(3):
+                    acc[jj, c] *= np.float32(2.0)
+        if w % 2 == 1:  # an odd last column likewise
             for c in range(3):
-                v = rgb[i, j, c]
-                s = math.copysign(math.sqrt(abs(v)), v)
-                z[i, j, c] = s
-                acc += s * (
-                    np.float32(0.2627)
-                    if c == 0
-                    else (np.float32(0.6780) if c == 1 else np.float32(0.0593))
-                )
-            y[i, j] = acc
+                acc[wl - 1, c] *= np.float32(2.0)
+        for jj in range(wl):
+            for c in range(3):
+                z_low[i2, jj, c] = acc[jj, c] * np.float32(0.25)
 
 
-def signed_sqrt_luma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sign(x) sqrt|x|, its Rec.2020 luma): the denoiser's working domain."""
-    z = np.empty_like(rgb)
-    y = np.empty(rgb.shape[:2], np.float32)
-    _signed_sqrt_luma(rgb, z, y)
-    return z, y
+def signed_sqrt_luma_binned(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The denoiser's working domain in one pass: the Rec.2020 luma of sign(x) sqrt|x| at
+    full resolution, and sign(x) sqrt|x| binned 2x2 (:func:`redframe.isp.denoise.bin2x2`)."""
+    h, w, _ = rgb.shape
+    y = np.empty((h, w), np.float32)
+    z_low = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.float32)
+    _signed_sqrt_luma_binned(rgb, y, z_low)
+    return y, z_low
 
 
 def finish_denoise_only(rgb: np.ndarray, dn) -> np.ndarray:
@@ -506,64 +561,67 @@ def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, out):  # pragma: 
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _bin_preview(mosaic, black, scale, channel, out):  # pragma: no cover - compiled
+def _bin_preview(mosaic, black, scale, site, out):  # pragma: no cover - compiled
+    """``site`` (4, 2): (dy, dx) of R, G1, G2, B in the 2x2 quad; ``black``/``scale`` (4,)."""
     hl, wl, _ = out.shape
+    ry, rx, g1y, g1x = site[0, 0], site[0, 1], site[1, 0], site[1, 1]
+    g2y, g2x, by, bx = site[2, 0], site[2, 1], site[3, 0], site[3, 1]
+    half = np.float32(0.5)
     for i in nb.prange(hl):
+        r_row = mosaic[2 * i + ry]
+        g1_row = mosaic[2 * i + g1y]
+        g2_row = mosaic[2 * i + g2y]
+        b_row = mosaic[2 * i + by]
         for j in range(wl):
-            acc0 = np.float32(0.0)
-            acc1 = np.float32(0.0)
-            acc2 = np.float32(0.0)
-            for dy in range(2):
-                for dx in range(2):
-                    v = (np.float32(mosaic[2 * i + dy, 2 * j + dx]) - black[dy, dx]) * scale[dy, dx]
-                    c = channel[dy, dx]
-                    if c == 0:
-                        acc0 += v
-                    elif c == 1:
-                        acc1 += v * np.float32(0.5)
-                    else:
-                        acc2 += v
-            out[i, j, 0] = acc0
-            out[i, j, 1] = acc1
-            out[i, j, 2] = acc2
+            out[i, j, 0] = (np.float32(r_row[2 * j + rx]) - black[0]) * scale[0]
+            out[i, j, 1] = half * (
+                (np.float32(g1_row[2 * j + g1x]) - black[1]) * scale[1]
+                + (np.float32(g2_row[2 * j + g2x]) - black[2]) * scale[2]
+            )
+            out[i, j, 2] = (np.float32(b_row[2 * j + bx]) - black[3]) * scale[3]
 
 
 def bin_preview(
     mosaic: np.ndarray, pattern_index: np.ndarray, black: np.ndarray, white: float
 ) -> np.ndarray:
     """Fused :func:`redframe.isp.pipeline.preview_camera_rgb` (2x2 binning + levels)."""
-    black = np.ascontiguousarray(black, dtype=np.float32)
+    black = np.asarray(black, dtype=np.float32).reshape(2, 2)
     scale = (1.0 / np.maximum(np.float32(white) - black, 1.0)).astype(np.float32)
+    idx = np.asarray(pattern_index)
+    greens = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == 1]
+    (ry, rx), (by, bx) = (
+        next((dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c) for c in (0, 2)
+    )
+    site = np.array([(ry, rx), greens[0], greens[1], (by, bx)], np.int64)
     out = np.empty((mosaic.shape[0] // 2, mosaic.shape[1] // 2, 3), np.float32)
-    _bin_preview(mosaic, black, scale, np.ascontiguousarray(pattern_index), out)
+    _bin_preview(
+        mosaic,
+        np.ascontiguousarray(black[site[:, 0], site[:, 1]]),
+        np.ascontiguousarray(scale[site[:, 0], site[:, 1]]),
+        site,
+        out,
+    )
     return out
 
 
-@nb.njit(inline="always")
-def _hash64(i, j):  # pragma: no cover - compiled
-    """A 64-bit hash of pixel coordinates (splitmix64 finaliser)."""
-    x = np.uint64(i) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(j) * np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(31)
-    x *= np.uint64(0xD6E8FEB86659FD93)
-    x ^= x >> np.uint64(32)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(29)
-    return x
+#: Seed of the output dither's position hash (any constant; fixed so files are reproducible).
+DITHER_SEED = 0x5EED
 
 
 @nb.njit(inline="always")
 def _tpdf(x, c):  # pragma: no cover - compiled
-    """Triangular dither in (-1, 1) for channel ``c`` from hash ``x`` (two 10-bit uniforms)."""
-    u1 = np.float32((x >> np.uint64(20 * c)) & np.uint64(1023))
-    u2 = np.float32((x >> np.uint64(20 * c + 10)) & np.uint64(1023))
-    return (u1 - u2) * np.float32(1.0 / 1024.0)
+    """Triangular dither in (-1, 1) for channel ``c`` from a 32-bit hash ``x``: the
+    difference of two 5-bit uniforms (bits 10c .. 10c + 9)."""
+    u1 = np.float32((x >> np.uint64(10 * c)) & np.uint64(31))
+    u2 = np.float32((x >> np.uint64(10 * c + 5)) & np.uint64(31))
+    return (u1 - u2) * np.float32(1.0 / 32.0)
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
     h, w, _ = img.shape
     for i in nb.prange(h):
-        gi = i + row0
+        hy = row_key(i + row0, DITHER_SEED)
         for j in range(w):
             d = np.float32(0.0)
             if amount > 0:
@@ -571,7 +629,7 @@ def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pr
                 m = abs(d) - t
                 d = math.copysign(m, d) if m > 0 else np.float32(0.0)
                 d *= amount
-            hx = _hash64(gi, j) if dither else np.uint64(0)
+            hx = hash32(np.uint64(j) + hy) if dither else np.uint64(0)
             for c in range(3):
                 v = min(max(img[i, j, c] + d, np.float32(0.0)), np.float32(1.0))
                 s = v * maxval
@@ -633,16 +691,10 @@ def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | Non
     s = v * maxval
     if dither:
         h, w, _ = img.shape
-        noise = np.empty(img.shape, np.float32)
-        _dither_plane(int(row0), h, w, noise)
+        hy = hash32_np(np.arange(row0, row0 + h, dtype=np.uint64) + hash32_np(
+            np.array([DITHER_SEED], np.uint64)))
+        x = hash32_np(np.arange(w, dtype=np.uint64)[None, :] + hy[:, None])
+        fields = [((x >> np.uint64(sh)) & np.uint64(31)).astype(np.float32) for sh in range(0, 30, 5)]
+        noise = np.stack([(fields[2 * c] - fields[2 * c + 1]) / 32 for c in range(3)], axis=-1)
         s = np.where((v > 0) & (v < 1), s + noise, s)
     return np.clip(np.floor(s + np.float32(0.5)), 0, maxval).astype(dtype)
-
-
-@nb.njit(cache=True)
-def _dither_plane(row0, h, w, out):  # pragma: no cover - compiled
-    for i in range(h):
-        for j in range(w):
-            hx = _hash64(i + row0, j)
-            for c in range(3):
-                out[i, j, c] = _tpdf(hx, c)

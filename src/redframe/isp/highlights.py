@@ -37,18 +37,24 @@ def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.nda
     as the maximum over its 3x3 neighbourhood: demosaicing mixes a clipped neighbour into
     the pixels around a blown area, which otherwise keep a magenta fringe.
     """
-    import cv2
-
     inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
     # elementwise maxima of the channel planes: np.max(axis=2) is ~10x slower here
     frac = np.maximum(np.maximum(image[..., 0] * inv[0], image[..., 1] * inv[1]),
                       image[..., 2] * inv[2])
-    t0 = np.float32(threshold)
-    if not np.any(frac > t0):
+    if not np.any(frac > np.float32(threshold)):
         return None
+    return weight_from_fraction(frac, threshold)
+
+
+def weight_from_fraction(frac: np.ndarray, threshold: float) -> np.ndarray:
+    """Repair weight from the per-pixel fraction of the clip level: 3x3 maximum, then a
+    smoothstep from ``threshold`` to 1 (no visible edge)."""
+    import cv2
+
+    t0 = np.float32(threshold)
     frac = cv2.dilate(frac, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT_101)
     weight = np.clip((frac - t0) / (np.float32(1.0) - t0), 0.0, 1.0)
-    return weight * weight * (3.0 - 2.0 * weight)  # smoothstep: no visible edge
+    return weight * weight * (3.0 - 2.0 * weight)
 
 
 def reconstruct_highlights(

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,6 +57,9 @@ STRIP_PAD = 24
 @dataclass
 class DevelopParams:
     quality: str = "high"  # "high" (Menon 2007, denoise) | "fast" (Malvar 2004, no denoise)
+    #: develop raws at half size: each 2x2 CFA quad becomes one RGB pixel (greens averaged),
+    #: no demosaic interpolation - LibRaw's ``half_size``, dcraw ``-h``; the fast proof mode
+    half_size: bool = False
     levels: LevelsParams = field(default_factory=LevelsParams)
     wb: WhiteBalanceParams = field(default_factory=WhiteBalanceParams)
     demosaic: DemosaicParams | None = None  # None = chosen by `quality`
@@ -118,11 +121,43 @@ def preview_camera_rgb(
     return out
 
 
-def _plan(scene: Scene, params: DevelopParams, notes: list[str]) -> _Plan:
+def half_size_scene(scene: Scene, levels: LevelsParams | None = None) -> Scene:
+    """The raw at half resolution as levelled camera RGB (``space="camera"``, black 0,
+    white 1): a Bayer mosaic is 2x2-binned (one R, the mean of the two G, one B per output
+    pixel: colour without interpolation); camera RGB (X-Trans, linear DNG) is
+    area-averaged. Levels are applied here, so the calibration says black 0, white 1."""
+    cal = scene.calibration
+    if scene.space == "cfa":
+        lv = levels or LevelsParams()
+        if lv.black is None and lv.white is None:
+            from redframe.isp.fused import bin_preview
+
+            rgb = bin_preview(
+                scene.mosaic, pattern_to_index(cal.pattern), cal.black_level, cal.white_level
+            )
+        else:
+            rgb = preview_camera_rgb(scene.mosaic, cal.pattern, cal.black_level, cal.white_level, lv)
+    elif scene.space == "camera":
+        h, w = scene.rgb.shape[:2]
+        small = resize(scene.rgb, (max(1, h // 2), max(1, w // 2)), area=True)
+        rgb = black_white_levels(small, cal.black_level, cal.white_level, levels)
+    else:
+        raise ValueError(f"half size applies to raws, not {scene.space!r} images")
+    cal = replace(cal, pattern=None, black_level=np.zeros(3, np.float32), white_level=1.0)
+    return replace(scene, mosaic=None, rgb=rgb, calibration=cal, space="camera",
+                   notes=list(scene.notes))
+
+
+def _plan(
+    scene: Scene, params: DevelopParams, notes: list[str], preview: np.ndarray | None = None
+) -> _Plan:
+    """``preview``: levelled camera RGB to analyse (default: the scene at half size)."""
     cal = scene.calibration
     if scene.space == "rec2020":
         return _Plan("rec2020")
-    if scene.space == "cfa":
+    if preview is not None:
+        pass
+    elif scene.space == "cfa":
         if params.engine == "fused" and params.levels.black is None and params.levels.white is None:
             from redframe.isp.fused import bin_preview
 
@@ -221,24 +256,31 @@ def _render_strip_fused(
             white = cal.white_level if params.levels.white is None else params.levels.white
             raw = fused.levels_wb(scene.mosaic[a:b], black, white, plan.gains[idx], row0=a)
             rgb = demosaic(raw, plan.demosaic, shift_pattern(cal.pattern, a % 2, 0))
-        else:
-            rgb = white_balance(
-                black_white_levels(scene.rgb[a:b], cal.black_level, cal.white_level, params.levels),
-                plan.gains,
-            )
-        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-        hl = params.highlights
-        if hl.mode == "reconstruct":
-            fused.highlights_matrix(rgb, plan.clip, hl.threshold, True, plan.matrix * plan.exposure)
-        else:
-            rgb = reconstruct_highlights(rgb, plan.clip, hl)
             rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-            fused.highlights_matrix(rgb, plan.clip, 0.9, False, plan.matrix * plan.exposure)
+            gain = None
+        else:  # camera RGB: levels here, white balance inside the highlights kernel
+            rgb = scene.rgb[a:b]
+            if _levels_identity(cal, params.levels):
+                rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+            else:
+                rgb = black_white_levels(rgb, cal.black_level, cal.white_level, params.levels)
+            gain = plan.gains
+        hl = params.highlights
+        m = plan.matrix * plan.exposure
+        if hl.mode == "reconstruct":
+            rgb = fused.highlights_matrix(
+                rgb, plan.clip, hl.threshold, True, m, gain=gain,
+                out=None if gain is None else np.empty(rgb.shape, np.float32),
+            )
+        else:
+            if gain is not None:
+                rgb = white_balance(rgb, plan.gains)
+            rgb = np.ascontiguousarray(reconstruct_highlights(rgb, plan.clip, hl), np.float32)
+            fused.highlights_matrix(rgb, plan.clip, 0.9, False, m)
         if _denoise_on(params):
             luma_s, chroma_s, sigma = resolve(params.denoise, scene.meta.iso, plan.sigma)
-            z, yz = fused.signed_sqrt_luma(rgb)
-            coefficients = denoise_coefficients(z, yz, sigma)
-            del z
+            yz, z_low = fused.signed_sqrt_luma_binned(rgb)
+            coefficients = denoise_coefficients(z_low, sigma)
             dn = (yz, coefficients, chroma_s, luma_s)
     raw_like = plan.kind != "rec2020"
     if params.look is not None:  # a look is arbitrary code: finish with the reference stages
@@ -264,6 +306,16 @@ def _render_strip_fused(
         out[y0:y1] = enc[y0 - a : y0 - a + (y1 - y0)]
     else:
         fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0)
+
+
+def _levels_identity(cal, levels: LevelsParams) -> bool:
+    """Whether black/white levels leave this RGB scene as it is (black 0, white 1)."""
+    return (
+        levels.black is None
+        and levels.white is None
+        and cal.white_level == 1.0
+        and not np.any(np.asarray(cal.black_level))
+    )
 
 
 def _apply_look(look, rgb: np.ndarray, scene: Scene, a: int, b: int, display: bool):
@@ -319,7 +371,18 @@ def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
     notes = list(scene.notes)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    plan = _plan(scene, params, notes)
+    if params.half_size and scene.space in ("cfa", "camera"):
+        half = half_size_scene(scene, params.levels)
+        # the full-size develop's decisions (its preview *is* the half-size image), so the
+        # proof looks like the full develop scaled down
+        plan = _plan(scene, params, notes, preview=half.rgb)
+        plan.kind = "camera"
+        if plan.ltm is not None:
+            plan.ltm = replace(plan.ltm, full_shape=half.shape)
+        scene, params = half, replace(params, levels=LevelsParams())  # levels: in the binning
+        notes.append(f"half size: {scene.shape[1]}x{scene.shape[0]} (2x2 binning)")
+    else:
+        plan = _plan(scene, params, notes)
     timings["analysis"] = time.perf_counter() - t0
 
     h, w = scene.shape

@@ -23,6 +23,8 @@ import math
 import numba as nb
 import numpy as np
 
+from redframe.isp.hashing import hash32, hash32_np, row_key
+
 __all__ = [
     "Shaper",
     "apply_lut",
@@ -241,31 +243,15 @@ def tetrahedral_reference(coords: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 # --- grain noise: a hash of (seed, row, column), so any strip gets the same values ---------
 
-_M32 = np.uint64(0xFFFFFFFF)
-
-
-@nb.njit(inline="always")
-def _hash32(x):  # pragma: no cover - compiled
-    """lowbias32 (C. Wellons, "Hash function prospector", 2018) on uint64 holding 32 bits."""
-    m = np.uint64(0xFFFFFFFF)
-    x = x & m
-    x ^= x >> np.uint64(16)
-    x = (x * np.uint64(0x7FEB352D)) & m
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(0x846CA68B)) & m
-    x ^= x >> np.uint64(16)
-    return x
-
 
 @nb.njit(parallel=True, cache=True)
 def _noise(row0, seed, out):  # pragma: no cover - compiled
     h, w = out.shape
-    hs = _hash32(np.uint64(seed))
     norm = np.float32(math.sqrt(3.0) / 256.0)
     for i in nb.prange(h):
-        hy = _hash32(np.uint64(row0 + i) + hs)
+        hy = row_key(row0 + i, seed)
         for j in range(w):
-            x = _hash32(np.uint64(j) + hy)
+            x = hash32(np.uint64(j) + hy)
             s = (x & np.uint64(255)) + ((x >> np.uint64(8)) & np.uint64(255)) + (
                 (x >> np.uint64(16)) & np.uint64(255)) + (x >> np.uint64(24))
             out[i, j] = (np.float32(s) - np.float32(510.0)) * norm
@@ -280,20 +266,10 @@ def noise_plane(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
     return out
 
 
-def _hash32_np(x: np.ndarray) -> np.ndarray:
-    x = x & _M32
-    x ^= x >> np.uint64(16)
-    x = (x * np.uint64(0x7FEB352D)) & _M32
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(0x846CA68B)) & _M32
-    x ^= x >> np.uint64(16)
-    return x
-
-
 def noise_reference(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
     """:func:`noise_plane` in NumPy (the definition; tests check the kernel against it)."""
-    hs = _hash32_np(np.array([seed], np.uint64))
-    hy = _hash32_np(np.arange(row0, row0 + rows, dtype=np.uint64) + hs)
-    x = _hash32_np(np.arange(width, dtype=np.uint64)[None, :] + hy[:, None])
+    hs = hash32_np(np.array([seed], np.uint64))
+    hy = hash32_np(np.arange(row0, row0 + rows, dtype=np.uint64) + hs)
+    x = hash32_np(np.arange(width, dtype=np.uint64)[None, :] + hy[:, None])
     s = sum((x >> np.uint64(sh)) & np.uint64(255) for sh in (0, 8, 16, 24))
     return ((s.astype(np.float32) - np.float32(510.0)) * np.float32(np.sqrt(3.0) / 256.0))

@@ -1,0 +1,44 @@
+"""Position hashes: noise that depends only on a pixel's place in the frame, so strips,
+threads and reruns give identical files (dither in the output quantiser, grain in looks).
+
+lowbias32 (C. Wellons, "Hash function prospector", 2018): a 32-bit integer hash with
+low bias, computed on uint64 values holding 32 bits (numba widens integer scalars).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["hash32", "hash32_np", "row_key"]
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+@nb.njit(inline="always")
+def hash32(x):  # pragma: no cover - compiled
+    """lowbias32 of the low 32 bits of ``x`` (uint64 in, uint64 < 2**32 out)."""
+    x = x & _M32
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & _M32
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x846CA68B)) & _M32
+    x ^= x >> np.uint64(16)
+    return x
+
+
+def hash32_np(x: np.ndarray) -> np.ndarray:
+    """:func:`hash32` on a uint64 array (the NumPy definition; tests compare the two)."""
+    x = x & _M32
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & _M32
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x846CA68B)) & _M32
+    x ^= x >> np.uint64(16)
+    return x
+
+
+@nb.njit(inline="always")
+def row_key(row, seed):  # pragma: no cover - compiled
+    """The per-row key that column indices are added to: hash32(row + hash32(seed))."""
+    return hash32(np.uint64(row) + hash32(np.uint64(seed)))
