@@ -694,7 +694,7 @@ def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | Non
         hy = hash32_np(np.arange(row0, row0 + h, dtype=np.uint64) + hash32_np(
             np.array([DITHER_SEED], np.uint64)))
         x = hash32_np(np.arange(w, dtype=np.uint64)[None, :] + hy[:, None])
-        fields = [((x >> np.uint64(sh)) & np.uint64(31)).astype(np.float32) for sh in range(0, 30, 5)]
+        fields = [((x >> np.uint64(b)) & np.uint64(31)).astype(np.float32) for b in range(0, 30, 5)]
         noise = np.stack([(fields[2 * c] - fields[2 * c + 1]) / 32 for c in range(3)], axis=-1)
         s = np.where((v > 0) & (v < 1), s + noise, s)
     return np.clip(np.floor(s + np.float32(0.5)), 0, maxval).astype(dtype)

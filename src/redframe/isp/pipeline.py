@@ -136,7 +136,9 @@ def half_size_scene(scene: Scene, levels: LevelsParams | None = None) -> Scene:
                 scene.mosaic, pattern_to_index(cal.pattern), cal.black_level, cal.white_level
             )
         else:
-            rgb = preview_camera_rgb(scene.mosaic, cal.pattern, cal.black_level, cal.white_level, lv)
+            rgb = preview_camera_rgb(
+                scene.mosaic, cal.pattern, cal.black_level, cal.white_level, lv
+            )
     elif scene.space == "camera":
         h, w = scene.rgb.shape[:2]
         small = resize(scene.rgb, (max(1, h // 2), max(1, w // 2)), area=True)
