@@ -35,6 +35,8 @@ CHILD = textwrap.dedent(
                 return raw.postprocess()
     else:
         from redframe.batch.jobs import DevelopOptions, develop_file
+        from redframe.runtime import reuse_freed_memory
+        reuse_freed_memory()  # as the `redframe` command does
         out = os.path.join(tempfile.mkdtemp(), "out.jpg")
         opts = DevelopOptions(mode="fast" if kind == "fast" else "high", overwrite=True)
         def work():

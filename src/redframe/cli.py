@@ -538,6 +538,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT["usage"]
     if args.debug:
         os.environ["REDFRAME_DEBUG"] = "1"
+    from redframe.runtime import reuse_freed_memory
+
+    reuse_freed_memory()
     try:
         return COMMANDS[args.command](args)
     except RedframeError as exc:

@@ -74,7 +74,7 @@ class DevelopParams:
     orient: bool = True  # apply EXIF orientation to the pixels (then write Orientation 1)
     output_bits: int | None = None  # None: float32 image; 8 -> uint8 (dithered); 16 -> uint16
     engine: str = "fused"  # "fused" (numba fast path) | "reference" (NumPy stage by stage)
-    strip_rows: int = 384  # rows per strip (0 = whole frame at once)
+    strip_rows: int = 768  # rows per strip (0 = whole frame at once)
     threads: int = 1  # strips in parallel (kernels are parallel inside; 0 = all cores)
 
 
@@ -180,12 +180,16 @@ def _plan(
     matrix = camera_to_working_matrix(cal.xyz_to_camera, 1.0 / gains.astype(np.float64))
     ev = RAW_EXPOSURE_EV + cal.baseline_exposure + params.tone.exposure
     plan = _Plan(scene.space, gains=gains, clip=gains.copy(), matrix=matrix)
-    preview = np.ascontiguousarray(preview * gains, dtype=np.float32)
     if params.engine == "fused" and params.highlights.mode == "reconstruct":
         from redframe.isp.fused import highlights_matrix
 
-        highlights_matrix(preview, plan.clip, params.highlights.threshold, True, matrix)
+        preview = np.ascontiguousarray(preview, dtype=np.float32)
+        preview = highlights_matrix(
+            preview, plan.clip, params.highlights.threshold, True, matrix, gain=gains,
+            out=np.empty_like(preview),
+        )
     else:
+        preview = np.ascontiguousarray(preview * gains, dtype=np.float32)
         preview = reconstruct_highlights(preview, plan.clip, params.highlights)
         preview = apply_matrix(preview, matrix)
     y = luminance(preview)
