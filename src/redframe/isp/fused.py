@@ -252,7 +252,6 @@ def _finish(
     ta,
     tb,
     tmy,
-    tmx,
     ltm_lim,
     tone_on,
     tv,
@@ -262,11 +261,10 @@ def _finish(
     out,
 ):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
-    th = ta.shape[0]
+    th = ta.shape[0]  # ta, tb: the local tone map's grid rows, already interpolated along x
     cy0, cy1, cfy = cmy
     cx0, cx1, cfx = cmx
     ty0, ty1, tfy = tmy
-    tx0, tx1, tfx = tmx
     gt, gs, gp = gamut[0], gamut[1], gamut[2]
     shoulder = tv[1]
     inv_span = 1.0 / (1.0 - shoulder)
@@ -274,7 +272,6 @@ def _finish(
     lum1 = np.float32(0.6780)
     lum2 = np.float32(0.0593)
     nc = ca.shape[1]
-    tw = ta.shape[1]
     for i in nb.prange(h):
         # interpolate the coefficient grids along y once per row; per pixel only along x
         crow = np.empty((nc, 8), np.float32)
@@ -284,12 +281,6 @@ def _finish(
                 for k in range(4):
                     crow[x, k] = ca[a0, x, k] + (ca[a1, x, k] - ca[a0, x, k]) * fa
                     crow[x, 4 + k] = cb[a0, x, k] + (cb[a1, x, k] - cb[a0, x, k]) * fa
-        trow = np.empty((max(tw, 1), 2), np.float32)
-        if th > 0:
-            a0, a1, fa = ty0[i], ty1[i], tfy[i]
-            for x in range(tw):
-                trow[x, 0] = ta[a0, x, 0] + (ta[a1, x, 0] - ta[a0, x, 0]) * fa
-                trow[x, 1] = tb[a0, x, 0] + (tb[a1, x, 0] - tb[a0, x, 0]) * fa
         rr = np.empty(w, np.float32)
         gg = np.empty(w, np.float32)
         bb = np.empty(w, np.float32)
@@ -336,10 +327,10 @@ def _finish(
                     lum0 * rr[j] + lum1 * gg[j] + lum2 * bb[j], ltm_lim[0]
                 )
             gbits = grow.view(np.int32)
+            t0, t1, ft = ty0[i], ty1[i], tfy[i]
             for j in range(w):
-                b0, b1, fb = tx0[j], tx1[j], tfx[j]
-                ga = trow[b0, 0] + (trow[b1, 0] - trow[b0, 0]) * fb
-                gb = trow[b0, 1] + (trow[b1, 1] - trow[b0, 1]) * fb
+                ga = ta[t0, j] + (ta[t1, j] - ta[t0, j]) * ft
+                gb = tb[t0, j] + (tb[t1, j] - tb[t0, j]) * ft
                 mant, ebits = _exp2_parts(min(ga * _log2_bits(lbits[j]) + gb, ltm_lim[1]))
                 grow[j] = mant
                 gbits[j] += ebits
@@ -431,7 +422,7 @@ def tone_vector(params) -> np.ndarray:
 
 _EMPTY4 = np.zeros((1, 1, 4), np.float32)
 _EMPTY2 = np.zeros((1, 1), np.float32)
-_EMPTY_T = np.zeros((0, 0, 1), np.float32)
+_EMPTY_T = np.zeros((0, 0), np.float32)
 
 
 def finish(
@@ -456,17 +447,27 @@ def finish(
     else:
         yz, ca, cb, chroma_s, luma_s, dn = _EMPTY2, _EMPTY4, _EMPTY4, 0.0, 0.0, False
     if ltm is not None:
-        ta, tb, full_h = ltm.a[..., None], ltm.b[..., None], ltm.full_shape[0]
+        import cv2
+
+        # the grid rows this strip needs, interpolated along x once (as cv2.resize does):
+        # per pixel only a lerp between two contiguous rows is left
+        t0, t1, ft = axis_map(h, ltm.a.shape[0], ltm_row0, ltm.full_shape[0])
+        r0, r1 = int(t0.min()), int(t1.max()) + 1
+        ta, tb = (
+            cv2.resize(np.ascontiguousarray(g[r0:r1], np.float32), (w, r1 - r0),
+                       interpolation=cv2.INTER_LINEAR).reshape(r1 - r0, w)
+            for g in (ltm.a, ltm.b)
+        )
+        tmy = (t0 - r0, t1 - r0, ft)
         ltm_lim = np.array([ltm.floor, ltm.max_gain], np.float32)
     else:
-        ta, tb, full_h = _EMPTY_T, _EMPTY_T, h
+        ta = tb = _EMPTY_T
+        tmy = axis_map(h, 1)
         ltm_lim = np.array([2.0**-24, 24.0], np.float32)
     tv = tone_vector(tone) if tone is not None else np.zeros(6)
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
     gamut = np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
     cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
-    tmy = axis_map(h, max(1, ta.shape[0]), ltm_row0, full_h)
-    tmx = axis_map(w, max(1, ta.shape[1]))
     _finish(
         rgb,
         yz,
@@ -477,10 +478,9 @@ def finish(
         np.float32(luma_s),
         cmy,
         cmx,
-        np.ascontiguousarray(ta),
-        np.ascontiguousarray(tb),
+        ta,
+        tb,
         tmy,
-        tmx,
         ltm_lim,
         tone is not None,
         tv,
@@ -657,23 +657,37 @@ def _tpdf(x, c):  # pragma: no cover - compiled
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
     h, w, _ = img.shape
+    zero, one, half = np.float32(0.0), np.float32(1.0), np.float32(0.5)
+    imax = np.int32(maxval)
     for i in nb.prange(h):
-        hy = row_key(i + row0, DITHER_SEED)
-        for j in range(w):
-            d = np.float32(0.0)
-            if amount > 0:
+        # row buffers keep the per-pixel loop free of branches
+        detail = np.zeros(w, np.float32)
+        if amount > 0:
+            for j in range(w):
                 d = y[i, j] - blur[i, j]
-                m = abs(d) - t
-                d = math.copysign(m, d) if m > 0 else np.float32(0.0)
-                d *= amount
-            hx = hash32(np.uint64(j) + hy) if dither else np.uint64(0)
-            for c in range(3):
-                v = min(max(img[i, j, c] + d, np.float32(0.0)), np.float32(1.0))
-                s = v * maxval
-                if dither and v > 0.0 and v < 1.0:
-                    s += _tpdf(hx, c)
-                q = math.floor(s + np.float32(0.5))
-                out[i, j, c] = min(max(q, 0.0), maxval)
+                detail[j] = math.copysign(max(abs(d) - t, zero), d) * amount
+        n0 = np.zeros(w, np.float32)
+        n1 = np.zeros(w, np.float32)
+        n2 = np.zeros(w, np.float32)
+        if dither:
+            hy = row_key(i + row0, DITHER_SEED)
+            for j in range(w):
+                hx = hash32(np.uint64(j) + hy)
+                n0[j] = _tpdf(hx, 0)
+                n1[j] = _tpdf(hx, 1)
+                n2[j] = _tpdf(hx, 2)
+        for j in range(w):
+            d = detail[j]
+            v0 = min(max(img[i, j, 0] + d, zero), one)
+            v1 = min(max(img[i, j, 1] + d, zero), one)
+            v2 = min(max(img[i, j, 2] + d, zero), one)
+            # no dither on exact black and white; int() truncates: same as floor after the clamp
+            s0 = v0 * maxval + (n0[j] if (v0 > zero and v0 < one) else zero)
+            s1 = v1 * maxval + (n1[j] if (v1 > zero and v1 < one) else zero)
+            s2 = v2 * maxval + (n2[j] if (v2 > zero and v2 < one) else zero)
+            out[i, j, 0] = min(max(np.int32(s0 + half), 0), imax)
+            out[i, j, 1] = min(max(np.int32(s1 + half), 0), imax)
+            out[i, j, 2] = min(max(np.int32(s2 + half), 0), imax)
 
 
 def sharpen_quantize(
