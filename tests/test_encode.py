@@ -144,8 +144,11 @@ def test_exif_round_trip(tmp_path, gradient, ship_meta, fmt):
     assert back.orientation == 1
     assert back.software == SOFTWARE
     assert back.exif["Exif.Photo.ColorSpace"] == "65535"
-    assert back.exif["Exif.Photo.PixelXDimension"] == "64"
-    assert back.exif["Exif.Photo.PixelYDimension"] == "48"
+    if fmt == "tiff":  # the size is in IFD0 there; EXIF 2.32 forbids these tags in TIFF
+        assert "Exif.Photo.PixelXDimension" not in back.exif
+    else:
+        assert back.exif["Exif.Photo.PixelXDimension"] == "64"
+        assert back.exif["Exif.Photo.PixelYDimension"] == "48"
     assert not [k for k in back.exif if k.startswith(("Exif.Thumbnail.", "Exif.Iop."))]
     assert icc_description(back.icc_profile) == "Display P3"
     assert not back.warnings
@@ -186,6 +189,15 @@ def test_fills_standard_tags_from_metadata(tmp_path, gradient):
     assert back.gps.latitude == pytest.approx(48.8583, abs=1e-6)
     assert back.gps.altitude == pytest.approx(35.0)
     assert back.exif["Exif.Photo.ColorSpace"] == "1"
+
+
+def test_tags_exif_requires_per_container():
+    jpeg = exif_tags(None, width=4, height=3, ycbcr=True)
+    assert jpeg["Exif.Image.YCbCrPositioning"] == "1" and jpeg["Exif.Image.XResolution"] == "72/1"
+    assert jpeg["Exif.Photo.PixelXDimension"] == "4"
+    tiff = exif_tags(None, width=4, height=3, tiff=True)
+    assert "Exif.Image.YCbCrPositioning" not in tiff and "Exif.Photo.PixelXDimension" not in tiff
+    assert tiff["Exif.Photo.FlashpixVersion"] == "48 49 48 48"
 
 
 def test_zero_source_values_are_filled_and_estimates_not_written(tmp_path, gradient):

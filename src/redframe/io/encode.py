@@ -16,11 +16,12 @@ or a value it cannot parse and reads back empty) is skipped, never failing the w
 
 How EXIF reaches each container:
 
-- JPEG, PNG, TIFF: pixels (and the ICC profile) are written by the encoder, then exiv2
-  adds the EXIF in place (``APP1`` / ``eXIf`` chunk / IFD0 + Exif IFD).
-- HEIC: exiv2 cannot write ISO BMFF, so the EXIF block is the ``APP1`` payload of the tiny
-  JPEG exiv2 wrote during validation (exiv2 built it, so it is the same TIFF structure
-  the other formats get), handed to pillow-heif as ``exif=``.
+- JPEG and HEIC: the EXIF block is the ``APP1`` payload of the tiny JPEG exiv2 wrote
+  during validation (exiv2 built it, so it is the same TIFF structure the other formats
+  get), handed to the encoder as ``exif=``: no second pass over a large file (exiv2 cannot
+  write ISO BMFF at all).
+- PNG, TIFF: pixels (and the ICC profile) are written by the encoder, then exiv2 adds the
+  EXIF in place (``eXIf`` chunk / IFD0 + Exif IFD).
 
 Quantisation: ``round(clip(x, 0, 1) * max)``. 8-bit outputs from float input get
 triangular-PDF dither of +-1 LSB before rounding (Lipshitz, Wannamaker & Vanderkooy 1992,
@@ -233,7 +234,8 @@ def _from_metadata(meta: Metadata, strip_gps: bool) -> dict[str, str]:
 
 
 def exif_tags(meta: Metadata | None, *, width: int, height: int, color_space: str = "srgb",
-              strip_gps: bool = False, software: str = SOFTWARE) -> dict[str, str]:
+              strip_gps: bool = False, software: str = SOFTWARE,
+              ycbcr: bool = False, tiff: bool = False) -> dict[str, str]:
     """The exiv2 key/values an output of ``width`` x ``height`` gets (before exiv2 checks them)."""
     tags: dict[str, str] = {}
     if meta is not None:
@@ -244,13 +246,24 @@ def exif_tags(meta: Metadata | None, *, width: int, height: int, color_space: st
             if key not in tags or (key in _ZERO_MEANS_UNKNOWN and not parse_rational(tags[key])):
                 tags[key] = value
     tags.setdefault("Exif.Photo.ExifVersion", "48 50 51 50")  # "0232"
+    # the tags EXIF 2.32 requires (exiftool -validate lists them when missing); the YCbCr
+    # ones only where the pixels are YCbCr (JPEG, HEIC)
+    required = [("Exif.Image.XResolution", "72/1"), ("Exif.Image.YResolution", "72/1"),
+                ("Exif.Image.ResolutionUnit", "2"),
+                ("Exif.Photo.FlashpixVersion", "48 49 48 48")]  # "0100"
+    if ycbcr:
+        required += [("Exif.Image.YCbCrPositioning", "1"),
+                     ("Exif.Photo.ComponentsConfiguration", "1 2 3 0")]
+    for key, value in required:
+        tags.setdefault(key, value)
     tags["Exif.Image.Orientation"] = "1"
     software_text = clean_text(software)
     if software_text:
         tags["Exif.Image.Software"] = software_text
     tags["Exif.Photo.ColorSpace"] = "1" if color_space == "srgb" else "65535"
-    tags["Exif.Photo.PixelXDimension"] = str(int(width))
-    tags["Exif.Photo.PixelYDimension"] = str(int(height))
+    if not tiff:  # TIFF says its size in IFD0 (EXIF 2.32 does not allow these there)
+        tags["Exif.Photo.PixelXDimension"] = str(int(width))
+        tags["Exif.Photo.PixelYDimension"] = str(int(height))
     return tags
 
 
@@ -329,10 +342,12 @@ def _write_jpeg(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: byte
 
     pixels = np.ascontiguousarray(pixels)
     h, w = pixels.shape[:2]
+    extra = {"exif": exif} if exif else {}
     Image.frombuffer("RGB", (w, h), pixels, "raw", "RGB", 0, 1).save(
         tmp, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=False,
-        progressive=False, icc_profile=icc)
-    _exiv2_write(tmp, tags)
+        progressive=False, icc_profile=icc, **extra)
+    if not exif:
+        _exiv2_write(tmp, tags)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -529,7 +544,8 @@ def write_image(
         pixels = quantise(image, bits)
         tags, exif = _exiv2_checked(exif_tags(meta, width=image.shape[1], height=image.shape[0],
                                               color_space=color_space, strip_gps=strip_gps,
-                                              software=software))
+                                              software=software, ycbcr=fmt in ("jpeg", "heic"),
+                                              tiff=fmt == "tiff"))
         tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.part")
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         icc = icc_profile if icc_profile else _icc_for(color_space)
