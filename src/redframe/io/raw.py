@@ -219,7 +219,9 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
     pattern = _bayer_pattern(raw) if raw.raw_type == rawpy.RawType.Flat else None
     if pattern is not None:
         mosaic = raw.raw_image_visible.copy()
-        colors = raw.raw_colors_visible[:2, :2]
+        # the 2x2 site colours, relative to the visible area as the pattern itself (LibRaw
+        # COLOR(row, col)); rawpy's raw_colors_visible would tile a full-size plane for this
+        colors = np.asarray(raw.raw_pattern)[:2, :2]
         black = black_channel[colors].astype(np.float32)
         _check_not_empty(mosaic, black, white, path)
         calibration = RawCalibration(pattern, black, white, xyz_to_cam, neutral, noise,

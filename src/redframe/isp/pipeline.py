@@ -49,6 +49,11 @@ __all__ = ["DevelopParams", "Developed", "develop", "preview_camera_rgb", "RAW_E
 #: (plus the DNG BaselineExposure). Same default as darktable's scene-referred workflow.
 RAW_EXPOSURE_EV = 0.7
 
+#: Long side (px) of the luminance preview the local tone map is fitted on: its base layer
+#: and gain grid are this coarse; edges come from full-resolution luminance through the
+#: guided model, so the grid only needs to resolve the scene's large areas.
+LTM_PREVIEW = 512
+
 #: Extra rows around each strip: demosaic (5x5, Menon refine) + denoise (radius 4+4) +
 #: sharpening (3 sigma) all fit in 24; kept even so the CFA phase is unchanged.
 STRIP_PAD = 24
@@ -203,7 +208,7 @@ def _plan(
     plan.sigma = _measure_noise(scene, plan, params)
     if params.tone_curve and params.tone.local > 0:
         long_side = max(y.shape)
-        scale = min(1.0, 768 / long_side)
+        scale = min(1.0, LTM_PREVIEW / long_side)
         y_low = resize(y, (max(8, round(y.shape[0] * scale)), max(8, round(y.shape[1] * scale))))
         plan.ltm = local_tone_map_prepare(
             y_low * np.float32(plan.exposure), scene.shape, params.tone, noise_floor(plan.sigma)
