@@ -74,10 +74,12 @@ def _init_worker() -> None:
     import cv2
     import numba
 
+    from redframe.io import jpeg_bands
     from redframe.runtime import reuse_freed_memory
 
     cv2.setNumThreads(1)  # one file per core: no nested thread pools
     numba.set_num_threads(1)
+    jpeg_bands.set_threads(1)
     reuse_freed_memory()
 
 

@@ -338,14 +338,12 @@ def _exiv2_write(path: str, tags: Mapping[str, str]) -> None:
 
 def _write_jpeg(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: bytes | None,
                 quality: int, space: str) -> None:
-    from PIL import Image
+    from redframe.io.jpeg_bands import encode_jpeg
 
-    pixels = np.ascontiguousarray(pixels)
-    h, w = pixels.shape[:2]
-    extra = {"exif": exif} if exif else {}
-    Image.frombuffer("RGB", (w, h), pixels, "raw", "RGB", 0, 1).save(
-        tmp, "JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=False,
-        progressive=False, icc_profile=icc, **extra)
+    data = encode_jpeg(pixels, quality=quality, subsampling=0 if quality >= 90 else 2,
+                       icc_profile=icc, exif=exif)
+    with open(tmp, "wb") as f:
+        f.write(data)
     if not exif:
         _exiv2_write(tmp, tags)
 
