@@ -13,7 +13,6 @@ bytes per MCU row (the marker, bit padding, DC values coded afresh): about 0.1 %
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import re
