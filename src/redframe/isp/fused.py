@@ -72,24 +72,34 @@ def _clip_fraction(rgb, gain, inv_clip, frac, row_max):  # pragma: no cover - co
         row_max[i] = m
 
 
+@nb.njit(inline="always", fastmath=True)
+def _repair_matrix(rgb, i, j, gain, weight, reconstruct, m):  # pragma: no cover - compiled
+    """White balance, highlight repair and the colour matrix for one pixel."""
+    r = rgb[i, j, 0] * gain[0]
+    g = rgb[i, j, 1] * gain[1]
+    b = rgb[i, j, 2] * gain[2]
+    if reconstruct:
+        wgt = weight[i, j]
+        if wgt > 0:
+            top = max(r, max(g, b))
+            r += wgt * (top - r)
+            g += wgt * (top - g)
+            b += wgt * (top - b)
+    return (
+        m[0, 0] * r + m[0, 1] * g + m[0, 2] * b,
+        m[1, 0] * r + m[1, 1] * g + m[1, 2] * b,
+        m[2, 0] * r + m[2, 1] * g + m[2, 2] * b,
+    )
+
+
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _highlights_matrix(rgb, gain, weight, reconstruct, m, out):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
     for i in nb.prange(h):
         for j in range(w):
-            r = rgb[i, j, 0] * gain[0]
-            g = rgb[i, j, 1] * gain[1]
-            b = rgb[i, j, 2] * gain[2]
-            if reconstruct:
-                wgt = weight[i, j]
-                if wgt > 0:
-                    top = max(r, max(g, b))
-                    r += wgt * (top - r)
-                    g += wgt * (top - g)
-                    b += wgt * (top - b)
-            out[i, j, 0] = m[0, 0] * r + m[0, 1] * g + m[0, 2] * b
-            out[i, j, 1] = m[1, 0] * r + m[1, 1] * g + m[1, 2] * b
-            out[i, j, 2] = m[2, 0] * r + m[2, 1] * g + m[2, 2] * b
+            out[i, j, 0], out[i, j, 1], out[i, j, 2] = _repair_matrix(
+                rgb, i, j, gain, weight, reconstruct, m
+            )
 
 
 def clip_weight(
@@ -243,6 +253,7 @@ def _finish(
     rgb,
     yz,
     dn,
+    sqrt_in,
     ca,
     cb,
     chroma_s,
@@ -291,9 +302,12 @@ def _finish(
             g = rgb[i, j, 1]
             b = rgb[i, j, 2]
             if dn:
-                zr = math.copysign(math.sqrt(abs(r)), r)
-                zg = math.copysign(math.sqrt(abs(g)), g)
-                zb = math.copysign(math.sqrt(abs(b)), b)
+                if sqrt_in:  # the input is already sign(x) sqrt|x| (see denoise_domain)
+                    zr, zg, zb = r, g, b
+                else:
+                    zr = math.copysign(math.sqrt(abs(r)), r)
+                    zg = math.copysign(math.sqrt(abs(g)), g)
+                    zb = math.copysign(math.sqrt(abs(b)), b)
                 y = yz[i, j]
                 b0, b1, fb = cx0[j], cx1[j], cfx[j]
                 ar = crow[b0, 0] + (crow[b1, 0] - crow[b0, 0]) * fb
@@ -426,10 +440,19 @@ _EMPTY_T = np.zeros((0, 0), np.float32)
 
 
 def finish(
-    rgb: np.ndarray, *, denoise=None, ltm=None, ltm_row0: int = 0, tone=None, space: str = "srgb"
+    rgb: np.ndarray,
+    *,
+    denoise=None,
+    ltm=None,
+    ltm_row0: int = 0,
+    tone=None,
+    space: str = "srgb",
+    sqrt_input: bool = False,
 ) -> np.ndarray:
     """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
-    transform -> encode, in one pass. Returns encoded float32 (H, W, 3).
+    transform -> encode, in one pass. Returns encoded float32 (H, W, 3). With
+    ``sqrt_input`` (and ``denoise``), ``rgb`` is already in the denoiser's domain
+    (:func:`denoise_domain`).
 
     ``denoise`` is ``(yz, (a, b), chroma_s, luma_s)`` (see denoise_coefficients) or None;
     ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
@@ -472,6 +495,7 @@ def finish(
         rgb,
         yz,
         dn,
+        dn and sqrt_input,
         ca,
         cb,
         np.float32(chroma_s),
@@ -521,7 +545,9 @@ def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _signed_sqrt_luma_binned(rgb, y, z_low):  # pragma: no cover - compiled
+def _denoise_domain(rgb, gain, weight, reconstruct, m, z, y, z_low):  # pragma: no cover
+    """Per pixel: :func:`_repair_matrix`, then sign(x) sqrt|x| into ``z``, its Rec.2020 luma
+    into ``y``, and ``z`` binned 2x2 into ``z_low`` (an odd last row/column counts twice)."""
     h, w, _ = rgb.shape
     hl, wl, _ = z_low.shape
     l0, l1, l2 = np.float32(0.2627), np.float32(0.6780), np.float32(0.0593)
@@ -530,48 +556,70 @@ def _signed_sqrt_luma_binned(rgb, y, z_low):  # pragma: no cover - compiled
         acc = np.zeros((wl, 3), np.float32)
         for i in range(2 * i2, 2 * i2 + rows):
             for j in range(w):
-                zr = math.copysign(math.sqrt(abs(rgb[i, j, 0])), rgb[i, j, 0])
-                zg = math.copysign(math.sqrt(abs(rgb[i, j, 1])), rgb[i, j, 1])
-                zb = math.copysign(math.sqrt(abs(rgb[i, j, 2])), rgb[i, j, 2])
+                r, g, b = _repair_matrix(rgb, i, j, gain, weight, reconstruct, m)
+                zr = math.copysign(math.sqrt(abs(r)), r)
+                zg = math.copysign(math.sqrt(abs(g)), g)
+                zb = math.copysign(math.sqrt(abs(b)), b)
+                z[i, j, 0] = zr
+                z[i, j, 1] = zg
+                z[i, j, 2] = zb
                 y[i, j] = l0 * zr + l1 * zg + l2 * zb
                 jj = j >> 1
                 acc[jj, 0] += zr
                 acc[jj, 1] += zg
                 acc[jj, 2] += zb
-        if rows == 1:  # an odd last row counts twice (edge replication)
-            for jj in range(wl):
-                for c in range(3):
-                    acc[jj, c] *= np.float32(2.0)
-        if w % 2 == 1:  # an odd last column likewise
-            for c in range(3):
-                acc[wl - 1, c] *= np.float32(2.0)
+        scale = np.float32(0.25 if rows == 2 else 0.5)
         for jj in range(wl):
+            edge = np.float32(2.0) if (w % 2 == 1 and jj == wl - 1) else np.float32(1.0)
             for c in range(3):
-                z_low[i2, jj, c] = acc[jj, c] * np.float32(0.25)
+                z_low[i2, jj, c] = acc[jj, c] * scale * edge
 
 
-def signed_sqrt_luma_binned(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The denoiser's working domain in one pass: the Rec.2020 luma of sign(x) sqrt|x| at
-    full resolution, and sign(x) sqrt|x| binned 2x2 (:func:`redframe.isp.denoise.bin2x2`)."""
+def denoise_domain(
+    rgb: np.ndarray,
+    clip: np.ndarray | None = None,
+    threshold: float = 0.9,
+    matrix: np.ndarray | None = None,
+    gain: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The denoiser's working domain in one pass over ``rgb``: optionally white balance
+    (``gain``), highlight repair (when ``clip`` is given) and ``matrix`` first (as
+    :func:`highlights_matrix`), then ``z = sign(x) sqrt|x|`` (H, W, 3), its Rec.2020 luma
+    (H, W) and ``z`` binned 2x2 (:func:`redframe.isp.denoise.bin2x2`)."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
     h, w, _ = rgb.shape
+    gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
+    weight = clip_weight(rgb, clip, threshold, gain) if clip is not None else None
+    m = np.eye(3, dtype=np.float32) if matrix is None else np.asarray(matrix, np.float32)
+    z = np.empty((h, w, 3), np.float32)
     y = np.empty((h, w), np.float32)
     z_low = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.float32)
-    _signed_sqrt_luma_binned(rgb, y, z_low)
-    return y, z_low
+    _denoise_domain(
+        rgb,
+        gain,
+        weight if weight is not None else np.zeros((1, 1), np.float32),
+        weight is not None,
+        np.ascontiguousarray(m),
+        z,
+        y,
+        z_low,
+    )
+    return z, y, z_low
 
 
-def finish_denoise_only(rgb: np.ndarray, dn) -> np.ndarray:
+def finish_denoise_only(rgb: np.ndarray, dn, sqrt_input: bool = False) -> np.ndarray:
     """Apply only the denoise part of :func:`finish`, returning linear light (for looks)."""
     h, w, _ = rgb.shape
     yz, (ca, cb), chroma_s, luma_s = dn
     out = np.empty_like(rgb)
     cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
-    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), np.float32(luma_s), cmy, cmx, out)
+    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), np.float32(luma_s), cmy, cmx,
+                  bool(sqrt_input), out)
     return out
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, out):  # pragma: no cover
+def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, sqrt_in, out):  # pragma: no cover
     h, w, _ = rgb.shape
     cy0, cy1, cfy = cmy
     cx0, cx1, cfx = cmx
@@ -587,7 +635,7 @@ def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, out):  # pragma: 
             )
             for k in range(3):
                 v = rgb[i, j, k]
-                c = math.copysign(math.sqrt(abs(v)), v) - y
+                c = (v if sqrt_in else math.copysign(math.sqrt(abs(v)), v)) - y
                 c += chroma_s * (
                     _bilinear(ca, k, a0, a1, fa, b0, b1, fb) * y
                     + _bilinear(cb, k, a0, a1, fa, b0, b1, fb)

@@ -278,25 +278,26 @@ def _render_strip_fused(
             gain = plan.gains
         hl = params.highlights
         m = plan.matrix * plan.exposure
-        if hl.mode == "reconstruct":
+        clip = plan.clip
+        if hl.mode != "reconstruct":
+            if gain is not None:
+                rgb, gain = white_balance(rgb, plan.gains), None
+            rgb = np.ascontiguousarray(reconstruct_highlights(rgb, plan.clip, hl), np.float32)
+            clip = None
+        if _denoise_on(params):
+            # highlights, colour and the denoiser's sqrt domain in one pass: rgb becomes z
+            luma_s, chroma_s, sigma = resolve(params.denoise, scene.meta.iso, plan.sigma)
+            rgb, yz, z_low = fused.denoise_domain(rgb, clip, hl.threshold, m, gain)
+            dn = (yz, denoise_coefficients(z_low, sigma), chroma_s, luma_s)
+        else:
             rgb = fused.highlights_matrix(
-                rgb, plan.clip, hl.threshold, True, m, gain=gain,
+                rgb, plan.clip, hl.threshold, clip is not None, m, gain=gain,
                 out=None if gain is None else np.empty(rgb.shape, np.float32),
             )
-        else:
-            if gain is not None:
-                rgb = white_balance(rgb, plan.gains)
-            rgb = np.ascontiguousarray(reconstruct_highlights(rgb, plan.clip, hl), np.float32)
-            fused.highlights_matrix(rgb, plan.clip, 0.9, False, m)
-        if _denoise_on(params):
-            luma_s, chroma_s, sigma = resolve(params.denoise, scene.meta.iso, plan.sigma)
-            yz, z_low = fused.signed_sqrt_luma_binned(rgb)
-            coefficients = denoise_coefficients(z_low, sigma)
-            dn = (yz, coefficients, chroma_s, luma_s)
     raw_like = plan.kind != "rec2020"
     if params.look is not None:  # a look is arbitrary code: finish with the reference stages
         if dn is not None:
-            rgb = fused.finish_denoise_only(rgb, dn)
+            rgb = fused.finish_denoise_only(rgb, dn, sqrt_input=True)
         if raw_like:
             rgb = local_tone_map_apply(rgb, plan.ltm, rows=slice(a, b))
         rgb = _apply_look(params.look, rgb, scene, a, b, plan.kind == "rec2020")
@@ -309,6 +310,7 @@ def _render_strip_fused(
             ltm_row0=a,
             tone=params.tone if (raw_like and params.tone_curve) else None,
             space=params.output.space,
+            sqrt_input=dn is not None,
         )
     sharp = params.sharpen if raw_like else SharpenParams(amount=0.0)
     if out.dtype == np.float32:
