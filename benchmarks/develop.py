@@ -5,7 +5,7 @@ given on the command line) this prints wall time and peak RSS of
 
 - rawpy ``postprocess()`` with default settings (LibRaw AHD, 8-bit sRGB),
 - ``redframe develop`` at full quality (decode + develop + JPEG encode),
-- ``redframe develop --fast``,
+- ``redframe develop --fast`` (the half-size proof),
 
 each in its own fresh process (peak RSS is the whole process, imports included) and as
 ratios to rawpy. Times are the best of ``--repeat`` runs inside that process, after one
