@@ -246,6 +246,7 @@ def test_phone_layout_timer_and_delete(phone, server):
         for sel in ("#btn-gallery", "#btn-switch", "#btn-frame", "#btn-timer"):
             b = page.locator(sel).bounding_box()
             assert b["width"] >= 34 and b["height"] >= 34, sel  # touch targets
+            assert b["x"] >= 0 and b["x"] + b["width"] <= PHONE["width"], sel  # on screen
         time.sleep(0.3)
         shot(page, "phone-viewfinder")
 
