@@ -242,6 +242,11 @@ def test_fast_path_and_strips_equal_the_reference(iso):
     assert np.abs(ref - fused).max() < 1e-3
     assert np.abs(fused - strips).max() < 2e-3
     assert np.abs(fused - strips).mean() < 1e-5
+    # 8-bit: sharpening on the luma the finish kernel hands over, dither, quantiser
+    ref8 = develop(scene, DevelopParams(engine="reference", strip_rows=0, output_bits=8)).image
+    fused8 = develop(scene, DevelopParams(engine="fused", strip_rows=48, output_bits=8)).image
+    diff = np.abs(ref8.astype(int) - fused8)
+    assert diff.max() <= 1 and diff.mean() < 0.01, (diff.max(), diff.mean())
 
 
 def test_camera_rgb_fast_path_equals_the_reference_with_clipped_highlights():

@@ -22,6 +22,7 @@ from redframe.isp.hashing import hash32, hash32_np, row_key
 __all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut", "tone_vector"]
 
 _LUT_SIZE = 4096
+_LUMA_709 = np.array([0.2126, 0.7152, 0.0722], np.float32)  # as redframe.isp.sharpen
 
 
 @lru_cache(maxsize=2)
@@ -270,6 +271,8 @@ def _finish(
     gamut,
     lut,
     out,
+    want_luma,
+    luma,
 ):  # pragma: no cover - compiled
     h, w, _ = rgb.shape
     th = ta.shape[0]  # ta, tb: the local tone map's grid rows, already interpolated along x
@@ -395,6 +398,10 @@ def _finish(
         _encode_row(rr, lrow, grow, out[i, :, 0])
         _encode_row(gg, lrow, grow, out[i, :, 1])
         _encode_row(bb, lrow, grow, out[i, :, 2])
+        if want_luma:  # Rec.709 luma of the encoded row, for output sharpening
+            for j in range(w):
+                luma[i, j] = (np.float32(0.2126) * out[i, j, 0] + np.float32(0.7152) * out[i, j, 1]
+                              + np.float32(0.0722) * out[i, j, 2])
 
 
 @nb.njit(inline="always", fastmath=True)
@@ -448,11 +455,13 @@ def finish(
     tone=None,
     space: str = "srgb",
     sqrt_input: bool = False,
+    luma: np.ndarray | None = None,
 ) -> np.ndarray:
     """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
     transform -> encode, in one pass. Returns encoded float32 (H, W, 3). With
     ``sqrt_input`` (and ``denoise``), ``rgb`` is already in the denoiser's domain
-    (:func:`denoise_domain`).
+    (:func:`denoise_domain`). ``luma`` (H, W) float32, if given, receives the Rec.709 luma
+    of the encoded result (what output sharpening works on).
 
     ``denoise`` is ``(yz, (a, b), chroma_s, luma_s)`` (see denoise_coefficients) or None;
     ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
@@ -512,6 +521,8 @@ def finish(
         gamut,
         encode_lut(),
         out,
+        luma is not None,
+        _EMPTY2 if luma is None else luma,
     )
     return out
 
@@ -745,6 +756,7 @@ def sharpen_quantize(
     offset: int = 0,
     row0: int = 0,
     dither: bool | None = None,
+    luma: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`redframe.isp.sharpen.sharpen` then quantisation into ``out`` (uint8/uint16),
     with triangular (TPDF) dither of +-1 LSB for 8-bit output, seeded by pixel position so
@@ -752,7 +764,8 @@ def sharpen_quantize(
     "Quantization and dither: a theoretical survey", J. AES 40(5)).
 
     ``img`` may be a padded strip: rows ``offset .. offset + len(out)`` are written, and
-    ``row0`` is the full-frame row of ``out[0]`` (for the dither pattern).
+    ``row0`` is the full-frame row of ``out[0]`` (for the dither pattern). ``luma``: the
+    Rec.709 luma of ``img`` when already known (see :func:`finish`).
     """
     import cv2
 
@@ -763,7 +776,7 @@ def sharpen_quantize(
     if dither is None:
         dither = out.dtype == np.uint8
     if params.amount > 0:
-        y = weighted_sum(img, np.array([0.2126, 0.7152, 0.0722], np.float32))
+        y = luma if luma is not None else weighted_sum(img, _LUMA_709)
         blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
         y, blur = y[offset : offset + n], blur[offset : offset + n]
     else:

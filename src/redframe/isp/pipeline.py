@@ -295,6 +295,7 @@ def _render_strip_fused(
                 out=None if gain is None else np.empty(rgb.shape, np.float32),
             )
     raw_like = plan.kind != "rec2020"
+    luma = None
     if params.look is not None:  # a look is arbitrary code: finish with the reference stages
         if dn is not None:
             rgb = fused.finish_denoise_only(rgb, dn, sqrt_input=True)
@@ -303,6 +304,8 @@ def _render_strip_fused(
         rgb = _apply_look(params.look, rgb, scene, a, b, plan.kind == "rec2020")
         enc = output_transform(rgb, params.output)
     else:
+        if raw_like and params.sharpen.amount > 0 and out.dtype != np.float32:
+            luma = np.empty(rgb.shape[:2], np.float32)
         enc = fused.finish(
             rgb,
             denoise=dn,
@@ -311,6 +314,7 @@ def _render_strip_fused(
             tone=params.tone if (raw_like and params.tone_curve) else None,
             space=params.output.space,
             sqrt_input=dn is not None,
+            luma=luma,
         )
     sharp = params.sharpen if raw_like else SharpenParams(amount=0.0)
     if out.dtype == np.float32:
@@ -318,7 +322,7 @@ def _render_strip_fused(
             fused.sharpen_apply(enc, sharp)
         out[y0:y1] = enc[y0 - a : y0 - a + (y1 - y0)]
     else:
-        fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0)
+        fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0, luma=luma)
 
 
 def _levels_identity(cal, levels: LevelsParams) -> bool:
