@@ -288,13 +288,28 @@ def _finish(
     nc = ca.shape[1]
     for i in nb.prange(h):
         # interpolate the coefficient grids along y once per row; per pixel only along x
-        crow = np.empty((nc, 8), np.float32)
+        cx = np.empty((8, w if dn else 1), np.float32)  # coefficients of this row, per pixel
         if dn:
+            crow = np.empty((8, nc), np.float32)
             a0, a1, fa = cy0[i], cy1[i], cfy[i]
-            for x in range(nc):
-                for k in range(4):
-                    crow[x, k] = ca[a0, x, k] + (ca[a1, x, k] - ca[a0, x, k]) * fa
-                    crow[x, 4 + k] = cb[a0, x, k] + (cb[a1, x, k] - cb[a0, x, k]) * fa
+            for k in range(4):
+                for x in range(nc):
+                    crow[k, x] = ca[a0, x, k] + (ca[a1, x, k] - ca[a0, x, k]) * fa
+                    crow[4 + k, x] = cb[a0, x, k] + (cb[a1, x, k] - cb[a0, x, k]) * fa
+            if w == 2 * nc:  # the 2x grid: pixels 2q+1, 2q+2 sit at 1/4, 3/4 of cell q
+                for k in range(8):
+                    cx[k, 0] = crow[k, 0]
+                    for q in range(nc - 1):
+                        lo = crow[k, q]
+                        d = crow[k, q + 1] - lo
+                        cx[k, 2 * q + 1] = lo + np.float32(0.25) * d
+                        cx[k, 2 * q + 2] = lo + np.float32(0.75) * d
+                    cx[k, w - 1] = crow[k, nc - 1]
+            else:
+                for k in range(8):
+                    for j in range(w):
+                        b0, b1, fb = cx0[j], cx1[j], cfx[j]
+                        cx[k, j] = crow[k, b0] + (crow[k, b1] - crow[k, b0]) * fb
         rr = np.empty(w, np.float32)
         gg = np.empty(w, np.float32)
         bb = np.empty(w, np.float32)
@@ -312,15 +327,8 @@ def _finish(
                     zg = math.copysign(math.sqrt(abs(g)), g)
                     zb = math.copysign(math.sqrt(abs(b)), b)
                 y = yz[i, j]
-                b0, b1, fb = cx0[j], cx1[j], cfx[j]
-                ar = crow[b0, 0] + (crow[b1, 0] - crow[b0, 0]) * fb
-                ag = crow[b0, 1] + (crow[b1, 1] - crow[b0, 1]) * fb
-                ab = crow[b0, 2] + (crow[b1, 2] - crow[b0, 2]) * fb
-                ay = crow[b0, 3] + (crow[b1, 3] - crow[b0, 3]) * fb
-                c_br = crow[b0, 4] + (crow[b1, 4] - crow[b0, 4]) * fb
-                c_bg = crow[b0, 5] + (crow[b1, 5] - crow[b0, 5]) * fb
-                c_bb = crow[b0, 6] + (crow[b1, 6] - crow[b0, 6]) * fb
-                c_by = crow[b0, 7] + (crow[b1, 7] - crow[b0, 7]) * fb
+                ar, ag, ab, ay = cx[0, j], cx[1, j], cx[2, j], cx[3, j]
+                c_br, c_bg, c_bb, c_by = cx[4, j], cx[5, j], cx[6, j], cx[7, j]
                 cr = zr - y
                 cg = zg - y
                 cbb = zb - y
