@@ -88,24 +88,27 @@ def denoise_coefficients(z_low: np.ndarray, sigma: float, luma_radius: int = 1):
     blotches are large; He & Sun use the same factor 4 at a negligible loss), brought to the
     2x grid.
 
-    ``z_low`` is the signed-sqrt image binned 2x2 (:func:`bin2x2`). Returns ``(a, b)`` of
-    its shape (ceil(H/2), ceil(W/2), 4): channels 0-2 chroma (guided by luma), 3 luma
+    ``z_low`` is the signed-sqrt image binned 2x2 (:func:`bin2x2`). Returns ``(a, b)``,
+    planar (4, ceil(H/2), ceil(W/2)): planes 0-2 chroma (guided by luma), 3 luma
     (self-guided). The filtered plane is ``up(a) * y + up(b)`` with ``y`` the
     full-resolution luma, so edges follow it.
     """
     hl, wl = z_low.shape[:2]
     y_low = weighted_sum(z_low, _LUMA)
-    a = np.empty((hl, wl, 4), np.float32)
-    b = np.empty((hl, wl, 4), np.float32)
+    a = np.empty((4, hl, wl), np.float32)
+    b = np.empty((4, hl, wl), np.float32)
     # each 2x2 binning halves the noise std; eps keeps edges above ~1.5 (luma) or 3 (chroma
     # guide) noise stds at the fitting scale
-    a[..., 3], b[..., 3] = guided_coefficients(y_low, y_low, luma_radius, (1.5 * sigma / 2) ** 2)
+    a[3], b[3] = guided_coefficients(y_low, y_low, luma_radius, (1.5 * sigma / 2) ** 2)
     hq, wq = (hl + 1) // 2, (wl + 1) // 2
     z_q = cv2.resize(z_low, (wq, hq), interpolation=cv2.INTER_AREA)
     y_q = weighted_sum(z_q, _LUMA)
     a_q, b_q = guided_coefficients_shared(y_q, z_q - y_q[..., None], 2, (3.0 * sigma / 4) ** 2)
-    a[..., :3] = _upsample(a_q, (hl, wl))
-    b[..., :3] = _upsample(b_q, (hl, wl))
+    for k in range(3):  # straight into the planes (cv2 writes into contiguous views)
+        cv2.resize(np.ascontiguousarray(a_q[..., k]), (wl, hl), dst=a[k],
+                   interpolation=cv2.INTER_LINEAR)
+        cv2.resize(np.ascontiguousarray(b_q[..., k]), (wl, hl), dst=b[k],
+                   interpolation=cv2.INTER_LINEAR)
     return a, b
 
 
@@ -121,7 +124,7 @@ def denoise(
     y = weighted_sum(z, _LUMA)
     c = z - y[..., None]
     a, b = denoise_coefficients(bin2x2(z), sigma)
-    a, b = _upsample(a, y.shape), _upsample(b, y.shape)
+    a, b = (np.stack([_upsample(plane, y.shape) for plane in g], axis=-1) for g in (a, b))
     smooth = a * y[..., None] + b
     c += np.float32(chroma_s) * (smooth[..., :3] - c)
     y = y + np.float32(luma_s) * (smooth[..., 3] - y)

@@ -159,8 +159,8 @@ def axis_map(n_dst: int, n_src: int, start: int = 0, n_full: int | None = None):
 
 @nb.njit(inline="always", fastmath=True)
 def _bilinear(grid, k, y0, y1, fy, x0, x1, fx):  # pragma: no cover - compiled
-    top = grid[y0, x0, k] + (grid[y0, x1, k] - grid[y0, x0, k]) * fx
-    bot = grid[y1, x0, k] + (grid[y1, x1, k] - grid[y1, x0, k]) * fx
+    top = grid[k, y0, x0] + (grid[k, y0, x1] - grid[k, y0, x0]) * fx
+    bot = grid[k, y1, x0] + (grid[k, y1, x1] - grid[k, y1, x0]) * fx
     return top + (bot - top) * fy
 
 
@@ -285,7 +285,7 @@ def _finish(
     lum0 = np.float32(0.2627)
     lum1 = np.float32(0.6780)
     lum2 = np.float32(0.0593)
-    nc = ca.shape[1]
+    nc = ca.shape[2]
     for i in nb.prange(h):
         # interpolate the coefficient grids along y once per row; per pixel only along x
         cx = np.empty((8, w if dn else 1), np.float32)  # coefficients of this row, per pixel
@@ -294,8 +294,8 @@ def _finish(
             a0, a1, fa = cy0[i], cy1[i], cfy[i]
             for k in range(4):
                 for x in range(nc):
-                    crow[k, x] = ca[a0, x, k] + (ca[a1, x, k] - ca[a0, x, k]) * fa
-                    crow[4 + k, x] = cb[a0, x, k] + (cb[a1, x, k] - cb[a0, x, k]) * fa
+                    crow[k, x] = ca[k, a0, x] + (ca[k, a1, x] - ca[k, a0, x]) * fa
+                    crow[4 + k, x] = cb[k, a0, x] + (cb[k, a1, x] - cb[k, a0, x]) * fa
             if w == 2 * nc:  # the 2x grid: pixels 2q+1, 2q+2 sit at 1/4, 3/4 of cell q
                 for k in range(8):
                     cx[k, 0] = crow[k, 0]
@@ -449,7 +449,7 @@ def tone_vector(params) -> np.ndarray:
     )
 
 
-_EMPTY4 = np.zeros((1, 1, 4), np.float32)
+_EMPTY4 = np.zeros((4, 1, 1), np.float32)
 _EMPTY2 = np.zeros((1, 1), np.float32)
 _EMPTY_T = np.zeros((0, 0), np.float32)
 
@@ -507,7 +507,7 @@ def finish(
     tv = tone_vector(tone) if tone is not None else np.zeros(6)
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
     gamut = np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
-    cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
+    cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
     _finish(
         rgb,
         yz,
@@ -631,7 +631,7 @@ def finish_denoise_only(rgb: np.ndarray, dn, sqrt_input: bool = False) -> np.nda
     h, w, _ = rgb.shape
     yz, (ca, cb), chroma_s, luma_s = dn
     out = np.empty_like(rgb)
-    cmy, cmx = axis_map(h, ca.shape[0]), axis_map(w, ca.shape[1])
+    cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
     _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), np.float32(luma_s), cmy, cmx,
                   bool(sqrt_input), out)
     return out
