@@ -363,20 +363,52 @@ def _finish(
                 rr[j] *= grow[j]
                 gg[j] *= grow[j]
                 bb[j] *= grow[j]
+        # the common case, branch-free so it vectorises: below the filmic shoulder with the
+        # default curve the tone map is max(x, 0), and most pixels are inside the gamut.
+        # Pixels that need more (shoulder, other curves, gamut compression) are flagged and
+        # done one by one after.
         linear_below = tv[0] == 1.0 and tv[4] == 0.0 and tv[5] == 0.0
+        floor = np.float32(0.0) if tone_on else np.float32(-3.0e38)
+        if not tone_on:
+            special_above = np.float32(3.0e38)
+        elif linear_below:
+            special_above = np.float32(shoulder)
+        else:
+            special_above = np.float32(-3.0e38)
+        knee = np.float32(1.0 - gt)
+        o0b = np.empty(w, np.float32)
+        o1b = np.empty(w, np.float32)
+        o2b = np.empty(w, np.float32)
+        flag = np.empty(w, np.uint8)
         for j in range(w):
+            r = rr[j]
+            g = gg[j]
+            b = bb[j]
+            norm = max(r, max(g, b))
+            r = max(r, floor)
+            g = max(g, floor)
+            b = max(b, floor)
+            o0 = mout[0, 0] * r + mout[0, 1] * g + mout[0, 2] * b
+            o1 = mout[1, 0] * r + mout[1, 1] * g + mout[1, 2] * b
+            o2 = mout[2, 0] * r + mout[2, 1] * g + mout[2, 2] * b
+            top = max(o0, max(o1, o2))
+            out_of_gamut = (top > 0.0) & (min(o0, min(o1, o2)) < top * knee)
+            flag[j] = (norm > special_above) | out_of_gamut
+            o0b[j] = o0
+            o1b[j] = o1
+            o2b[j] = o2
+        for j in range(w):
+            if not flag[j]:
+                continue
             r = rr[j]
             g = gg[j]
             b = bb[j]
             if tone_on:
                 norm = max(r, max(g, b))
                 if linear_below and norm <= shoulder:  # the curve is the identity here
-                    if norm <= 0.0:
-                        r = g = b = np.float32(0.0)
-                    else:
-                        r = max(r, np.float32(0.0))
-                        g = max(g, np.float32(0.0))
-                        b = max(b, np.float32(0.0))
+                    r = max(r, np.float32(0.0))
+                    g = max(g, np.float32(0.0))
+                    b = max(b, np.float32(0.0))
                 else:
                     mapped = _filmic(norm, tv)
                     ratio = mapped / max(norm, 1e-8)
@@ -400,9 +432,10 @@ def _finish(
                 o0 = top - _compress((top - o0) / top, gt, gs, gp) * top
                 o1 = top - _compress((top - o1) / top, gt, gs, gp) * top
                 o2 = top - _compress((top - o2) / top, gt, gs, gp) * top
-            rr[j] = o0
-            gg[j] = o1
-            bb[j] = o2
+            o0b[j] = o0
+            o1b[j] = o1
+            o2b[j] = o2
+        rr, gg, bb = o0b, o1b, o2b
         _encode_row(rr, lrow, grow, out[i, :, 0])
         _encode_row(gg, lrow, grow, out[i, :, 1])
         _encode_row(bb, lrow, grow, out[i, :, 2])
