@@ -511,50 +511,56 @@ def _menon2007_refine_reference(red, green, blue, r_m, g_m, b_m, horizontal):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _menon_chroma_nb(xp, idx, planes):  # pragma: no cover - compiled
-    """C_H, C_V = x - G_H, x - G_V at red/blue sites, into planes[0], planes[2]."""
+def _menon_chroma_nb(xp, idx, cc):  # pragma: no cover - compiled
+    """C_H, C_V = x - G_H, x - G_V at red/blue sites, packed: site X of row y is
+    ``cc[:, y, X >> 1]`` (the red/blue sites of a row are every other column, so the
+    decision below walks them contiguously and vectorises)."""
     hp, wp = xp.shape
     half, quarter, two = np.float32(0.5), np.float32(0.25), np.float32(2.0)
     for y in prange(2, hp - 2):
         gc, _ = _row_phase(idx, y)
         for X in range(_first(2, 1 - gc), wp - 2, 2):
             c = xp[y, X]
-            planes[0, y, X] = c - (half * (xp[y, X - 1] + xp[y, X + 1])
-                                   + quarter * (two * c - xp[y, X - 2] - xp[y, X + 2]))
-            planes[2, y, X] = c - (half * (xp[y - 1, X] + xp[y + 1, X])
-                                   + quarter * (two * c - xp[y - 2, X] - xp[y + 2, X]))
+            k = X >> 1
+            cc[0, y, k] = c - (half * (xp[y, X - 1] + xp[y, X + 1])
+                               + quarter * (two * c - xp[y, X - 2] - xp[y, X + 2]))
+            cc[1, y, k] = c - (half * (xp[y - 1, X] + xp[y + 1, X])
+                               + quarter * (two * c - xp[y - 2, X] - xp[y + 2, X]))
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _menon_decide_nb(xp, idx, planes, horizontal):  # pragma: no cover - compiled
-    """Direction decision and green: horizontal (uint8), planes[1] = G (reads C_H, C_V)."""
+def _menon_decide_nb(xp, idx, cc, planes, horizontal):  # pragma: no cover - compiled
+    """Direction decision and green: horizontal (uint8), planes[1] = G (reads packed C_H,
+    C_V)."""
     hp, wp = xp.shape
-    ch = planes[0]
-    cv = planes[2]
+    ch = cc[0]
+    cv = cc[1]
     three = np.float32(3.0)
     for y in prange(4, hp - 4):
         gc, _ = _row_phase(idx, y)
         for X in range(_first(4, gc), wp - 4, 2):
             planes[1, y, X] = xp[y, X]
-        for X in range(_first(4, 1 - gc), wp - 4, 2):
+        o = 1 - gc  # parity of this row's red/blue columns: X = 2k + o
+        # in rows y +- 1 the red/blue sites are the columns X - 1 and X + 1
+        lo = o - 1
+        hi = o
+        for k in range(_first(4, o) >> 1, (wp - 4 - o + 1) >> 1):
+            X = 2 * k + o
             # Window sums of D_H(y, x) = |C_H(y, x) - C_H(y, x + 2)| over rows y-2..y+2
             # (centre row x3) and columns X-2..X, and the transpose for D_V.
-            dh = (three * (abs(ch[y, X - 2] - ch[y, X]) + abs(ch[y, X] - ch[y, X + 2]))
-                  + abs(ch[y - 2, X - 2] - ch[y - 2, X]) + abs(ch[y - 2, X] - ch[y - 2, X + 2])
-                  + abs(ch[y + 2, X - 2] - ch[y + 2, X]) + abs(ch[y + 2, X] - ch[y + 2, X + 2])
-                  + abs(ch[y - 1, X - 1] - ch[y - 1, X + 1])
-                  + abs(ch[y + 1, X - 1] - ch[y + 1, X + 1]))
-            dv = (three * (abs(cv[y - 2, X] - cv[y, X]) + abs(cv[y, X] - cv[y + 2, X]))
-                  + abs(cv[y - 2, X - 2] - cv[y, X - 2]) + abs(cv[y, X - 2] - cv[y + 2, X - 2])
-                  + abs(cv[y - 2, X + 2] - cv[y, X + 2]) + abs(cv[y, X + 2] - cv[y + 2, X + 2])
-                  + abs(cv[y - 1, X - 1] - cv[y + 1, X - 1])
-                  + abs(cv[y - 1, X + 1] - cv[y + 1, X + 1]))
-            if dv >= dh:
-                horizontal[y, X] = 1
-                planes[1, y, X] = xp[y, X] - ch[y, X]
-            else:
-                horizontal[y, X] = 0
-                planes[1, y, X] = xp[y, X] - cv[y, X]
+            dh = (three * (abs(ch[y, k - 1] - ch[y, k]) + abs(ch[y, k] - ch[y, k + 1]))
+                  + abs(ch[y - 2, k - 1] - ch[y - 2, k]) + abs(ch[y - 2, k] - ch[y - 2, k + 1])
+                  + abs(ch[y + 2, k - 1] - ch[y + 2, k]) + abs(ch[y + 2, k] - ch[y + 2, k + 1])
+                  + abs(ch[y - 1, k + lo] - ch[y - 1, k + hi])
+                  + abs(ch[y + 1, k + lo] - ch[y + 1, k + hi]))
+            dv = (three * (abs(cv[y - 2, k] - cv[y, k]) + abs(cv[y, k] - cv[y + 2, k]))
+                  + abs(cv[y - 2, k - 1] - cv[y, k - 1]) + abs(cv[y, k - 1] - cv[y + 2, k - 1])
+                  + abs(cv[y - 2, k + 1] - cv[y, k + 1]) + abs(cv[y, k + 1] - cv[y + 2, k + 1])
+                  + abs(cv[y - 1, k + lo] - cv[y + 1, k + lo])
+                  + abs(cv[y - 1, k + hi] - cv[y + 1, k + hi]))
+            hz = dv >= dh
+            horizontal[y, X] = hz
+            planes[1, y, X] = xp[y, X] - (ch[y, k] if hz else cv[y, k])
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -680,7 +686,7 @@ def demosaic_menon2007(cfa: np.ndarray, pattern: str, refine: bool = True) -> np
     This follows colour-demosaicing's ``demosaicing_CFA_Bayer_Menon2007`` step for step
     (interior results agree to float32 rounding), computed in float32 by seven fused
     row-parallel passes (five without refining); :func:`demosaic_menon2007_reference` is
-    the whole-image form. Scratch memory: about 4.3 float32 planes of the mosaic's size.
+    the whole-image form. Scratch memory: about 5.3 float32 planes of the mosaic's size.
 
     References
     ----------
@@ -699,8 +705,10 @@ def demosaic_menon2007(cfa: np.ndarray, pattern: str, refine: bool = True) -> np
     xp = _pad(x, m)
     planes = np.empty((3,) + xp.shape, np.float32)
     horizontal = np.empty(xp.shape, np.uint8)
-    _menon_chroma_nb(xp, idx, planes)
-    _menon_decide_nb(xp, idx, planes, horizontal)
+    cc = np.empty((2, xp.shape[0], xp.shape[1] // 2 + 1), np.float32)
+    _menon_chroma_nb(xp, idx, cc)
+    _menon_decide_nb(xp, idx, cc, planes, horizontal)
+    del cc
     _menon_rb_at_green_nb(xp, idx, planes)
     _menon_rb_at_rb_nb(xp, idx, planes, horizontal)
     if refine:
