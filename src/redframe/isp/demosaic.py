@@ -595,12 +595,12 @@ def _menon_rb_at_rb_nb(xp, idx, planes, horizontal):  # pragma: no cover - compi
         for X in range(_first(6, 1 - gc), wp - 6, 2):
             c = xp[y, X]
             planes[a, y, X] = c
-            if horizontal[y, X]:
-                planes[b, y, X] = c + half * ((planes[b, y, X - 1] - planes[a, y, X - 1])
-                                              + (planes[b, y, X + 1] - planes[a, y, X + 1]))
-            else:
-                planes[b, y, X] = c + half * ((planes[b, y - 1, X] - planes[a, y - 1, X])
-                                              + (planes[b, y + 1, X] - planes[a, y + 1, X]))
+            along_h = ((planes[b, y, X - 1] - planes[a, y, X - 1])
+                       + (planes[b, y, X + 1] - planes[a, y, X + 1]))
+            along_v = ((planes[b, y - 1, X] - planes[a, y - 1, X])
+                       + (planes[b, y + 1, X] - planes[a, y + 1, X]))
+            # both, then a select: the direction is a coin toss on noise (no branch to miss)
+            planes[b, y, X] = c + half * (along_h if horizontal[y, X] else along_v)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -613,10 +613,9 @@ def _menon_refine_green_nb(xp, idx, planes, horizontal):  # pragma: no cover - c
         gc, a = _row_phase(idx, y)
         for X in range(_first(7, 1 - gc), wp - 7, 2):
             c = xp[y, X]
-            if horizontal[y, X]:
-                s = (planes[a, y, X - 1] - g[y, X - 1]) + (planes[a, y, X + 1] - g[y, X + 1])
-            else:
-                s = (planes[a, y - 1, X] - g[y - 1, X]) + (planes[a, y + 1, X] - g[y + 1, X])
+            along_h = (planes[a, y, X - 1] - g[y, X - 1]) + (planes[a, y, X + 1] - g[y, X + 1])
+            along_v = (planes[a, y - 1, X] - g[y - 1, X]) + (planes[a, y + 1, X] - g[y + 1, X])
+            s = along_h if horizontal[y, X] else along_v
             g[y, X] = c - (s + (c - g[y, X])) * third
 
 
@@ -641,14 +640,12 @@ def _menon_output_nb(xp, idx, planes, horizontal, margin, refine, out):  # pragm
             out[i, j, 1] = planes[1, y, X]
             if not refine:
                 out[i, j, b] = planes[b, y, X]
-            elif horizontal[y, X]:
-                s = ((planes[b, y, X - 1] - planes[a, y, X - 1]) + (planes[b, y, X] - c)
-                     + (planes[b, y, X + 1] - planes[a, y, X + 1]))
-                out[i, j, b] = c + s * third
-            else:
-                s = ((planes[b, y - 1, X] - planes[a, y - 1, X]) + (planes[b, y, X] - c)
-                     + (planes[b, y + 1, X] - planes[a, y + 1, X]))
-                out[i, j, b] = c + s * third
+            else:  # both directions, then a select (no branch to mispredict on noise)
+                along_h = ((planes[b, y, X - 1] - planes[a, y, X - 1]) + (planes[b, y, X] - c)
+                           + (planes[b, y, X + 1] - planes[a, y, X + 1]))
+                along_v = ((planes[b, y - 1, X] - planes[a, y - 1, X]) + (planes[b, y, X] - c)
+                           + (planes[b, y + 1, X] - planes[a, y + 1, X]))
+                out[i, j, b] = c + (along_h if horizontal[y, X] else along_v) * third
 
 
 def demosaic_menon2007(cfa: np.ndarray, pattern: str, refine: bool = True) -> np.ndarray:
