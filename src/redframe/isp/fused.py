@@ -436,13 +436,13 @@ def _finish(
             o1b[j] = o1
             o2b[j] = o2
         rr, gg, bb = o0b, o1b, o2b
-        _encode_row(rr, lrow, grow, out[i, :, 0])
-        _encode_row(gg, lrow, grow, out[i, :, 1])
-        _encode_row(bb, lrow, grow, out[i, :, 2])
+        _encode_row(rr, lrow, grow, out[0, i])
+        _encode_row(gg, lrow, grow, out[1, i])
+        _encode_row(bb, lrow, grow, out[2, i])
         if want_luma:  # Rec.709 luma of the encoded row, for output sharpening
             for j in range(w):
-                luma[i, j] = (np.float32(0.2126) * out[i, j, 0] + np.float32(0.7152) * out[i, j, 1]
-                              + np.float32(0.0722) * out[i, j, 2])
+                luma[i, j] = (np.float32(0.2126) * out[0, i, j] + np.float32(0.7152) * out[1, i, j]
+                              + np.float32(0.0722) * out[2, i, j])
 
 
 @nb.njit(inline="always", fastmath=True)
@@ -497,12 +497,14 @@ def finish(
     space: str = "srgb",
     sqrt_input: bool = False,
     luma: np.ndarray | None = None,
+    planar: bool = False,
 ) -> np.ndarray:
     """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
     transform -> encode, in one pass. Returns encoded float32 (H, W, 3). With
     ``sqrt_input`` (and ``denoise``), ``rgb`` is already in the denoiser's domain
     (:func:`denoise_domain`). ``luma`` (H, W) float32, if given, receives the Rec.709 luma
-    of the encoded result (what output sharpening works on).
+    of the encoded result (what output sharpening works on). ``planar``: return (3, H, W)
+    instead of (H, W, 3) (what :func:`sharpen_quantize` reads fastest).
 
     ``denoise`` is ``(yz, (a, b), chroma_s, luma_s)`` (see denoise_coefficients) or None;
     ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
@@ -513,7 +515,7 @@ def finish(
     if space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {space!r}")
     h, w, _ = rgb.shape
-    out = np.empty((h, w, 3), np.float32)
+    out = np.empty((3, h, w), np.float32)  # planar: every row store is contiguous
     if denoise is not None:
         yz, (ca, cb), chroma_s, luma_s = denoise
         dn = True
@@ -565,7 +567,7 @@ def finish(
         luma is not None,
         _EMPTY2 if luma is None else luma,
     )
-    return out
+    return out if planar else np.ascontiguousarray(np.moveaxis(out, 0, -1))
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
@@ -756,7 +758,7 @@ def _tpdf(x, c):  # pragma: no cover - compiled
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
-    h, w, _ = img.shape
+    _, h, w = img.shape
     zero, one, half = np.float32(0.0), np.float32(1.0), np.float32(0.5)
     imax = np.int32(maxval)
     for i in nb.prange(h):
@@ -778,9 +780,9 @@ def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pr
                 n2[j] = _tpdf(hx, 2)
         for j in range(w):
             d = detail[j]
-            v0 = min(max(img[i, j, 0] + d, zero), one)
-            v1 = min(max(img[i, j, 1] + d, zero), one)
-            v2 = min(max(img[i, j, 2] + d, zero), one)
+            v0 = min(max(img[0, i, j] + d, zero), one)
+            v1 = min(max(img[1, i, j] + d, zero), one)
+            v2 = min(max(img[2, i, j] + d, zero), one)
             # no dither on exact black and white; int() truncates: same as floor after the clamp
             s0 = v0 * maxval + (n0[j] if (v0 > zero and v0 < one) else zero)
             s1 = v1 * maxval + (n1[j] if (v1 > zero and v1 < one) else zero)
@@ -798,6 +800,7 @@ def sharpen_quantize(
     row0: int = 0,
     dither: bool | None = None,
     luma: np.ndarray | None = None,
+    planar: bool = False,
 ) -> np.ndarray:
     """:func:`redframe.isp.sharpen.sharpen` then quantisation into ``out`` (uint8/uint16),
     with triangular (TPDF) dither of +-1 LSB for 8-bit output, seeded by pixel position so
@@ -806,7 +809,8 @@ def sharpen_quantize(
 
     ``img`` may be a padded strip: rows ``offset .. offset + len(out)`` are written, and
     ``row0`` is the full-frame row of ``out[0]`` (for the dither pattern). ``luma``: the
-    Rec.709 luma of ``img`` when already known (see :func:`finish`).
+    Rec.709 luma of ``img`` when already known (see :func:`finish`). ``planar``: ``img`` is
+    (3, H, W) (as :func:`finish` returns it with ``planar=True``); ``out`` is (H, W, 3).
     """
     import cv2
 
@@ -816,14 +820,17 @@ def sharpen_quantize(
     maxval = np.float32(np.iinfo(out.dtype).max)
     if dither is None:
         dither = out.dtype == np.uint8
+    if not planar:
+        img = np.ascontiguousarray(np.moveaxis(img, -1, 0), dtype=np.float32)
     if params.amount > 0:
-        y = luma if luma is not None else weighted_sum(img, _LUMA_709)
+        y = luma if luma is not None else weighted_sum(
+            np.ascontiguousarray(np.moveaxis(img, 0, -1)), _LUMA_709)
         blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
         y, blur = y[offset : offset + n], blur[offset : offset + n]
     else:
         y = blur = np.zeros((1, 1), np.float32)
     _sharpen_quantize(
-        img[offset : offset + n],
+        img[:, offset : offset + n],
         y,
         blur,
         np.float32(max(params.amount, 0.0)),

@@ -315,6 +315,7 @@ def _render_strip_fused(
             space=params.output.space,
             sqrt_input=dn is not None,
             luma=luma,
+            planar=out.dtype != np.float32,
         )
     sharp = params.sharpen if raw_like else SharpenParams(amount=0.0)
     if out.dtype == np.float32:
@@ -322,7 +323,8 @@ def _render_strip_fused(
             fused.sharpen_apply(enc, sharp)
         out[y0:y1] = enc[y0 - a : y0 - a + (y1 - y0)]
     else:
-        fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0, luma=luma)
+        fused.sharpen_quantize(enc, sharp, out[y0:y1], offset=y0 - a, row0=y0, luma=luma,
+                               planar=params.look is None)
 
 
 def _levels_identity(cal, levels: LevelsParams) -> bool:
