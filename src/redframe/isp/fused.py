@@ -259,6 +259,7 @@ def _finish(
     cb,
     chroma_s,
     luma_s,
+    bias,
     cmy,
     cmx,
     ta,
@@ -339,9 +340,9 @@ def _finish(
                 zr = cr + y
                 zg = cg + y
                 zb = cbb + y
-                r = zr * abs(zr)
-                g = zg * abs(zg)
-                b = zb * abs(zb)
+                r = zr * abs(zr) + bias[0]
+                g = zg * abs(zg) + bias[1]
+                b = zb * abs(zb) + bias[2]
             rr[j] = r
             gg[j] = g
             bb[j] = b
@@ -506,7 +507,8 @@ def finish(
     of the encoded result (what output sharpening works on). ``planar``: return (3, H, W)
     instead of (H, W, 3) (what :func:`sharpen_quantize` reads fastest).
 
-    ``denoise`` is ``(yz, (a, b), chroma_s, luma_s)`` (see denoise_coefficients) or None;
+    ``denoise`` is ``(yz, (a, b), chroma_s, luma_s, bias)`` (see denoise_coefficients and
+    :func:`redframe.isp.denoise.denoise` for the bias, None for none) or None;
     ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
     None (no curve).
     """
@@ -517,10 +519,11 @@ def finish(
     h, w, _ = rgb.shape
     out = np.empty((3, h, w), np.float32)  # planar: every row store is contiguous
     if denoise is not None:
-        yz, (ca, cb), chroma_s, luma_s = denoise
+        yz, (ca, cb), chroma_s, luma_s, bias = denoise
         dn = True
     else:
-        yz, ca, cb, chroma_s, luma_s, dn = _EMPTY2, _EMPTY4, _EMPTY4, 0.0, 0.0, False
+        yz, ca, cb, chroma_s, luma_s, dn, bias = _EMPTY2, _EMPTY4, _EMPTY4, 0.0, 0.0, False, None
+    bias = np.zeros(3, np.float32) if bias is None else np.asarray(bias, np.float32)
     if ltm is not None:
         import cv2
 
@@ -552,6 +555,7 @@ def finish(
         cb,
         np.float32(chroma_s),
         np.float32(luma_s),
+        bias,
         cmy,
         cmx,
         ta,
@@ -664,16 +668,17 @@ def denoise_domain(
 def finish_denoise_only(rgb: np.ndarray, dn, sqrt_input: bool = False) -> np.ndarray:
     """Apply only the denoise part of :func:`finish`, returning linear light (for looks)."""
     h, w, _ = rgb.shape
-    yz, (ca, cb), chroma_s, luma_s = dn
+    yz, (ca, cb), chroma_s, luma_s, bias = dn
+    bias = np.zeros(3, np.float32) if bias is None else np.asarray(bias, np.float32)
     out = np.empty_like(rgb)
     cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
     _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), np.float32(luma_s), cmy, cmx,
-                  bool(sqrt_input), out)
+                  bool(sqrt_input), bias, out)
     return out
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, sqrt_in, out):  # pragma: no cover
+def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, sqrt_in, bias, out):  # noqa: E501 # pragma: no cover
     h, w, _ = rgb.shape
     cy0, cy1, cfy = cmy
     cx0, cx1, cfx = cmx
@@ -696,7 +701,7 @@ def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, sqrt_in, out):  #
                     - c
                 )
                 zz = c + yn
-                out[i, j, k] = zz * abs(zz)
+                out[i, j, k] = zz * abs(zz) + bias[k]
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)

@@ -25,7 +25,7 @@ from redframe.io.metadata import Metadata
 from redframe.io.scene import Scene, pattern_to_index
 from redframe.isp.color import apply_matrix, camera_to_working_matrix
 from redframe.isp.demosaic import DemosaicParams, demosaic
-from redframe.isp.denoise import DenoiseParams, denoise, estimate_noise_sigma
+from redframe.isp.denoise import DenoiseParams, denoise, estimate_noise_sigma, resolve
 from redframe.isp.filters import resize
 from redframe.isp.highlights import HighlightParams, reconstruct_highlights
 from redframe.isp.levels import LevelsParams, black_white_levels
@@ -103,6 +103,7 @@ class _Plan:
     matrix: np.ndarray | None = None
     exposure: float = 1.0
     sigma: float | None = None
+    denoise_bias: np.ndarray | None = None  # (3,) linear light the denoiser takes away
     ltm: LocalToneMap | None = None
     demosaic: DemosaicParams | None = None
 
@@ -205,7 +206,7 @@ def _plan(
     plan.demosaic = params.demosaic or DemosaicParams(
         method="menon2007" if params.quality == "high" else "malvar2004"
     )
-    plan.sigma = _measure_noise(scene, plan, params)
+    plan.sigma, plan.denoise_bias = _measure_noise(scene, plan, params)
     if params.tone_curve and params.tone.local > 0:
         long_side = max(y.shape)
         scale = min(1.0, LTM_PREVIEW / long_side)
@@ -288,7 +289,7 @@ def _render_strip_fused(
             # highlights, colour and the denoiser's sqrt domain in one pass: rgb becomes z
             luma_s, chroma_s, sigma = resolve(params.denoise, scene.meta.iso, plan.sigma)
             rgb, yz, z_low = fused.denoise_domain(rgb, clip, hl.threshold, m, gain)
-            dn = (yz, denoise_coefficients(z_low, sigma), chroma_s, luma_s)
+            dn = (yz, denoise_coefficients(z_low, sigma), chroma_s, luma_s, plan.denoise_bias)
         else:
             rgb = fused.highlights_matrix(
                 rgb, plan.clip, hl.threshold, clip is not None, m, gain=gain,
@@ -364,7 +365,7 @@ def _render_strip(
     rgb = _linear_strip(scene, plan, params, a, b)
     if plan.kind != "rec2020":
         if _denoise_on(params):
-            rgb = denoise(rgb, params.denoise, scene.meta.iso, plan.sigma)
+            rgb = denoise(rgb, params.denoise, scene.meta.iso, plan.sigma, plan.denoise_bias)
         rgb = local_tone_map_apply(rgb, plan.ltm, rows=slice(a, b))
         if params.look is not None:
             rgb = _apply_look(params.look, rgb, scene, a, b, False)
@@ -437,8 +438,12 @@ def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
     return Developed(out, meta, params.output.space, notes, timings)
 
 
-def _measure_noise(scene: Scene, plan: _Plan, params: DevelopParams) -> float:
-    """Noise sigma on a central crop developed up to the denoiser (same for every strip)."""
+def _measure_noise(
+    scene: Scene, plan: _Plan, params: DevelopParams
+) -> tuple[float, np.ndarray | None]:
+    """Noise sigma on a central crop developed up to the denoiser (same for every strip),
+    and the denoiser's bias there: the linear light it takes away per channel (see
+    :func:`redframe.isp.denoise.denoise`), or None with denoise off."""
     h, w = scene.shape
     ch, cw = min(h, 256), min(w, 256)
     y0 = ((h - ch) // 2) & ~1
@@ -451,4 +456,12 @@ def _measure_noise(scene: Scene, plan: _Plan, params: DevelopParams) -> float:
         rgb=None if scene.rgb is None else scene.rgb[:, x0 : x0 + cw],
     )
     crop = _linear_strip(sub, plan, params, y0, y0 + ch)
-    return estimate_noise_sigma(crop)
+    sigma = estimate_noise_sigma(crop)
+    if not _denoise_on(params) or plan.kind == "rec2020":
+        return sigma, None
+    # the variance the chroma filter takes out of each channel's noise, in linear light:
+    # sigma_c^2 (sqrt domain, so about constant over the image) x cs (2 - cs)
+    _, chroma_s, _ = resolve(params.denoise, scene.meta.iso, sigma)
+    sigma_c = np.array([estimate_noise_sigma(crop[..., c]) for c in range(3)])
+    bias = sigma_c**2 * chroma_s * (2.0 - chroma_s)
+    return sigma, bias.astype(np.float32)
