@@ -456,12 +456,13 @@ def _measure_noise(
         rgb=None if scene.rgb is None else scene.rgb[:, x0 : x0 + cw],
     )
     crop = _linear_strip(sub, plan, params, y0, y0 + ch)
-    sigma = estimate_noise_sigma(crop)
+    sigma = estimate_noise_sigma(crop)  # green's
     if not _denoise_on(params) or plan.kind == "rec2020":
         return sigma, None
     # the variance the chroma filter takes out of each channel's noise, in linear light:
     # sigma_c^2 (sqrt domain, so about constant over the image) x cs (2 - cs)
     _, chroma_s, _ = resolve(params.denoise, scene.meta.iso, sigma)
-    sigma_c = np.array([estimate_noise_sigma(crop[..., c]) for c in range(3)])
+    sigma_c = np.array([estimate_noise_sigma(crop[..., 0]), sigma,
+                        estimate_noise_sigma(crop[..., 2])])
     bias = sigma_c**2 * chroma_s * (2.0 - chroma_s)
     return sigma, bias.astype(np.float32)
