@@ -245,8 +245,7 @@ def test_fast_path_and_strips_equal_the_reference(iso):
     fused = develop(scene, DevelopParams(engine="fused", strip_rows=0)).image
     strips = develop(scene, DevelopParams(engine="fused", strip_rows=48)).image
     assert np.abs(ref - fused).max() < 1e-3
-    assert np.abs(fused - strips).max() < 2e-3
-    assert np.abs(fused - strips).mean() < 1e-5
+    assert np.abs(fused - strips).max() < 1e-6  # the overlap covers every neighbourhood
     # 8-bit: sharpening on the luma the finish kernel hands over, dither, quantiser
     ref8 = develop(scene, DevelopParams(engine="reference", strip_rows=0, output_bits=8)).image
     fused8 = develop(scene, DevelopParams(engine="fused", strip_rows=48, output_bits=8)).image

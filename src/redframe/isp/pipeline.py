@@ -54,9 +54,10 @@ RAW_EXPOSURE_EV = 0.7
 #: guided model, so the grid only needs to resolve the scene's large areas.
 LTM_PREVIEW = 512
 
-#: Extra rows around each strip: demosaic (5x5, Menon refine) + denoise (radius 4+4) +
-#: sharpening (3 sigma) all fit in 24; kept even so the CFA phase is unchanged.
-STRIP_PAD = 24
+#: Extra rows around each strip, so a strip equals the same rows of the whole frame:
+#: Menon's passes (7) + the denoise fit (two radius-2 boxes at quarter size: 16, plus the
+#: 2x2 binning and upsampling) + sharpening (3); kept even so the CFA phase is unchanged.
+STRIP_PAD = 32
 
 
 @dataclass
