@@ -11,7 +11,6 @@ module is only a *schedule* of it. ``tests/test_fused.py`` checks that both agre
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numba as nb
 import numpy as np
@@ -19,20 +18,9 @@ import numpy as np
 from redframe.isp.colorspaces import rgb_to_rgb_matrix
 from redframe.isp.hashing import hash32, hash32_np, row_key
 
-__all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "encode_lut", "tone_vector"]
+__all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "tone_vector"]
 
-_LUT_SIZE = 4096
 _LUMA_709 = np.array([0.2126, 0.7152, 0.0722], np.float32)  # as redframe.isp.sharpen
-
-
-@lru_cache(maxsize=2)
-def encode_lut() -> np.ndarray:
-    """sRGB encoding sampled at ``x = s**2`` for ``s`` on [0, 1] in 4096 steps: small enough
-    for L1 cache, and in the square-root domain the curve is smooth enough that linear
-    interpolation stays within 2e-6 of the exact value."""
-    x = np.linspace(0.0, 1.0, _LUT_SIZE + 1, dtype=np.float64) ** 2
-    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-    return y.astype(np.float32)
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
@@ -237,18 +225,6 @@ def _exp2_parts(y):  # pragma: no cover - compiled
     return p, np.int32(n) << 23
 
 
-@nb.njit(inline="always", fastmath=True)
-def _encode(x, lut):  # pragma: no cover - compiled
-    if x <= 0.0:
-        return np.float32(0.0)
-    if x >= 1.0:
-        return lut[lut.shape[0] - 1]
-    p = math.sqrt(x) * (lut.shape[0] - 1)
-    i = int(p)
-    f = p - i
-    return lut[i] + (lut[i + 1] - lut[i]) * f
-
-
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _finish(
     rgb,
@@ -270,7 +246,6 @@ def _finish(
     tv,
     mout,
     gamut,
-    lut,
     out,
     want_luma,
     luma,
@@ -566,7 +541,6 @@ def finish(
         tv,
         mout,
         gamut,
-        encode_lut(),
         out,
         luma is not None,
         _EMPTY2 if luma is None else luma,

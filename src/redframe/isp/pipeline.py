@@ -160,28 +160,12 @@ def half_size_scene(scene: Scene, levels: LevelsParams | None = None) -> Scene:
 def _plan(
     scene: Scene, params: DevelopParams, notes: list[str], preview: np.ndarray | None = None
 ) -> _Plan:
-    """``preview``: levelled camera RGB to analyse (default: the scene at half size)."""
+    """``preview``: levelled camera RGB to analyse (default: :func:`half_size_scene`)."""
     cal = scene.calibration
     if scene.space == "rec2020":
         return _Plan("rec2020")
-    if preview is not None:
-        pass
-    elif scene.space == "cfa":
-        if params.engine == "fused" and params.levels.black is None and params.levels.white is None:
-            from redframe.isp.fused import bin_preview
-
-            preview = bin_preview(
-                scene.mosaic, pattern_to_index(cal.pattern), cal.black_level, cal.white_level
-            )
-        else:
-            preview = preview_camera_rgb(
-                scene.mosaic, cal.pattern, cal.black_level, cal.white_level, params.levels
-            )
-    else:
-        small = resize(
-            scene.rgb, (max(1, scene.rgb.shape[0] // 2), max(1, scene.rgb.shape[1] // 2))
-        )
-        preview = black_white_levels(small, cal.black_level, cal.white_level, params.levels)
+    if preview is None:  # the 2x2-binned raw, as a camera's 3A statistics see it
+        preview = half_size_scene(scene, params.levels).rgb
     gains, wb_note = white_balance_gains(params.wb, cal.xyz_to_camera, cal.as_shot_neutral, preview)
     notes.append(f"white balance: {wb_note}")
     matrix = camera_to_working_matrix(cal.xyz_to_camera, 1.0 / gains.astype(np.float64))
