@@ -570,7 +570,7 @@ def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
 
     if params.amount <= 0:
         return img
-    y = weighted_sum(img, np.array([0.2126, 0.7152, 0.0722], np.float32))
+    y = weighted_sum(img, _LUMA_709)
     blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
     _sharpen_apply(img, y, blur, np.float32(params.amount), np.float32(params.threshold))
     return img
@@ -793,7 +793,6 @@ def sharpen_quantize(
     """
     import cv2
 
-    from redframe.isp.filters import weighted_sum
 
     n = out.shape[0]
     maxval = np.float32(np.iinfo(out.dtype).max)
@@ -802,8 +801,11 @@ def sharpen_quantize(
     if not planar:
         img = np.ascontiguousarray(np.moveaxis(img, -1, 0), dtype=np.float32)
     if params.amount > 0:
-        y = luma if luma is not None else weighted_sum(
-            np.ascontiguousarray(np.moveaxis(img, 0, -1)), _LUMA_709)
+        if luma is not None:
+            y = luma
+        else:
+            k = _LUMA_709
+            y = k[0] * img[0] + k[1] * img[1] + k[2] * img[2]
         blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
         y, blur = y[offset : offset + n], blur[offset : offset + n]
     else:
