@@ -340,6 +340,8 @@ def _write_jpeg(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: byte
                 quality: int, space: str) -> None:
     from redframe.io.jpeg_bands import encode_jpeg
 
+    if exif and len(exif) > 65533:  # one APP1 segment cannot hold it: let exiv2 decide
+        exif = None
     data = encode_jpeg(pixels, quality=quality, subsampling=0 if quality >= 90 else 2,
                        icc_profile=icc, exif=exif)
     with open(tmp, "wb") as f:
