@@ -26,8 +26,9 @@ How EXIF reaches each container:
 Quantisation: ``round(clip(x, 0, 1) * max)``. 8-bit outputs from float input get
 triangular-PDF dither of +-1 LSB before rounding (Lipshitz, Wannamaker & Vanderkooy 1992,
 "Quantization and dither: a theoretical survey", JAES 40(5)): it turns the banding of
-smooth gradients (skies, vignettes) into invisible noise. The noise is seeded, so the
-same image writes the same bytes; exact 0 and 1 are left undithered so that pure black and
+smooth gradients (skies, vignettes) into invisible noise. The noise is a hash of the pixel's
+position (the develop pipeline's own dither, ``isp.fused.dither_noise``), so the same image
+writes the same bytes; exact 0 and 1 are left undithered so that pure black and
 white (frames, borders) stay clean. 10- and 16-bit outputs are not dithered.
 
 Atomicity: the file is written under a hidden ``.NAME.XXXX.part`` name in the destination
@@ -68,7 +69,6 @@ _ALIASES = {"jpg": "jpeg", "heif": "heic", "tif": "tiff"}
 #: format -> allowed bit depths, the default first.
 BIT_DEPTHS = {"jpeg": (8,), "heic": (8, 10), "tiff": (16, 8), "png": (16, 8)}
 
-_DITHER_SEED = 0x7265646672  # "redfr"
 _CHUNK_PIXELS = 1 << 20  # quantise in blocks of rows of about this many pixels
 
 # EXIF filtering. Only these Exif.Image tags are copied (the rest of IFD0 describes the
@@ -135,16 +135,18 @@ def quantise(image: np.ndarray, bits: int, *, dither: bool | None = None) -> np.
         raise ValueError(f"pixels must be float, uint8 or uint16, not {image.dtype}")
     if dither is None:
         dither = bits == 8
-    rng = np.random.default_rng(_DITHER_SEED)
     out = np.empty(image.shape, dtype=out_dtype)
     rows = max(1, _CHUNK_PIXELS // max(1, image.shape[1]))
     for top in range(0, image.shape[0], rows):
         block = np.nan_to_num(image[top: top + rows].astype(np.float32), nan=0.0)
         block = np.clip(block, 0.0, 1.0)
         scaled = block * np.float32(out_max)
-        if dither:
-            noise = rng.random(block.shape, dtype=np.float32) - rng.random(block.shape,
-                                                                         dtype=np.float32)
+        if dither:  # the develop pipeline's dither: seeded by pixel position
+            from redframe.isp.fused import dither_noise
+
+            h, w = block.shape[:2]
+            noise = dither_noise(top, h, w, block.shape[2] if block.ndim == 3 else 1)
+            noise = noise.reshape(block.shape)
             scaled += np.where((block > 0) & (block < 1), noise, np.float32(0))
         out[top: top + rows] = np.clip(np.rint(scaled), 0, out_max).astype(out_dtype)
     return out

@@ -824,6 +824,19 @@ def sharpen_quantize(
     return out
 
 
+def dither_noise(row0: int, h: int, w: int, channels: int = 3) -> np.ndarray:
+    """The quantiser's TPDF dither for rows ``row0 .. row0 + h`` of a frame ``w`` wide, in
+    NumPy: (h, w, channels) float32 in (-1, 1), the same values the kernel adds (up to 3
+    channels: two 5-bit uniforms each from one 32-bit position hash)."""
+    if not 1 <= channels <= 3:
+        raise ValueError(f"dither for 1 to 3 channels, got {channels}")
+    hy = hash32_np(np.arange(row0, row0 + h, dtype=np.uint64)
+                   + hash32_np(np.array([DITHER_SEED], np.uint64)))
+    x = hash32_np(np.arange(w, dtype=np.uint64)[None, :] + hy[:, None])
+    fields = [((x >> np.uint64(b)) & np.uint64(31)).astype(np.float32) for b in range(0, 30, 5)]
+    return np.stack([(fields[2 * c] - fields[2 * c + 1]) / 32 for c in range(channels)], -1)
+
+
 def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | None = None):
     """NumPy version of the quantisation in :func:`sharpen_quantize` (same dither)."""
     maxval = np.float32(np.iinfo(dtype).max)
@@ -832,10 +845,5 @@ def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | Non
     s = v * maxval
     if dither:
         h, w, _ = img.shape
-        hy = hash32_np(np.arange(row0, row0 + h, dtype=np.uint64) + hash32_np(
-            np.array([DITHER_SEED], np.uint64)))
-        x = hash32_np(np.arange(w, dtype=np.uint64)[None, :] + hy[:, None])
-        fields = [((x >> np.uint64(b)) & np.uint64(31)).astype(np.float32) for b in range(0, 30, 5)]
-        noise = np.stack([(fields[2 * c] - fields[2 * c + 1]) / 32 for c in range(3)], axis=-1)
-        s = np.where((v > 0) & (v < 1), s + noise, s)
+        s = np.where((v > 0) & (v < 1), s + dither_noise(row0, h, w), s)
     return np.clip(np.floor(s + np.float32(0.5)), 0, maxval).astype(dtype)
