@@ -177,16 +177,23 @@ def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
         raise InputError(f"cannot decode {kind.upper()} ({_short(exc)})", path=path) from None
     meta.height, meta.width = array.shape[:2]
     space, gamma, note = encoding_space(meta.icc_profile)
-    if array.dtype == np.uint8:
-        encoded = array.astype(np.float32) * np.float32(1 / 255)
-    elif array.dtype == np.uint16:
-        encoded = array.astype(np.float32) * np.float32(1 / 65535)
+
+    def decode_curve(encoded: np.ndarray) -> np.ndarray:
+        return srgb_decode(encoded) if gamma is None else np.power(np.clip(encoded, 0, None), gamma)
+
+    if array.dtype in (np.uint8, np.uint16):  # a table of every code: no pow per pixel
+        top = np.iinfo(array.dtype).max
+        table = decode_curve(np.arange(top + 1, dtype=np.float32) / np.float32(top))
+        linear = np.take(table.astype(np.float32), array)
     else:
-        encoded = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    linear = srgb_decode(encoded) if gamma is None else np.power(np.clip(encoded, 0, None), gamma)
+        linear = decode_curve(
+            np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        )
     if space != "rec2020":
+        import cv2
+
         matrix = rgb_to_rgb_matrix(space, "rec2020").astype(np.float32)
-        linear = linear @ matrix.T
+        linear = cv2.transform(np.ascontiguousarray(linear, dtype=np.float32), matrix)
     scene = Scene(meta=meta, rgb=np.ascontiguousarray(linear, dtype=np.float32), space="rec2020")
     if note:
         scene.notes.append(note)
