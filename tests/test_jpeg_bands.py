@@ -35,8 +35,7 @@ def test_bands_decode_exactly_like_one_piece(monkeypatch, subsampling, shape):
     pixels = _photo(*shape)
     one = encode_jpeg(pixels, quality=92, subsampling=subsampling, workers=1)
     for workers in (2, 3, 4):
-        banded = encode_jpeg(pixels, quality=92, subsampling=subsampling, workers=workers,
-                             icc_profile=b"\0" * 0)
+        banded = encode_jpeg(pixels, quality=92, subsampling=subsampling, workers=workers)
         with Image.open(io.BytesIO(banded)) as im:
             assert im.size == (shape[1], shape[0]) and im.format == "JPEG"
         np.testing.assert_array_equal(_decode(banded), _decode(one))
