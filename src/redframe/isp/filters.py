@@ -33,15 +33,8 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
     ``guide`` and ``src`` are (H, W) float32; ``eps`` is in the guide's units squared: edges
     whose contrast exceeds ~sqrt(eps) are kept.
     """
-    guide = guide.astype(np.float32, copy=False)
-    src = src.astype(np.float32, copy=False)
-    mean_i = box(guide, radius)
-    mean_p = box(src, radius)
-    cov_ip = box(guide * src, radius) - mean_i * mean_p
-    var_i = box(guide * guide, radius) - mean_i * mean_i
-    a = cov_ip / (var_i + np.float32(eps))
-    b = mean_p - a * mean_i
-    return box(a, radius), box(b, radius)
+    a, b = guided_coefficients_shared(guide, src[..., None], radius, eps)
+    return a[..., 0], b[..., 0]
 
 
 def guided_coefficients_shared(guide: np.ndarray, src: np.ndarray, radius: int, eps: float):

@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from redframe.isp.colorspaces import rgb_to_rgb_matrix
-from redframe.isp.hashing import hash32, hash32_np, row_key
+from redframe.isp.hashing import hash32, position_hash_np, row_key
 
 __all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "tone_vector"]
 
@@ -830,9 +830,7 @@ def dither_noise(row0: int, h: int, w: int, channels: int = 3) -> np.ndarray:
     channels: two 5-bit uniforms each from one 32-bit position hash)."""
     if not 1 <= channels <= 3:
         raise ValueError(f"dither for 1 to 3 channels, got {channels}")
-    hy = hash32_np(np.arange(row0, row0 + h, dtype=np.uint64)
-                   + hash32_np(np.array([DITHER_SEED], np.uint64)))
-    x = hash32_np(np.arange(w, dtype=np.uint64)[None, :] + hy[:, None])
+    x = position_hash_np(row0, h, w, DITHER_SEED)
     fields = [((x >> np.uint64(b)) & np.uint64(31)).astype(np.float32) for b in range(0, 30, 5)]
     return np.stack([(fields[2 * c] - fields[2 * c + 1]) / 32 for c in range(channels)], -1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["hash32", "hash32_np", "row_key"]
+__all__ = ["hash32", "hash32_np", "position_hash_np", "row_key"]
 
 _M32 = np.uint64(0xFFFFFFFF)
 
@@ -42,3 +42,11 @@ def hash32_np(x: np.ndarray) -> np.ndarray:
 def row_key(row, seed):  # pragma: no cover - compiled
     """The per-row key that column indices are added to: hash32(row + hash32(seed))."""
     return hash32(np.uint64(row) + hash32(np.uint64(seed)))
+
+
+def position_hash_np(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
+    """The hash the kernels compute per pixel, ``hash32(column + row_key(row, seed))``, for
+    rows ``row0 .. row0 + rows`` of a frame ``width`` wide, in NumPy: (rows, width) uint64."""
+    key = hash32_np(np.arange(row0, row0 + rows, dtype=np.uint64)
+                    + hash32_np(np.array([seed], np.uint64)))
+    return hash32_np(np.arange(width, dtype=np.uint64)[None, :] + key[:, None])

@@ -23,7 +23,7 @@ import math
 import numba as nb
 import numpy as np
 
-from redframe.isp.hashing import hash32, hash32_np, row_key
+from redframe.isp.hashing import hash32, position_hash_np, row_key
 
 __all__ = [
     "Shaper",
@@ -268,8 +268,6 @@ def noise_plane(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
 
 def noise_reference(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
     """:func:`noise_plane` in NumPy (the definition; tests check the kernel against it)."""
-    hs = hash32_np(np.array([seed], np.uint64))
-    hy = hash32_np(np.arange(row0, row0 + rows, dtype=np.uint64) + hs)
-    x = hash32_np(np.arange(width, dtype=np.uint64)[None, :] + hy[:, None])
+    x = position_hash_np(row0, rows, width, seed)
     s = sum((x >> np.uint64(sh)) & np.uint64(255) for sh in (0, 8, 16, 24))
     return ((s.astype(np.float32) - np.float32(510.0)) * np.float32(np.sqrt(3.0) / 256.0))
