@@ -15,9 +15,10 @@ __all__ = ["hash32", "hash32_np", "position_hash_np", "row_key"]
 _M32 = np.uint64(0xFFFFFFFF)
 
 
-@nb.njit(inline="always")
-def hash32(x):  # pragma: no cover - compiled
-    """lowbias32 of the low 32 bits of ``x`` (uint64 in, uint64 < 2**32 out)."""
+def hash32_np(x):
+    """lowbias32 of the low 32 bits of ``x``: uint64 scalars or arrays in, values < 2**32
+    out. One definition: NumPy runs it on arrays (the references in the tests), numba
+    compiles it as :func:`hash32` for the kernels."""
     x = x & _M32
     x ^= x >> np.uint64(16)
     x = (x * np.uint64(0x7FEB352D)) & _M32
@@ -27,15 +28,7 @@ def hash32(x):  # pragma: no cover - compiled
     return x
 
 
-def hash32_np(x: np.ndarray) -> np.ndarray:
-    """:func:`hash32` on a uint64 array (the NumPy definition; tests compare the two)."""
-    x = x & _M32
-    x ^= x >> np.uint64(16)
-    x = (x * np.uint64(0x7FEB352D)) & _M32
-    x ^= x >> np.uint64(15)
-    x = (x * np.uint64(0x846CA68B)) & _M32
-    x ^= x >> np.uint64(16)
-    return x
+hash32 = nb.njit(inline="always")(hash32_np)
 
 
 @nb.njit(inline="always")
