@@ -6,7 +6,7 @@ a traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
-__all__ = ["RedframeError", "InputError", "OutputError", "UsageError", "EXIT"]
+__all__ = ["RedframeError", "InputError", "OutputError", "UsageError", "ParameterError", "EXIT"]
 
 #: Exit codes, stable for scripts.
 EXIT = {
@@ -46,3 +46,15 @@ class UsageError(RedframeError):
     """A command-line value or a parameter file is not what was expected."""
 
     exit_code = EXIT["usage"]
+
+
+class ParameterError(UsageError, ValueError):
+    """A parameter is out of its range, of the wrong type or unknown; the message names the
+    dotted key, the value and what is allowed (see :mod:`redframe.params`). Also a
+    ``ValueError``, so code that validated by hand before keeps catching it."""
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None,
+                 value=None):
+        self.key = key
+        self.value = value
+        super().__init__(message, path=path)

@@ -21,13 +21,18 @@ from redframe.isp.colorspaces import (
     rgb_to_rgb_matrix,
     xy_to_xyz,
 )
+from redframe.params import param, validate
 
 __all__ = ["ColorParams", "camera_to_working_matrix", "apply_matrix"]
 
 
 @dataclass
 class ColorParams:
-    working_space: str = "rec2020"  # fixed: linear Rec.2020, D65
+    working_space: str = param("rec2020", choices=("rec2020",),
+                               doc="the working space: linear Rec.2020, D65 (fixed)")
+
+    def __post_init__(self):
+        validate(self, "color")
 
 
 def camera_to_working_matrix(xyz_to_camera: np.ndarray | None,

@@ -50,6 +50,7 @@ import numpy as np
 from numba import njit, prange
 
 from redframe.io.scene import CFA_PATTERNS, pattern_to_index
+from redframe.params import param, validate
 
 __all__ = [
     "DemosaicParams",
@@ -79,11 +80,14 @@ class DemosaicParams:
     #: ``"malvar2004"`` (linear, 1-2.5 dB lower PSNR, ~4x faster), ``"bilinear"`` (baseline) or
     #: ``"opencv-ea"`` (OpenCV on uint16: clips negatives; about bilinear quality, no faster
     #: than malvar2004 once the float conversions are counted; kept for comparison).
-    method: str = "menon2007"
+    method: str = param("menon2007", choices=DEMOSAIC_METHODS, doc="interpolation method")
     #: Menon 2007 only: run the paper's refining step, which re-estimates
     #: every interpolated value from smoothed colour differences along the chosen direction.
     #: Off: ~25% faster; PSNR changes by -0.15..+0.03 dB on our natural test images.
-    refine: bool = True
+    refine: bool = param(True, doc="Menon 2007's refining step")
+
+    def __post_init__(self):
+        validate(self, "demosaic")
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from redframe.isp.filters import guided_coefficients, guided_coefficients_shared, weighted_sum
+from redframe.params import param, validate
 
 __all__ = [
     "DenoiseParams",
@@ -44,9 +45,15 @@ _LUMA = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 class DenoiseParams:
     """Strengths 0 (off) .. 1 (full); ``None`` means "from ISO"."""
 
-    luma: float | None = None
-    chroma: float | None = None
-    sigma: float | None = None  # noise std in the sqrt domain; None = measure it
+    luma: float | None = param(None, lo=0.0, hi=1.0,
+                               doc="luma noise reduction strength; unset: from ISO")
+    chroma: float | None = param(None, lo=0.0, hi=1.0,
+                                 doc="colour noise reduction strength; unset: from ISO")
+    sigma: float | None = param(None, lo=0.0, hi=1.0, unit="sqrt-domain std",
+                                doc="noise level; unset: measured on the image")
+
+    def __post_init__(self):
+        validate(self, "denoise")
 
 
 def strengths_for_iso(iso: float | None) -> tuple[float, float]:

@@ -21,13 +21,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.params import param, validate
+
 __all__ = ["HighlightParams", "reconstruct_highlights"]
 
 
 @dataclass
 class HighlightParams:
-    mode: str = "reconstruct"  # "reconstruct" | "clip" (all channels at the lowest clip) | "off"
-    threshold: float = 0.9  # fraction of the clip level where the repair starts (0.5..0.99)
+    mode: str = param("reconstruct", choices=("reconstruct", "clip", "off"),
+                      doc="repair clipped channels, clip all at the lowest clip, or nothing")
+    threshold: float = param(0.9, lo=0.5, hi=0.99, unit="of the clip level",
+                             doc="where the highlight repair starts")
+
+    def __post_init__(self):
+        validate(self, "highlights")
 
 
 def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.ndarray | None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.params import param, validate
+
 __all__ = ["LevelsParams", "black_white_levels"]
 
 
@@ -18,8 +20,13 @@ __all__ = ["LevelsParams", "black_white_levels"]
 class LevelsParams:
     """Levels in raw DN; ``None`` takes the file's values (DNG BlackLevel/WhiteLevel)."""
 
-    black: float | None = None  # DN, one value for every site (overrides the file)
-    white: float | None = None  # DN
+    black: float | None = param(None, lo=0.0, unit="DN",
+                                doc="black level of every CFA site; unset: the file's")
+    white: float | None = param(None, lo=0.0, unit="DN",
+                                doc="white (clipping) level; unset: the file's")
+
+    def __post_init__(self):
+        validate(self, "levels")
 
 
 def black_white_levels(

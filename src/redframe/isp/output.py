@@ -18,6 +18,7 @@ import numpy as np
 
 from redframe.isp.color import apply_matrix
 from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_encode
+from redframe.params import param, validate
 
 __all__ = ["OutputParams", "output_transform", "OUTPUT_SPACES"]
 
@@ -26,7 +27,10 @@ OUTPUT_SPACES = ("srgb", "display-p3")
 
 @dataclass
 class OutputParams:
-    space: str = "srgb"  # "srgb" | "display-p3"
+    space: str = param("srgb", choices=OUTPUT_SPACES, doc="output colour space")
+
+    def __post_init__(self):
+        validate(self, "output")
 
 
 GAMUT_THRESHOLD = 0.97  # distances below this are untouched (in-gamut colours stay exact)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +42,7 @@ from redframe.isp.tone import (
     tone_curve,
 )
 from redframe.isp.white_balance import WhiteBalanceParams, white_balance, white_balance_gains
+from redframe.params import param, validate
 
 __all__ = ["DevelopParams", "Developed", "develop", "preview_camera_rgb", "RAW_EXPOSURE_EV"]
 
@@ -62,26 +63,39 @@ STRIP_PAD = 32
 
 @dataclass
 class DevelopParams:
-    quality: str = "high"  # "high" (Menon 2007, denoise) | "fast" (Malvar 2004, no denoise)
+    """Every develop setting; each stage's parameters are the dataclass of its module."""
+
+    quality: str = param("high", choices=("high", "fast"),
+                         doc="high: Menon 2007 demosaic and denoise; fast: Malvar 2004, "
+                             "no denoise")
     #: develop raws at half size: each 2x2 CFA quad becomes one RGB pixel (greens averaged),
     #: no demosaic interpolation - LibRaw's ``half_size``, dcraw ``-h``; the fast proof mode
-    half_size: bool = False
+    half_size: bool = param(False, doc="2x2 binning instead of demosaicing (the fast proof)")
     levels: LevelsParams = field(default_factory=LevelsParams)
     wb: WhiteBalanceParams = field(default_factory=WhiteBalanceParams)
-    demosaic: DemosaicParams | None = None  # None = chosen by `quality`
+    demosaic: DemosaicParams | None = param(None, doc="unset: chosen by quality")
     highlights: HighlightParams = field(default_factory=HighlightParams)
     denoise: DenoiseParams = field(default_factory=DenoiseParams)
     tone: ToneParams = field(default_factory=ToneParams)
-    tone_curve: bool = True  # False: colorimetric (linear) rendering, for measurements
+    tone_curve: bool = param(True, doc="false: colorimetric (linear) rendering, for "
+                                       "measurements")
     sharpen: SharpenParams = field(default_factory=SharpenParams)
     output: OutputParams = field(default_factory=OutputParams)
-    #: optional look: linear Rec.2020 scene light -> display-referred linear Rec.2020
-    look: Callable[[np.ndarray], np.ndarray] | None = None
-    orient: bool = True  # apply EXIF orientation to the pixels (then write Orientation 1)
-    output_bits: int | None = None  # None: float32 image; 8 -> uint8 (dithered); 16 -> uint16
-    engine: str = "fused"  # "fused" (numba fast path) | "reference" (NumPy stage by stage)
-    strip_rows: int = 768  # rows per strip (0 = whole frame at once)
-    threads: int = 1  # strips in parallel (kernels are parallel inside; 0 = all cores)
+    #: optional look (``look.apply(rgb, rows=, full_shape=, display_referred=)``: linear
+    #: Rec.2020 scene light -> display-referred linear Rec.2020); not a parameter: recipes
+    #: name the look themselves
+    look: Any = None
+    orient: bool = param(True, doc="apply the EXIF orientation to the pixels, then write "
+                                   "Orientation 1")
+    output_bits: int | None = param(None, choices=(8, 16),
+                                    doc="8: uint8 (dithered), 16: uint16; unset: float32")
+    engine: str = param("fused", choices=("fused", "reference"),
+                        doc="fused: numba schedule; reference: NumPy stage by stage")
+    strip_rows: int = param(768, lo=0, unit="rows", doc="rows per strip, 0 = the whole frame")
+    threads: int = param(1, lo=0, doc="strips in parallel, 0 = all cores")
+
+    def __post_init__(self):
+        validate(self)
 
 
 @dataclass
@@ -192,12 +206,15 @@ def _plan(
         method="menon2007" if params.quality == "high" else "malvar2004"
     )
     plan.sigma, plan.denoise_bias = _measure_noise(scene, plan, params)
-    if params.tone_curve and params.tone.local > 0:
+    # a look may ask for less of the local tone mapping (neutral: none, tones as measured)
+    ltm = params.tone.local * float(getattr(params.look, "local_tone_mapping", 1.0))
+    if params.tone_curve and ltm > 0:
         long_side = max(y.shape)
         scale = min(1.0, LTM_PREVIEW / long_side)
         y_low = resize(y, (max(8, round(y.shape[0] * scale)), max(8, round(y.shape[1] * scale))))
         plan.ltm = local_tone_map_prepare(
-            y_low * np.float32(plan.exposure), scene.shape, params.tone, noise_floor(plan.sigma)
+            y_low * np.float32(plan.exposure), scene.shape, replace(params.tone, local=ltm),
+            noise_floor(plan.sigma),
         )
         if plan.ltm is not None:
             notes.append(
@@ -372,7 +389,7 @@ def _render_strip(
 
 def develop(scene: Scene, params: DevelopParams | None = None) -> Developed:
     """Develop ``scene``; see the module docstring for the stage order."""
-    params = params or DevelopParams()
+    params = validate(params or DevelopParams())
     notes = list(scene.notes)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from redframe.isp.filters import weighted_sum
+from redframe.params import param, validate
 
 __all__ = ["SharpenParams", "sharpen"]
 
@@ -23,9 +24,14 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 @dataclass
 class SharpenParams:
-    amount: float = 0.5  # 0 (off) .. 2
-    radius: float = 0.8  # Gaussian sigma in output pixels (0.3..3)
-    threshold: float = 0.01  # ignore luma differences below this (encoded units)
+    amount: float = param(0.5, lo=0.0, hi=2.0, doc="output sharpening strength")
+    radius: float = param(0.8, lo=0.3, hi=3.0, unit="px",
+                          doc="Gaussian sigma of the unsharp mask, in output pixels")
+    threshold: float = param(0.01, lo=0.0, hi=0.2, unit="encoded",
+                             doc="luma differences below this are left alone")
+
+    def __post_init__(self):
+        validate(self, "sharpen")
 
 
 def sharpen(image: np.ndarray, params: SharpenParams) -> np.ndarray:

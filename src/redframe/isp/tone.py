@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from redframe.isp.filters import guided_coefficients, weighted_sum
+from redframe.params import param, validate
 
 __all__ = [
     "ToneParams",
@@ -45,16 +46,27 @@ HIGHLIGHT_CEILING = 1.2
 class ToneParams:
     """Exposure in EV; local tone mapping; the filmic curve (scene -> display light)."""
 
-    exposure: float = 0.0  # EV added to the camera's (user --exposure), -10..10
-    auto_exposure: bool = False  # meter the scene (log-average key, Reinhard 2002)
-    local: float = 1.0  # local tone mapping strength 0 (off) .. 1 (full compression)
-    target_range: float = 6.0  # EV of base-layer range the display keeps (5..12)
-    detail: float = 1.0  # local contrast of the detail layer (1 = as shot, 0.5..2)
-    contrast: float = 1.0  # slope of the curve at mid-grey in log-log (0.5..2)
-    shoulder: float = 0.8  # display value where the highlight roll-off starts (0.5..0.95)
-    white: float = 4.0  # scene value mapped to display white (1..64)
-    toe: float = 0.0  # shadow compression 0..1 (0 = linear shadows)
-    black: float = 0.0  # display black level 0..0.05
+    exposure: float = param(0.0, lo=-10.0, hi=10.0, unit="EV",
+                            doc="exposure added to the camera's")
+    auto_exposure: bool = param(False, doc="meter the scene: log-average key, Reinhard 2002")
+    local: float = param(1.0, lo=0.0, hi=1.0,
+                         doc="local tone mapping strength, 0 = off")
+    target_range: float = param(6.0, lo=5.0, hi=12.0, unit="EV",
+                                doc="base-layer range the display keeps")
+    detail: float = param(1.0, lo=0.5, hi=2.0,
+                          doc="local contrast of the detail layer, 1 = as shot")
+    contrast: float = param(1.0, lo=0.5, hi=2.0, unit="log-log slope",
+                            doc="slope of the tone curve at mid-grey")
+    #: up to 0.98 as the looks allow (redframe.looks.params.Tone)
+    shoulder: float = param(0.8, lo=0.5, hi=0.98, unit="display",
+                            doc="display value where the highlight roll-off starts")
+    white: float = param(4.0, lo=1.0, hi=64.0, unit="scene",
+                         doc="scene value rendered as display white")
+    toe: float = param(0.0, lo=0.0, hi=1.0, doc="shadow compression, 0 = linear shadows")
+    black: float = param(0.0, lo=0.0, hi=0.05, unit="display", doc="display black level")
+
+    def __post_init__(self):
+        validate(self, "tone")
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:

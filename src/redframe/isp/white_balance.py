@@ -17,15 +17,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.params import param, validate
+
 __all__ = ["WhiteBalanceParams", "white_balance", "white_balance_gains", "cct_to_xy",
            "estimate_neutral_shades_of_grey", "parse_wb"]
 
 
 @dataclass
 class WhiteBalanceParams:
-    mode: str = "asshot"  # "asshot" | "auto" | "kelvin" | "daylight"
-    kelvin: float = 5500.0  # K, used by mode "kelvin" (2000..12000)
-    tint: float = 0.0  # green(-)/magenta(+), in units of 1/1000 of Duv (-100..100)
+    mode: str = param("asshot", choices=("asshot", "auto", "kelvin", "daylight"),
+                      doc="where the white comes from: the camera, the image, a temperature")
+    kelvin: float = param(5500.0, lo=2000.0, hi=12000.0, unit="K",
+                          doc="colour temperature of the light, for mode kelvin")
+    tint: float = param(0.0, lo=-100.0, hi=100.0, unit="Duv x 1000",
+                        doc="green (-) / magenta (+) tint, for mode kelvin")
+
+    def __post_init__(self):
+        validate(self, "wb")
 
 
 def parse_wb(text: str) -> WhiteBalanceParams:

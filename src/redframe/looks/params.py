@@ -88,6 +88,7 @@ from pathlib import Path
 from typing import Any
 
 from redframe.errors import UsageError
+from redframe.params import param
 
 __all__ = [
     "LOOK_VERSION",
@@ -112,11 +113,9 @@ MAX_HUE_RANGES = 12
 
 
 def _p(default, lo=None, hi=None, unit: str = "", choices: tuple | None = None):
-    """A parameter with its allowed range (or choices) and unit, kept in field metadata."""
-    meta = {"range": (lo, hi), "unit": unit, "choices": choices}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    return field(default=default, metadata=meta)
+    """A parameter with its allowed range (or choices) and unit: :func:`redframe.params.param`
+    (the one declaration of develop and look parameters), positionally."""
+    return param(default, lo=lo, hi=hi, unit=unit, choices=choices)
 
 
 @dataclass(frozen=True)
