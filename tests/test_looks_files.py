@@ -81,6 +81,8 @@ BAD = [
     ("version = 1\ndescription = 'x'\n[tone]\ncontrast = true\n", r"tone\.contrast must be"),
     ("version = 1\ndescription = 'x'\n[tone]\ncontrast = 3.5\n",
      r"tone\.contrast = 3\.5 is out of range; allowed 0\.5\.\.2"),
+    ("version = 1\ndescription = 'x'\n[tone]\nlocal_tone_mapping = 1.5\n",
+     r"tone\.local_tone_mapping = 1\.5 is out of range; allowed 0\.\.1"),
     ("version = 1\ndescription = 'x'\n[vignette]\namount = -5\n",
      r"vignette\.amount = -5 is out of range; allowed -2\.\.1 \(EV at the corner\)"),
     ("version = 1\ndescription = 'x'\n[grain]\nseed = 1.5\n", r"grain\.seed must be an integer"),
@@ -100,6 +102,21 @@ BAD = [
     ("version = 1\ndescription = 'x'\nextends = 'nosuchlook'\n", r"extends = 'nosuchlook'"),
     ("version = 1\ndescription = 'x'\nextends = 'bad.toml'\n", r"makes a cycle"),
 ]
+
+
+def test_looks_say_how_much_local_tone_mapping_they_want(user_dir):
+    """neutral asks the develop for none (its tones are the measured scene's), the styled
+    looks for all of it; a look extending neutral inherits that, and may change it."""
+    assert get_look("neutral").local_tone_mapping == 0.0
+    for name in ("authentic", "vibrant", "bw-natural", "bw-contrast"):
+        assert get_look(name).local_tone_mapping == 1.0
+    write(user_dir, "calm.toml", 'version = 1\ndescription = "Neutral, a bit brighter."\n'
+          'extends = "neutral"\n[tone]\nexposure = 0.3\n')
+    write(user_dir, "half.toml", 'version = 1\ndescription = "Half the range compression."\n'
+          'extends = "neutral"\n[tone]\nlocal_tone_mapping = 0.5\n')
+    assert get_look("calm").local_tone_mapping == 0.0
+    assert get_look("half").local_tone_mapping == 0.5
+    assert Look().local_tone_mapping == 1.0
 
 
 @pytest.mark.parametrize("text, message", BAD)

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from redframe.isp.tone import LUMA_2020, MID_GREY, ToneParams, filmic_curve, tone_curve
+from redframe.color import LUMA_REC2020
+from redframe.isp.tone import MID_GREY, ToneParams, filmic_curve, tone_curve
 from redframe.looks import fast
 from redframe.looks.oklab import (
     boundary_along,
@@ -107,7 +108,7 @@ def mono_weights(p: LookParams) -> np.ndarray:
     else:
         t = np.asarray(FILTERS[m.filter], np.float64)
         t = 1.0 - m.filter_strength * (1.0 - t)
-        w = LUMA_2020.astype(np.float64) * t
+        w = LUMA_REC2020.astype(np.float64) * t
     return w / w.sum()
 
 
@@ -373,6 +374,13 @@ class Look:
 
     def __repr__(self) -> str:
         return f"Look({self.name!r}, {self.description!r})"
+
+    @property
+    def local_tone_mapping(self) -> float:
+        """How much of the develop's local tone mapping this look asks for, 0..1 (the look
+        protocol's optional attribute; the pipeline scales its strength by it): 0 for
+        ``neutral``, whose tones are the measured scene's."""
+        return self.params.tone.local_tone_mapping
 
     def without_spatial(self) -> Look:
         """This look without vignette and grain (what a 3D LUT file can carry)."""

@@ -3,7 +3,8 @@
 A look is a TOML file (version 1) of parameters for the one engine in
 :mod:`redframe.looks.engine`; a new look needs no code. Every key is optional except
 ``version`` and ``description``; missing keys take the defaults below, which render the
-scene colorimetrically (the ``neutral`` look). ``extends = "name"`` starts from another
+scene colorimetrically (the ``neutral`` look, which also asks the develop for no local
+tone mapping: ``tone.local_tone_mapping = 0``). ``extends = "name"`` starts from another
 look (a bundled name, a user look, or a ``.toml`` path relative to this file) and
 overrides it key by key (``[[hue]]`` lists are replaced, not merged).
 
@@ -21,6 +22,10 @@ Schema, with units (Oklab hue angles and chroma are those of Ottosson 2020)::
     lift = 0.0        # display black level (fraction of white)                  0..0.05
     shoulder = 0.9    # display value where the highlight roll-off starts        0.5..0.98
     white = 16.0      # scene value (x diffuse white) rendered as display white  1..64
+    local_tone_mapping = 1.0
+                      # how much of the develop's local tone mapping (its base-layer
+                      # range compression, before the look) the look asks for:
+                      # 1 all of it, 0 none: tones as measured (``neutral``)     0..1
 
     [white_balance]   # a bias on top of the camera's white balance (Bradford)
     warmth = 0.0      # mired; + renders warmer (as if the light were bluer)     -80..80
@@ -127,6 +132,7 @@ class Tone:
     lift: float = _p(0.0, 0.0, 0.05, "display black level")
     shoulder: float = _p(0.9, 0.5, 0.98, "display value")
     white: float = _p(16.0, 1.0, 64.0, "x diffuse white")
+    local_tone_mapping: float = _p(1.0, 0.0, 1.0, "fraction of the develop's local tone mapping")
 
 
 @dataclass(frozen=True)

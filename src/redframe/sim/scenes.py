@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from redframe.isp.colorspaces import SRGB_TO_XYZ, srgb_decode
+from redframe.color import SRGB_TO_XYZ, srgb_decode
 
 __all__ = [
     "colorchecker_xyz",
@@ -94,16 +94,24 @@ def colorchecker_xyz(illuminant: str = "D65") -> np.ndarray:
     return _colorchecker_xyz_cached(illuminant).copy()
 
 
-def colorchecker_image(xyz: np.ndarray, patch: int = 48, gap: int = 8) -> tuple[np.ndarray, list]:
-    """Lay out (24, 3) patch values as a 4x6 chart on a dark-grey surround.
+def colorchecker_image(
+    xyz: np.ndarray, patch: int = 48, gap: int = 8, surround: float | None = None
+) -> tuple[np.ndarray, list]:
+    """Lay out (24, 3) patch values as a 4x6 chart on a neutral surround.
 
+    ``surround``: the surround's luminance Y (a D65 grey); None: 0.3 x neutral 5 (Y 0.06,
+    a dim grey). A near-black surround (0.005, a chart on black card) gives the frame a
+    scene range of ~9 EV, as a real chart shot has: local tone mapping then acts on it.
     Returns the (H, W, 3) image and the patch centres' slices (for measuring means of the
     inner half of each patch, away from demosaic edges).
     """
     rows, cols = 4, 6
     h, w = rows * (patch + gap) + gap, cols * (patch + gap) + gap
     img = np.empty((h, w, 3), np.float64)
-    img[:] = xyz[21] * 0.3  # a dim neutral surround
+    if surround is None:
+        img[:] = xyz[21] * 0.3  # a dim neutral surround
+    else:
+        img[:] = np.array([0.9505, 1.0, 1.0890]) * float(surround)
     boxes = []
     q = patch // 4
     for i in range(24):
