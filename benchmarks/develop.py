@@ -34,13 +34,14 @@ CHILD = textwrap.dedent(
             with rawpy.imread(path) as raw:
                 return raw.postprocess()
     else:
-        from redframe.batch.jobs import DevelopOptions, develop_file
+        from redframe.jobs import Job, Recipe, merge_recipe, run_job
         from redframe.runtime import reuse_freed_memory
         reuse_freed_memory()  # as the `redframe` command does
         out = os.path.join(tempfile.mkdtemp(), "out.jpg")
-        opts = DevelopOptions(mode="fast" if kind == "fast" else "high", overwrite=True)
+        fast = {"develop": {"quality": "fast", "half_size": True}} if kind == "fast" else {}
+        job = Job((path,), out, merge_recipe(Recipe(), fast), overwrite=True)
         def work():
-            r = develop_file(path, out, opts)
+            r = run_job(job)  # what `redframe develop` runs for each file
             assert r.error is None, r.error
     work()
     best = float("inf")

@@ -61,7 +61,8 @@ def _median(fn, repeat: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from redframe.frame import frame_file, list_layouts
+    from redframe.frame import list_layouts
+    from redframe.jobs import frame_file
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--layout", action="append", help="layout(s) to time (default classic)")

@@ -56,7 +56,7 @@ CHILD = textwrap.dedent(
         def work():
             return merge_burst(frames)
     else:
-        from redframe.burst import night_files
+        from redframe.jobs import night_files
         out = os.path.join(tempfile.mkdtemp(), "night.jpg")
         def work():
             night_files(paths, out, overwrite=True)

@@ -1,4 +1,5 @@
-"""frame_file: decode the encoded pixels, orient once, frame, write with EXIF and ICC."""
+"""frame_file (the job runner's frame job): decode the encoded pixels, orient once, frame,
+write with EXIF and ICC."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 from PIL import Image, ImageCms
 
 from redframe.errors import InputError, OutputError, UsageError
-from redframe.frame import frame_file, frame_plan
+from redframe.frame import frame_plan
 from redframe.io.decode import read_metadata
 from redframe.io.icc import icc_profile
+from redframe.jobs import frame_file
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_RAW = Path(__file__).parents[1] / "src" / "redframe" / "data" / "sample_nikon_rose.dng"

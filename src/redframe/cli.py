@@ -1,12 +1,18 @@
 """The ``redframe`` command.
 
-    redframe develop PATH... -o DIR [--format jpeg|heic|tiff|png] [--quality N]
-                     [--wb asshot|auto|daylight|5500K] [--exposure EV] [--jobs N] [--overwrite]
+    redframe develop PATH... -o DIR [--look NAME] [--frame LAYOUT] [--format jpeg|heic|tiff|png]
+                     [--wb asshot|auto|daylight|5500K] [--exposure EV] [--recipe FILE]
+                     [--save-recipe FILE] [--no-sidecar] [--json] [--jobs N] [--overwrite]
+    redframe night FRAME... -o FILE [--dng FILE] [the develop flags]
+    redframe frame PATH... -o DIR [--layout NAME]
     redframe info FILE [--json]
     redframe demo [-o DIR]
 
-Errors are one line naming the file; the exit code says what happened (see
-:data:`redframe.errors.EXIT`). ``--debug`` shows tracebacks.
+Every command that makes pictures builds a :class:`redframe.jobs.Recipe` (defaults <
+``--recipe`` < the input's sidecar ``IMG.EXT.redframe.toml`` < the flags given) and hands
+each output to the one job runner (:func:`redframe.jobs.run_job`). Errors are one line
+naming the file; the exit code says what happened (see :data:`redframe.errors.EXIT`).
+``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -15,15 +21,41 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from redframe import __version__
-from redframe.errors import EXIT, RedframeError, UsageError
+from redframe.demo import run_demo
+from redframe.errors import EXIT, OutputError, RedframeError, UsageError
+from redframe.frame import list_layouts, load_layout, prepare_options
+from redframe.io.decode import IMAGE_EXTENSIONS, SUPPORTED_EXTENSIONS, read_image
+from redframe.isp.white_balance import parse_wb
+from redframe.jobs import (
+    FORMAT_SUFFIX,
+    Job,
+    JobResult,
+    Recipe,
+    collect_inputs,
+    frame_target,
+    merge_recipe,
+    plan_outputs,
+    run_job,
+    run_jobs,
+    save_recipe,
+    sidecar_path,
+)
+from redframe.jobs.recipe import read_recipe_data
+from redframe.looks import export_cube, get_look, list_looks
+from redframe.params import to_dict
+from redframe.runtime import reuse_freed_memory
+from redframe.sound import export_sounds
 
 __all__ = ["main", "build_parser"]
-
-FORMAT_SUFFIX = {"jpeg": ".jpg", "heic": ".heic", "tiff": ".tif", "png": ".png"}
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -41,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  redframe develop DSC_0001.NEF -o out/\n"
         "  redframe develop photos/ --format heic --jobs 2 -o out/\n"
         "  redframe develop DSC_0001.NEF --look authentic --frame classic -o out/\n"
+        "  redframe develop DSC_0001.NEF -o out/ --save-recipe mine.toml\n"
+        "  redframe develop photos/ -o out/ --recipe mine.toml --json\n"
         "  redframe night burst/*.dng -o night.jpg --look authentic\n"
         "  redframe lut vibrant -o vibrant.cube\n"
         "  redframe serve\n"
@@ -55,66 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         help="develop raws (and JPEG/HEIC/PNG/TIFF) into finished pictures",
         description="Develop raws (any LibRaw format, DNG) and JPEG/HEIC/PNG/TIFF "
-        "through redframe's pipeline. Folders are walked.",
+        "through redframe's pipeline. Folders are walked. Settings come from the defaults, "
+        "then --recipe, then a sidecar IMG.EXT.redframe.toml beside each input, then the "
+        "flags given.",
     )
     dev.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     dev.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
-    dev.add_argument(
-        "--format",
-        choices=list(FORMAT_SUFFIX),
-        default="jpeg",
-        help="output format (default: jpeg; tiff and png are 16-bit)",
-    )
-    dev.add_argument(
-        "--quality", type=int, default=92, metavar="N", help="JPEG/HEIC quality 1-100 (default: 92)"
-    )
-    dev.add_argument(
-        "--wb",
-        default="asshot",
-        metavar="WB",
-        help="white balance: asshot (default), auto, daylight, or a temperature "
-        "such as 5500K or 3200K+10 (Kelvin and tint)",
-    )
-    dev.add_argument(
-        "--exposure",
-        type=float,
-        default=0.0,
-        metavar="EV",
-        help="exposure compensation in stops (default: 0)",
-    )
-    dev.add_argument(
-        "--auto-exposure",
-        action="store_true",
-        help="meter the scene instead of trusting the camera's exposure",
-    )
-    dev.add_argument(
-        "--fast",
-        action="store_true",
-        help="fast proof: raws developed at half size (2x2 binning, no demosaic, no denoise); "
-        "same colour and tone as the full develop (culling, contact sheets)",
-    )
-    dev.add_argument(
-        "--space",
-        choices=["srgb", "display-p3"],
-        default="srgb",
-        help="output colour space (default: srgb)",
-    )
-    dev.add_argument(
-        "--jobs",
-        type=int,
-        default=1,
-        metavar="N",
-        help="files developed in parallel (default: 1; 0 = all cores)",
-    )
-    dev.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    dev.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
-    dev.add_argument("--look", metavar="LOOK",
-                     help="authentic, vibrant, bw-natural, bw-contrast, neutral, your own look "
-                          "(see `redframe looks`), a look .toml or a .cube LUT")
+    dev.add_argument("--format", choices=list(FORMAT_SUFFIX),
+                     help="output format (default: jpeg; tiff and png are 16-bit)")
+    dev.add_argument("--fast", action="store_const", const=True, default=None,
+                     help="fast proof: raws developed at half size (2x2 binning, no demosaic, "
+                          "no denoise); same colour and tone as the full develop")
+    _add_develop_flags(dev)
     dev.add_argument("--frame", metavar="LAYOUT",
                      help="add a watermark frame (classic, classic-dark, centered, blur, border, "
                           "film, overlay, minimal, or a layout .toml)")
     _add_frame_flags(dev)
+    _add_batch_flags(dev)
 
     frm = sub.add_parser("frame", formatter_class=_Formatter,
                          help="add an EXIF-driven watermark frame to JPEG/HEIC/PNG/TIFF photos",
@@ -123,18 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
                                      "`redframe develop --frame`. Folders are walked.")
     frm.add_argument("paths", nargs="*", metavar="PATH", help="files or folders")
     frm.add_argument("-o", "--output", metavar="DIR", help="output folder")
-    frm.add_argument("--layout", default="classic", metavar="NAME",
+    frm.add_argument("--layout", metavar="NAME",
                      help="layout name or .toml file (default: classic; see --list)")
     frm.add_argument("--list", action="store_true", help="list the layouts and exit")
     frm.add_argument("--format", choices=list(FORMAT_SUFFIX),
                      help="output format (default: the input's own)")
-    frm.add_argument("--quality", type=int, default=92, metavar="N",
-                     help="JPEG/HEIC quality 1-100 (default: 92)")
-    frm.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="files framed in parallel (default: 1; 0 = all cores)")
-    frm.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    frm.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
+    frm.add_argument("--quality", type=int, metavar="N", help="JPEG/HEIC quality 1-100 "
+                     "(default: 92)")
+    frm.add_argument("--strip-gps", action="store_const", const=True, default=None,
+                     help="remove location from outputs")
     _add_frame_flags(frm)
+    _add_batch_flags(frm)
 
     looks = sub.add_parser("looks", formatter_class=_Formatter,
                            help="list the looks (bundled and your own)")
@@ -160,16 +150,19 @@ def build_parser() -> argparse.ArgumentParser:
     night = sub.add_parser("night", formatter_class=_Formatter,
                            help="merge a handheld burst (raws or JPEG/HEIC) into one clean picture",
                            description="Night mode: align and merge a burst of raw frames on the "
-                                       "mosaic (or JPEG/HEIC frames in RGB), then develop it.")
+                                       "mosaic (or JPEG/HEIC frames in RGB), then develop it "
+                                       "with the same recipe as `redframe develop`.")
     night.add_argument("frames", nargs="+", metavar="FRAME", help="the burst's frames")
     night.add_argument("-o", "--output", required=True, metavar="FILE",
                        help="output picture (.jpg, .heic, .png, .tif)")
-    night.add_argument("--look", metavar="LOOK", help="a look (see `redframe looks`)")
-    night.add_argument("--frame", metavar="LAYOUT", help="add a watermark frame")
     night.add_argument("--dng", metavar="FILE", help="also write the merged raw as a DNG")
-    night.add_argument("--quality", type=int, default=92, metavar="N", help="JPEG/HEIC quality")
+    _add_develop_flags(night)
+    night.add_argument("--frame", metavar="LAYOUT", help="add a watermark frame")
+    _add_frame_flags(night)
+    night.add_argument("--recipe", metavar="FILE", help="settings from a recipe file")
+    night.add_argument("--save-recipe", metavar="FILE", help="write the settings used")
+    night.add_argument("--json", action="store_true", help="one JSON object on stdout")
     night.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    night.add_argument("--strip-gps", action="store_true", help="remove location from outputs")
 
     serve = sub.add_parser("serve", formatter_class=_Formatter,
                            help="run the web camera (needs the [app] extra)",
@@ -205,9 +198,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_develop_flags(p: argparse.ArgumentParser) -> None:
+    """The develop settings, shared by develop and night (defaults None: "not given", so
+    a recipe's value stays unless a flag says otherwise)."""
+    p.add_argument("--look", metavar="LOOK",
+                   help="authentic, vibrant, bw-natural, bw-contrast, neutral, your own look "
+                        "(see `redframe looks`), a look .toml or a .cube LUT")
+    p.add_argument("--quality", type=int, metavar="N",
+                   help="JPEG/HEIC quality 1-100 (default: 92)")
+    p.add_argument("--wb", metavar="WB",
+                   help="white balance: asshot (default), auto, daylight, or a temperature "
+                        "such as 5500K or 3200K+10 (Kelvin and tint)")
+    p.add_argument("--exposure", type=float, metavar="EV",
+                   help="exposure compensation in stops (default: 0)")
+    p.add_argument("--auto-exposure", action="store_const", const=True, default=None,
+                   help="meter the scene instead of trusting the camera's exposure")
+    p.add_argument("--space", choices=["srgb", "display-p3"],
+                   help="output colour space (default: srgb)")
+    p.add_argument("--strip-gps", action="store_const", const=True, default=None,
+                   help="remove location from outputs")
+
+
+def _add_batch_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recipe", metavar="FILE",
+                   help="settings from a recipe file (flags given override it)")
+    p.add_argument("--save-recipe", metavar="FILE",
+                   help="write the settings used as a recipe (TOML, every value explicit)")
+    p.add_argument("--no-sidecar", action="store_true",
+                   help="ignore IMG.EXT.redframe.toml recipes beside the inputs")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per input on stdout (input, output, status, error, "
+                        "timings, recipe)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="files in parallel (default: 1; 0 = all cores)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
 def _add_frame_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("frame options")
-    g.add_argument("--missing", choices=["hide", "dash"], default="hide",
+    g.add_argument("--missing", choices=["hide", "dash"],
                    help="a field the EXIF lacks: hide its slot (default) or show a dash")
     g.add_argument("--pad-to", metavar="RATIO", help="pad the canvas to 1:1, 4:5, 9:16 ...")
     g.add_argument("--variant", metavar="NAME", help="a layout variant (e.g. black for border)")
@@ -218,13 +247,8 @@ def _add_frame_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--logo", metavar="FILE", help="your own logo (PNG, or SVG with resvg-py)")
 
 
-def _frame_options(args: argparse.Namespace) -> dict:
-    opts = {"missing": args.missing}
-    for key in ("pad_to", "variant", "exposure_template", "font", "font_bold", "logo"):
-        value = getattr(args, key)
-        if value is not None:
-            opts[key] = value
-    return opts
+_FRAME_OPTIONS = ("missing", "pad_to", "variant", "exposure_template", "font", "font_bold",
+                  "logo")
 
 
 def _check_int(value: int, lo: int, hi: int, flag: str) -> int:
@@ -233,99 +257,185 @@ def _check_int(value: int, lo: int, hi: int, flag: str) -> int:
     return value
 
 
-def cmd_develop(args: argparse.Namespace) -> int:
-    from redframe.batch.jobs import DevelopOptions, develop_file
-    from redframe.batch.local import collect_inputs, plan_outputs
-    from redframe.io.decode import SUPPORTED_EXTENSIONS
-    from redframe.isp.white_balance import parse_wb
+# --- recipes from flags -----------------------------------------------------------------------
 
-    _check_int(args.quality, 1, 100, "--quality")
-    jobs = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
-    try:
-        parse_wb(args.wb)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if not -10 <= args.exposure <= 10:
-        raise UsageError(f"--exposure must be between -10 and 10 EV, got {args.exposure}")
-    files, failed = collect_inputs(args.paths, SUPPORTED_EXTENSIONS)
-    if not files and not failed:
-        raise UsageError("no supported images found in " + ", ".join(args.paths))
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe settings the flags given say (partial recipe data, version 1)."""
+    given = lambda name: getattr(args, name, None) is not None  # noqa: E731
+    develop: dict[str, Any] = {}
+    if given("wb"):
+        try:
+            develop["wb"] = to_dict(parse_wb(args.wb))
+        except ValueError as exc:
+            raise UsageError(f"--wb: {exc}") from None
+    tone: dict[str, Any] = {}
+    if given("exposure"):
+        if not -10 <= args.exposure <= 10:
+            raise UsageError(f"--exposure must be between -10 and 10 EV, got {args.exposure}")
+        tone["exposure"] = args.exposure
+    if given("auto_exposure"):
+        tone["auto_exposure"] = True
+    if tone:
+        develop["tone"] = tone
+    if given("fast"):
+        develop.update(quality="fast", half_size=True)
+    data: dict[str, Any] = {}
+    if develop:
+        data["develop"] = develop
+    if given("look"):
+        data["look"] = args.look
+    output: dict[str, Any] = {}
+    if given("format"):
+        output["format"] = args.format
+    if given("quality"):
+        output["quality"] = _check_int(args.quality, 1, 100, "--quality")
+    if given("space"):
+        output["space"] = args.space
+    if output:
+        data["output"] = output
+    frame = {key: getattr(args, key) for key in _FRAME_OPTIONS if given(key)}
+    layout = args.layout if args.command == "frame" else getattr(args, "frame", None)
+    if layout is not None:
+        frame["layout"] = layout
+    if frame:
+        data["frame"] = frame
+    if given("strip_gps"):
+        data["metadata"] = {"strip_gps": True}
+    return data
+
+
+class _Recipes:
+    """Each input's recipe: defaults < --recipe < its sidecar < the flags given."""
+
+    def __init__(self, args: argparse.Namespace, base: dict[str, Any] | None = None):
+        self.args = args
+        self.flags = _overrides(args)
+        self.base = Recipe()
+        if base:
+            self.base = merge_recipe(self.base, base)
+        if getattr(args, "recipe", None):
+            self.base = merge_recipe(self.base, read_recipe_data(args.recipe), args.recipe)
+        self.batch = merge_recipe(self.base, self.flags)  # checks the flags once
+        self.sidecars = not getattr(args, "no_sidecar", True)
+
+    def sidecar(self, source: str) -> Path | None:
+        side = sidecar_path(source)
+        return side if self.sidecars and side.is_file() else None
+
+    def for_input(self, source: str) -> Recipe:
+        side = self.sidecar(source)
+        if side is None:
+            return self.batch
+        recipe = merge_recipe(self.base, read_recipe_data(side), str(side))
+        return merge_recipe(recipe, self.flags)
+
+
+def _check_recipe(recipe: Recipe) -> None:
+    """A broken look, layout, font or logo fails once, before any file is touched."""
+    if recipe.look:
+        get_look(recipe.look)
+    if recipe.frame.layout:
+        load_layout(recipe.frame.layout)
+        prepare_options(recipe.frame.options())
+
+
+def _save_recipe(args: argparse.Namespace, recipe: Recipe) -> None:
+    if getattr(args, "save_recipe", None):
+        path = save_recipe(recipe, args.save_recipe, overwrite=args.overwrite)
+        print(f"recipe -> {path}", file=sys.stderr)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def cmd_develop(args: argparse.Namespace) -> int:
+    workers = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
+    recipes = _Recipes(args)
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir}: output exists and is not a folder")
-    opts = DevelopOptions(
-        format=args.format,
-        quality=args.quality,
-        wb=args.wb,
-        exposure=args.exposure,
-        auto_exposure=args.auto_exposure,
-        mode="fast" if args.fast else "high",
-        space=args.space,
-        overwrite=args.overwrite,
-        strip_gps=args.strip_gps,
-        threads=1 if jobs > 1 else 0,
-        frame=args.frame,
-        frame_options=_frame_options(args) if args.frame else {},
-        look=args.look,
-    )
-    if args.look:  # a broken look file fails once, before any file is touched
-        from redframe.looks import get_look
-
-        get_look(args.look)
-    if args.frame:  # a bad layout, font or logo fails once, before any file is touched
-        from redframe.frame import load_layout, prepare_options
-
-        load_layout(args.frame)
-        prepare_options(opts.frame_options)
-    outputs = plan_outputs(files, str(out_dir), FORMAT_SUFFIX[args.format])
-    return _run_batch(
-        [(f, o, opts) for f, o in zip(files, outputs, strict=True)], develop_file, jobs, failed
-    )
+    files, failed = collect_inputs(args.paths, SUPPORTED_EXTENSIONS, exclude=out_dir)
+    if not files and not failed:
+        raise UsageError("no supported images found in " + ", ".join(args.paths))
+    per_file = [recipes.for_input(f) for f in files]
+    for recipe in {id(r): r for r in per_file}.values() or [recipes.batch]:
+        _check_recipe(recipe)
+    _save_recipe(args, per_file[0] if len(per_file) == 1 else recipes.batch)
+    outputs = plan_outputs(files, str(out_dir),
+                           [FORMAT_SUFFIX.get(r.output.format, ".jpg") for r in per_file])
+    jobs = [Job((f,), o, r, overwrite=args.overwrite)
+            for f, o, r in zip(files, outputs, per_file, strict=True)]
+    return _run_batch(jobs, workers, failed, json_lines=args.json)
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
-    from redframe.batch.jobs import FrameOptions, frame_one
-    from redframe.batch.local import collect_inputs
-    from redframe.frame import list_layouts, load_layout, prepare_options
-    from redframe.io.decode import IMAGE_EXTENSIONS
-
     if args.list:
         for name in list_layouts():
             print(name)
         return EXIT["ok"]
     if not args.paths or not args.output:
         raise UsageError("frame needs PATH... and -o DIR (or --list)")
-    _check_int(args.quality, 1, 100, "--quality")
-    jobs = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
-    load_layout(args.layout)
-    options = _frame_options(args)
-    prepare_options(options)
-    files, failed = collect_inputs(args.paths, IMAGE_EXTENSIONS)
+    workers = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
+    # a frame job keeps the input's format unless asked, and frames with classic by default
+    recipes = _Recipes(args, base={"output": {"format": "auto"}, "frame": {"layout": "classic"}})
+    _check_recipe(recipes.batch)
+    out_dir = Path(args.output)
+    files, failed = collect_inputs(args.paths, IMAGE_EXTENSIONS, exclude=out_dir)
     if not files and not failed:
         raise UsageError("no JPEG/HEIC/PNG/TIFF images found in " + ", ".join(args.paths))
-    opts = FrameOptions(layout=args.layout, format=args.format, quality=args.quality,
-                        overwrite=args.overwrite, strip_gps=args.strip_gps, options=options)
-    return _run_batch([(f, args.output, opts) for f in files], frame_one, jobs, failed,
-                      verb="framed")
+    jobs = []
+    for f in files:
+        recipe = recipes.for_input(f)
+        try:
+            target = frame_target(f, out_dir, recipe.output.format)
+        except RedframeError as exc:
+            failed.append(JobResult(source=f, inputs=[f], error=str(exc),
+                                    exit_code=exc.exit_code))
+            continue
+        jobs.append(Job((f,), str(target), recipe, kind="frame", overwrite=args.overwrite))
+    _save_recipe(args, jobs[0].recipe if len(jobs) == 1 else recipes.batch)
+    return _run_batch(jobs, workers, failed, verb="framed", json_lines=args.json)
 
 
-def _run_batch(jobs: list[tuple], func, workers: int, failed: list,
-               verb: str = "developed") -> int:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+def cmd_night(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    recipes = _Recipes(args, base={"output": {"format": "auto"}})  # the format from -o
+    recipe = recipes.batch
+    _check_recipe(recipe)
+    _save_recipe(args, recipe)
 
-    from redframe.batch.local import run_jobs
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.json:
+            print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
+    job = Job(tuple(args.frames), str(out), recipe, kind="night", overwrite=args.overwrite,
+              dng=args.dng)
+    result = run_job(job, progress)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, default=str), flush=True)
+    if result.error:
+        print(f"redframe: error: {result.error}", file=sys.stderr)
+        return result.exit_code
+    for note in result.notes:
+        print(f"  {note}", file=sys.stderr)
+    if not args.json:
+        print(f"{len(result.used)} frames merged -> {result.output}"
+              + (f" (+ {result.dng})" if result.dng else ""))
+    return EXIT["ok"]
+
+
+def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
+               verb: str = "developed", json_lines: bool = False) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
+
+    def emit_json(r: JobResult) -> None:
+        sys.stdout.write(json.dumps(r.to_json(), ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+
     for r in failed:
-        err.print(f"[red]error[/red] {r.error}", markup=True)
+        err.print(f"[red]error[/red] {escape(r.error or '')}", markup=True)
+        if json_lines:
+            emit_json(r)
     results = list(failed)
     show_bar = len(jobs) > 1 and err.is_terminal
     with Progress(
@@ -337,26 +447,31 @@ def _run_batch(jobs: list[tuple], func, workers: int, failed: list,
         disable=not show_bar,
         transient=True,
     ) as bar:
-        task = bar.add_task("develop", total=len(jobs))
+        task = bar.add_task(verb, total=len(jobs))
 
-        def report(r) -> None:
+        def report(r: JobResult) -> None:
             bar.advance(task)
+            if json_lines:
+                emit_json(r)
             if r.error:
-                err.print(f"[red]error[/red] {_escape(r.error)}")
-            else:
-                out.print(f"{_escape(r.source)} -> {_escape(r.output)} ({r.seconds:.1f} s)")
-                for note in r.notes:
-                    if note.startswith("warning:"):
-                        err.print(f"  [yellow]{_escape(note)}[/yellow]")
+                err.print(f"[red]error[/red] {escape(r.error)}")
+                return
+            if not json_lines:
+                out.print(f"{escape(r.source)} -> {escape(r.output or '')} ({r.seconds:.1f} s)")
+            for note in r.notes:
+                if note.startswith("warning:"):
+                    err.print(f"  [yellow]{escape(note)}[/yellow]")
 
-        results += run_jobs(jobs, func, workers=workers, on_result=report)
+        results += run_jobs(jobs, workers=workers, on_result=report)
     ok = [r for r in results if not r.error]
     bad = [r for r in results if r.error]
     summary = f"{len(ok)} {verb}, {len(bad)} failed"
     if bad:
         err.print(summary + ":")
         for r in bad:
-            err.print(f"  {_escape(r.error)}")
+            err.print(f"  {escape(r.error or '')}")
+    elif json_lines:
+        err.print(summary)
     else:
         out.print(summary)
     if not bad:
@@ -367,15 +482,7 @@ def _run_batch(jobs: list[tuple], func, workers: int, failed: list,
     return codes.pop() if len(codes) == 1 else EXIT["input"]
 
 
-def _escape(text: str | None) -> str:
-    from rich.markup import escape
-
-    return escape(text or "")
-
-
 def cmd_info(args: argparse.Namespace) -> int:
-    from redframe.io.decode import read_image
-
     scene = read_image(args.path)
     meta = scene.meta
     data = meta.to_dict()
@@ -444,8 +551,6 @@ def _focal_text(meta) -> str | None:
 
 
 def cmd_looks(args: argparse.Namespace) -> int:
-    from redframe.looks import list_looks
-
     rows = list_looks()
     if args.json:
         print(json.dumps([{"name": n, "description": d, "path": str(p)} for n, d, p in rows],
@@ -458,9 +563,6 @@ def cmd_looks(args: argparse.Namespace) -> int:
 
 
 def cmd_lut(args: argparse.Namespace) -> int:
-    from redframe.errors import OutputError
-    from redframe.looks import export_cube, get_look
-
     target = Path(args.output_file)
     if target.exists() and not args.overwrite:
         raise OutputError("exists; use --overwrite", path=str(target))
@@ -470,27 +572,8 @@ def cmd_lut(args: argparse.Namespace) -> int:
     return EXIT["ok"]
 
 
-def cmd_night(args: argparse.Namespace) -> int:
-    from redframe.burst import night_files
-
-    _check_int(args.quality, 1, 100, "--quality")
-
-    def progress(stage: str, done: int, total: int) -> None:
-        print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
-
-    result = night_files(args.frames, args.output, look=args.look, frame=args.frame,
-                         dng=args.dng, progress=progress, quality=args.quality,
-                         overwrite=args.overwrite, strip_gps=args.strip_gps)
-    for note in result.notes:
-        print(f"  {note}", file=sys.stderr)
-    for path, why in result.skipped.items():
-        print(f"  skipped {path}: {why}", file=sys.stderr)
-    print(f"{len(result.used)} frames merged -> {result.output}"
-          + (f" (+ {result.dng})" if result.dng else ""))
-    return EXIT["ok"]
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
+    # the web camera needs the optional [app] extra (FastAPI, uvicorn): imported on use
     from redframe.app import serve
 
     serve(host=args.host, port=args.port, data_dir=args.data, https=args.https,
@@ -499,9 +582,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sounds(args: argparse.Namespace) -> int:
-    from redframe.errors import OutputError
-    from redframe.sound import export_sounds
-
     try:
         paths = export_sounds(args.output)
     except (NotADirectoryError, OSError) as exc:
@@ -512,12 +592,10 @@ def cmd_sounds(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from redframe.demo import run_demo
-
     return run_demo(args.output)
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "develop": cmd_develop,
     "frame": cmd_frame,
     "night": cmd_night,
@@ -538,8 +616,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT["usage"]
     if args.debug:
         os.environ["REDFRAME_DEBUG"] = "1"
-    from redframe.runtime import reuse_freed_memory
-
     reuse_freed_memory()
     try:
         return COMMANDS[args.command](args)

@@ -385,14 +385,13 @@ def create_app(data_dir: str | os.PathLike | None = None, token: str | None = No
 
     @app.get("/api/config")
     def config():
-        merger = integrations.burst_merger()
         return {
             "version": __version__,
             "looks": [asdict(i) for i in integrations.available_looks()],
             "default_look": {m: default_look(m) for m in MODES},
             "frames": ["none", *layouts],
             "modes": list(MODES),
-            "night": {"frames": NIGHT_FRAMES, "merge": merger is not None},
+            "night": {"frames": NIGHT_FRAMES, "merge": True},
             "sounds": list(SOUNDS),
             "limits": asdict(limits),
             "secure_token": token is not None,

@@ -1,9 +1,9 @@
 """The bounded pool that develops captures, off the event loop.
 
 ``threads`` worker threads each claim the oldest pending capture from the store, develop it
-(:func:`redframe.app.processing.render_capture`) and record the outcome. Work is queued in
-the database, not in memory, so the queue is bounded by the disk, survives a restart, and
-an upload only has to wake a worker up.
+(:func:`redframe.app.processing.render_capture`, a job of the one job runner) and record
+the outcome. Work is queued in the database, not in memory, so the queue is bounded by the
+disk, survives a restart, and an upload only has to wake a worker up.
 
 ``executor="process"`` runs each development in a process pool of the same size: numba
 kernels and decoders that hold the GIL then cannot slow the server down, and a decoder
@@ -21,7 +21,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from redframe.app.processing import Job, render_capture, write_thumbnail
+from redframe.app.integrations import available_looks
+from redframe.app.processing import CaptureJob, render_capture, write_thumbnail
 from redframe.app.store import Capture, Store
 from redframe.errors import RedframeError
 
@@ -53,8 +54,6 @@ class Workers:
         self.recovered: dict[str, int] = {}
 
     def start(self) -> None:
-        from redframe.app.integrations import available_looks
-
         self.recovered = self.store.recover(available_looks()[0].name)
         self.pending = self.recovered.get("pending", 0)
         if self.recovered.get("resumed") or self.recovered.get("adopted"):
@@ -112,16 +111,16 @@ class Workers:
                     self.busy -= 1
                     self.pending = max(0, self.pending - 1)
 
-    def _job(self, cap: Capture) -> Job:
+    def _job(self, cap: Capture) -> CaptureJob:
         if cap.kind == "burst":
             originals = [str(p) for p in self.store.burst_frames(cap)]
         else:
             originals = [str(self.store.original_path(cap))]
-        return Job(id=cap.id, kind=cap.kind, originals=originals, look=cap.look,
+        return CaptureJob(id=cap.id, kind=cap.kind, originals=originals, look=cap.look,
                    frame=cap.frame, render_path=str(self.store.render_path(cap.id)),
                    thumb_path=str(self.store.thumb_path(cap.id)), capture=cap.capture)
 
-    def _run(self, job: Job) -> dict:
+    def _run(self, job: CaptureJob) -> dict:
         if self.executor == "thread":
             return render_capture(job)
         with self._pool_lock:
@@ -138,8 +137,6 @@ class Workers:
             raise
 
     def _process(self, cap: Capture) -> None:
-        from redframe.app.integrations import available_looks
-
         if not cap.look:  # adopted after a crash: the default look
             cap.look = available_looks()[0].name
         job = self._job(cap)

@@ -6,8 +6,9 @@ Public API:
   :func:`redframe.isp.pipeline.develop` develops like one raw), :func:`align_and_merge`
   (the same, with the alignment, weights and warnings for inspection),
   :func:`write_merged_dng`;
-- :func:`night_files` (paths -> developed picture [+ DNG]: what ``redframe night`` runs) and
-  :func:`merge_rgb` (the RGB merge for JPEG/HEIC bursts, used by the web camera);
+- :func:`decode_burst`, :func:`write_dng_atomically` (the file side the job runner uses:
+  ``redframe night`` and the web camera run :func:`redframe.jobs.execute`) and
+  :func:`merge_rgb` (the RGB merge alone, for JPEG/HEIC bursts);
 - :func:`simulate_burst` (the test oracle: frames, true motion, ground truth);
 - parameters: :class:`BurstParams`, :class:`AlignParams`, :class:`MergeParams`.
 
@@ -15,7 +16,7 @@ See ``docs/night.md`` for the method, the references and the measurements.
 """
 
 from redframe.burst.align import AlignParams, TileAlignment, align_frame, build_pyramid
-from redframe.burst.files import NightResult, merge_rgb, night_files
+from redframe.burst.files import decode_burst, merge_rgb, write_dng_atomically
 from redframe.burst.merge import MergeParams, RobustMerger
 from redframe.burst.night import (
     BurstParams,
@@ -32,7 +33,8 @@ __all__ = [
     "merge_rgb",
     "merge_burst",
     "align_and_merge",
-    "night_files",
+    "decode_burst",
+    "write_dng_atomically",
     "write_merged_dng",
     "check_burst",
     "select_reference",
@@ -42,7 +44,6 @@ __all__ = [
     "MovingObject",
     "BurstParams",
     "BurstResult",
-    "NightResult",
     "AlignParams",
     "MergeParams",
     "TileAlignment",

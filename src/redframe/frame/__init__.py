@@ -4,16 +4,17 @@ Public API:
 
 - :func:`render_frame` (photo pixels + metadata -> framed canvas, same dtype),
 - :func:`list_layouts`, :func:`load_layout` (bundled layouts, or your own ``.toml``),
-- :func:`frame_file` (decode, orient once, frame, encode with the source's EXIF and ICC),
+- :func:`read_for_frame` (a finished picture's encoded pixels, oriented once, and its
+  metadata: what ``redframe frame`` frames through :func:`redframe.jobs.execute`),
 - :func:`frame_plan` (the geometry alone: canvas size, photo place, element boxes).
 
 See ``docs/frames.md`` for the gallery and the layout format.
 """
 
-from redframe.frame.files import frame_file
+from redframe.frame.files import FrameSource, read_for_frame
 from redframe.frame.layout import Layout, list_layouts, load_layout
 from redframe.frame.plan import FramePlan
 from redframe.frame.render import OPTIONS, frame_plan, prepare_options, render_frame
 
-__all__ = ["render_frame", "list_layouts", "load_layout", "frame_file", "frame_plan",
+__all__ = ["render_frame", "list_layouts", "load_layout", "read_for_frame", "FrameSource", "frame_plan",
            "prepare_options", "FramePlan", "Layout", "OPTIONS"]

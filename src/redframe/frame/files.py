@@ -1,7 +1,8 @@
-"""`frame_file`: frame an image file (JPEG, HEIC, PNG, TIFF, WebP) and write the result.
+"""`read_for_frame`: decode a finished picture (JPEG, HEIC, PNG, TIFF, WebP) for framing.
 
 Encoded pixels are framed as they are: no trip through linear light, so an 8-bit JPEG
-comes out with its photo pixels unchanged apart from the final encode. Steps:
+comes out with its photo pixels unchanged apart from the final encode. The job runner
+(:func:`redframe.jobs.execute`, what ``redframe frame`` runs) does:
 
 1. metadata (EXIF, ICC profile) with :func:`redframe.io.decode.read_metadata`;
 2. pixels decoded directly (Pillow / pillow-heif; 16-bit PNG and TIFF keep 16 bits;
@@ -9,9 +10,9 @@ comes out with its photo pixels unchanged apart from the final encode. Steps:
    then sRGB);
 3. the EXIF orientation applied **once** (HEIC decoders already apply the container's
    rotation, so their EXIF orientation is ignored, as in :mod:`redframe.io.decode`);
-4. :func:`~redframe.frame.render.render_frame`;
-5. :func:`redframe.io.encode.write_image` with the source's EXIF (orientation reset to 1)
-   and, where the encoder can carry it, the source's colour space.
+4. (the runner) :func:`~redframe.frame.render.render_frame`;
+5. (the runner) :func:`redframe.io.encode.write_image` with the source's EXIF
+   (orientation reset to 1) and, where the encoder can carry it, the source's colour space.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ import dataclasses
 import io
 import logging
 import os
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from redframe.errors import InputError, OutputError
-from redframe.frame.layout import load_layout
-from redframe.frame.render import frame_plan, prepare_options
+from redframe.errors import InputError
+from redframe.io.decode import (
+    MAX_IMAGE_PIXELS,
+    check_readable,
+    encoding_space,
+    picture_pixels,
+    read_metadata,
+    sniff,
+)
+from redframe.io.encode import apply_orientation
 from redframe.io.metadata import Metadata
 
-__all__ = ["frame_file", "FRAMEABLE"]
+__all__ = ["read_for_frame", "FrameSource", "FRAMEABLE"]
 
 log = logging.getLogger("redframe.frame")
 
@@ -45,8 +51,6 @@ def _source_space(icc: bytes | None) -> tuple[str | None, str | None]:
         return "srgb", None
     if icc[16:20] != b"RGB ":
         return "srgb", "the source ICC profile is not an RGB profile; wrote sRGB"
-    from redframe.io.decode import encoding_space  # the same reading decode uses
-
     space, _, note = encoding_space(icc)
     if note:
         return None, note
@@ -90,8 +94,6 @@ def _decode(path: str, kind: str, meta: Metadata) -> tuple[np.ndarray, bool]:
     """Display-encoded pixels (H, W, 3) uint8/uint16 as stored (not yet oriented)."""
     from PIL import Image
 
-    from redframe.io.decode import MAX_IMAGE_PIXELS, picture_pixels
-
     Image.MAX_IMAGE_PIXELS = None  # checked below, with a clear message
     if kind == "heic":
         import pillow_heif
@@ -128,27 +130,25 @@ def _decode(path: str, kind: str, meta: Metadata) -> tuple[np.ndarray, bool]:
     return np.ascontiguousarray(array), converted
 
 
-def frame_file(src_path: str | os.PathLike, out_dir: str | os.PathLike, *,
-               layout: str = "classic", format: str | None = None, quality: int = 92,
-               overwrite: bool = False, strip_gps: bool = False,
-               options: Mapping[str, Any] | None = None,
-               notes: list[str] | None = None) -> Path:
-    """Frame one image file into ``out_dir``; returns the written path.
+@dataclass
+class FrameSource:
+    """A finished picture as :func:`read_for_frame` decoded it, ready to be framed."""
 
-    The output is ``out_dir/<stem>.<ext>`` in ``format`` (default: the input's kind; WebP
-    becomes JPEG). ``options`` are :func:`render_frame`'s (checked before decoding, so a bad
-    font or logo fails fast). Notes (no metadata, text shortened, colour space changed) are
-    appended to ``notes`` when given, and logged on ``redframe.frame``.
+    pixels: np.ndarray  # (H, W, 3) uint8/uint16 display-encoded, display-oriented
+    meta: Metadata
+    kind: str  # the container: jpeg, png, tiff, heic, webp
+    default_format: str  # the output format a framed copy gets by default
+    space: str  # the write_image colour space of the pixels
+    icc_profile: bytes | None = None  # the source's own profile, kept when not ours
+    notes: list[str] = field(default_factory=list)
 
-    Raises InputError (unreadable, raw, unsupported), UsageError (bad layout/option/format),
-    OutputError (exists without ``overwrite``, cannot write).
+
+def read_for_frame(src_path: str | os.PathLike) -> FrameSource:
+    """Decode a finished picture for framing: metadata, encoded pixels, orientation once.
+
+    Raises InputError (unreadable, raw, unsupported kind).
     """
-    from redframe.io.decode import check_readable, read_metadata, sniff
-    from redframe.io.encode import apply_orientation, output_path, write_image
-
     path = str(src_path)
-    prepared = prepare_options(options)
-    load_layout(layout)  # fail fast on an unknown layout
     head = check_readable(path)
     kind = sniff(head)
     meta = read_metadata(path)
@@ -157,33 +157,14 @@ def frame_file(src_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     if kind not in FRAMEABLE:
         what = (kind or "unknown").upper()
         raise InputError(f"{what} files cannot be framed directly; for raws use "
-                         f"`redframe develop --frame {layout}`", path=path)
-    fmt = format or FRAMEABLE[kind]
-    target = output_path(out_dir, path, fmt)
-    if not overwrite and target.exists():
-        raise OutputError("exists; use --overwrite", path=str(target))
-
+                         f"`redframe develop --frame LAYOUT`", path=path)
     pixels, converted = _decode(path, kind, meta)
     orientation = 1 if kind == "heic" else (meta.orientation or 1)
     photo = np.ascontiguousarray(apply_orientation(pixels, orientation))
-    plan = frame_plan(photo, meta, layout, prepared=prepared)
-    from redframe.frame.draw import draw_frame
-
-    canvas = draw_frame(plan, photo)
-
     space, note = ("srgb", None) if converted else _source_space(meta.icc_profile)
-    collected = list(plan.notes)
-    kwargs: dict[str, Any] = {}
+    icc = None
     if space is None:  # a profile we do not make ourselves: keep the source's bytes
-        kwargs["icc_profile"] = meta.icc_profile
-        space = "srgb"
-    out_meta = dataclasses.replace(meta, orientation=1, width=canvas.shape[1],
-                                   height=canvas.shape[0])
-    written = write_image(target, canvas, format=fmt, meta=out_meta, color_space=space,
-                          quality=quality, overwrite=overwrite, strip_gps=strip_gps, **kwargs)
-    for text in collected:
-        level = logging.INFO if text.startswith(("shortened", "overlay")) else logging.WARNING
-        log.log(level, "%s: %s", path, text)
-    if notes is not None:
-        notes.extend(collected)
-    return written
+        icc, space = meta.icc_profile, "srgb"
+    meta = dataclasses.replace(meta, orientation=1)
+    return FrameSource(photo, meta, kind, FRAMEABLE[kind], space, icc,
+                       [note] if note else [])

@@ -1,0 +1,82 @@
+"""Which files a command works on, and where each output goes.
+
+Folders are walked recursively (sorted, hidden files skipped); an output folder inside an
+input folder is not walked, so a second run never develops the first run's outputs; a
+path that does not exist becomes a failed result rather than an exception. Recipes found
+beside an input (``IMG.EXT.redframe.toml``) are its sidecar (:mod:`redframe.jobs.recipe`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from redframe.errors import EXIT
+from redframe.jobs.runner import JobResult
+
+__all__ = ["collect_inputs", "plan_outputs"]
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    if folder is None:
+        return False
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def collect_inputs(paths: Sequence[str], extensions: frozenset[str], *,
+                   exclude: str | os.PathLike | None = None
+                   ) -> tuple[list[str], list[JobResult]]:
+    """Expand folders into files with one of ``extensions``; files under ``exclude`` (the
+    output folder) are left out of walked folders."""
+    skip = Path(exclude).resolve() if exclude is not None else None
+    files: list[str] = []
+    missing: list[JobResult] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if (
+                    f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                    and f.suffix.lower() in extensions
+                    and not _inside(f, skip)
+                ):
+                    files.append(str(f))
+        elif p.exists() or p.is_symlink():
+            files.append(str(p))
+        else:
+            missing.append(JobResult(source=str(p), inputs=[str(p)],
+                                     error=f"{p}: no such file or folder",
+                                     exit_code=EXIT["input"]))
+    return files, missing
+
+
+def plan_outputs(files: Sequence[str], out_dir: str, suffixes: str | Sequence[str]) -> list[str]:
+    """Output path per input (``suffixes``: one for all, or one per input); inputs sharing
+    a name (IMG_1.NEF, IMG_1.JPG) get the source extension added so no output overwrites
+    another, and names that still collide (same name in different folders) get -2, -3."""
+    if isinstance(suffixes, str):
+        suffixes = [suffixes] * len(files)
+    stems = Counter(Path(f).stem.lower() for f in files)
+    out = []
+    for f, suffix in zip(files, suffixes, strict=True):
+        p = Path(f)
+        stem = p.stem if stems[p.stem.lower()] == 1 else f"{p.stem}_{p.suffix.lstrip('.')}"
+        out.append(str(Path(out_dir) / f"{stem}{suffix}"))
+    if len(set(o.lower() for o in out)) != len(out):
+        seen: Counter = Counter()
+        unique = []
+        for o in out:
+            key = o.lower()
+            seen[key] += 1
+            unique.append(
+                o if seen[key] == 1 else str(Path(o).with_stem(f"{Path(o).stem}-{seen[key]}"))
+            )
+        out = unique
+    return out

@@ -1,0 +1,307 @@
+"""The one job runner: a :class:`Recipe` applied to one input (or one burst) -> one output.
+
+Every entry point calls :func:`execute` (or :func:`run_job`, which turns failures into a
+result so a batch goes on): ``redframe develop``, ``night`` and ``frame``, ``redframe
+demo``, the web camera's worker and the batch pool. So a setting added to the recipe
+reaches all of them, and the output rules live in one place. The data flows one way:
+
+    decode (io) -> [burst align + merge] -> develop (isp stages, look) -> frame -> write
+
+A :class:`Job` is plain data (it pickles to a process pool or a Dask worker):
+
+- ``kind="develop"``: one raw or picture through the develop pipeline;
+- ``kind="night"``: a burst decoded, aligned and merged (:mod:`redframe.burst`), then
+  developed like one raw; optionally the merged raw as a DNG too;
+- ``kind="frame"``: a finished JPEG/HEIC/PNG/TIFF framed as it is (no develop: its
+  encoded pixels are kept, :func:`redframe.frame.read_for_frame`).
+
+Outputs are written atomically (temp + fsync + rename, :func:`redframe.io.write_image`);
+an output that exists is an error unless ``overwrite``; an output that *is* one of the
+inputs is always an error (originals are never touched).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redframe.burst.files import decode_burst, write_dng_atomically
+from redframe.burst.night import BurstParams, align_and_merge
+from redframe.errors import EXIT, OutputError, RedframeError, UsageError
+from redframe.frame import load_layout, prepare_options, read_for_frame, render_frame
+from redframe.io.decode import read_image
+from redframe.io.encode import write_image
+from redframe.io.thumbnail import write_thumbnail
+from redframe.isp.pipeline import develop
+from redframe.jobs.capture import capture_metadata
+from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
+from redframe.looks import get_look
+
+__all__ = ["Job", "JobResult", "execute", "run_job", "KINDS", "Progress"]
+
+#: what a job does with its inputs
+KINDS = ("develop", "night", "frame")
+
+#: ``progress(stage, done, total)``: stages "decode", "align+merge", "develop", "write"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Job:
+    """One unit of work: inputs -> one output picture (+ a DNG, + a thumbnail)."""
+
+    inputs: tuple[str, ...]
+    output: str
+    recipe: Recipe = field(default_factory=Recipe)
+    kind: str = "develop"
+    overwrite: bool = False
+    dng: str | None = None  # night: the merged raw as a DNG here too
+    thumbnail: str | None = None  # also a small JPEG preview here (the camera's gallery)
+    capture: dict[str, Any] | None = None  # what a browser said about the capture
+    burst: BurstParams | None = None  # night: alignment and merge parameters
+
+    def __post_init__(self) -> None:
+        if isinstance(self.inputs, str | os.PathLike):
+            self.inputs = (os.fspath(self.inputs),)
+        self.inputs = tuple(os.fspath(p) for p in self.inputs)
+        self.output = os.fspath(self.output)
+        if self.dng is not None:
+            self.dng = os.fspath(self.dng)
+        if self.kind not in KINDS:
+            raise UsageError(f"a job's kind is one of {', '.join(KINDS)}, not {self.kind!r}")
+        if not self.inputs:
+            raise UsageError(f"{self.kind} needs at least one input")
+        if self.kind != "night" and len(self.inputs) != 1:
+            raise UsageError(f"{self.kind} takes one input per job, not {len(self.inputs)}")
+
+
+@dataclass
+class JobResult:
+    """What a job did: plain data, one JSON object per job with ``--json``."""
+
+    source: str  # the (first) input
+    inputs: list[str] = field(default_factory=list)
+    output: str | None = None
+    error: str | None = None
+    exit_code: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    recipe: dict[str, Any] | None = None
+    dng: str | None = None
+    width: int | None = None
+    height: int | None = None
+    used: list[str] = field(default_factory=list)  # night: frames merged (reference first)
+    skipped: dict[str, str] = field(default_factory=dict)  # night: frame -> why left out
+    effective_frames: float | None = None  # night: noise-equivalent number of frames
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` line: input, output, status, error, timings, the recipe used."""
+        data = {"input": self.source, "inputs": self.inputs, "output": self.output,
+                "status": self.status, "error": self.error, "exit_code": self.exit_code,
+                "seconds": round(self.seconds, 4),
+                "timings": {k: round(v, 4) for k, v in self.timings.items()},
+                "notes": self.notes, "recipe": self.recipe}
+        if self.dng is not None:
+            data["dng"] = self.dng
+        if self.width is not None:
+            data["width"], data["height"] = self.width, self.height
+        if self.used:
+            data["used"], data["skipped"] = self.used, self.skipped
+            data["effective_frames"] = self.effective_frames
+        return data
+
+
+# --- the runner -------------------------------------------------------------------------------
+
+def execute(job: Job, progress: Progress | None = None) -> JobResult:
+    """Run ``job``; raises :class:`RedframeError` (nothing written) when it cannot."""
+    t0 = time.perf_counter()
+    recipe = job.recipe
+    result = JobResult(source=job.inputs[0], inputs=list(job.inputs),
+                       recipe=recipe_to_dict(recipe))
+    fmt = _output_format(job)
+    _check_targets(job)
+    # everything that can fail on the recipe fails before the expensive part
+    look = get_look(recipe.look) if recipe.look and job.kind != "frame" else None
+    layout = recipe.frame.layout
+    prepared = None
+    if layout:
+        load_layout(layout)
+        prepared = prepare_options(recipe.frame.options())
+    timings = result.timings
+
+    def step(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    # decode (and merge)
+    t = time.perf_counter()
+    icc_profile = None
+    notes: list[str] = []
+    if job.kind == "frame":
+        step("decode", 0, 1)
+        source = read_for_frame(job.inputs[0])
+        image, meta, space, icc_profile = (source.pixels, source.meta, source.space,
+                                           source.icc_profile)
+        notes += source.notes
+        step("decode", 1, 1)
+    else:
+        if job.kind == "night":
+            scenes, names, skipped = decode_burst(job.inputs, step)
+            timings["decode"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if job.dng is not None and scenes[0].mosaic is None:
+                raise UsageError("--dng needs raw frames; these are pictures "
+                                 "(JPEG/HEIC/PNG/TIFF)")
+            merged = align_and_merge(scenes, job.burst, step)
+            timings.update({f"merge.{k}": v for k, v in merged.timings.items()})
+            scene = merged.scene
+            skipped.update({names[i]: why for i, why in merged.dropped.items()})
+            result.used = [names[i] for i in merged.merged]
+            result.skipped = skipped
+            result.effective_frames = float(merged.effective_frames)
+            notes += [f"warning: {Path(p).name} skipped: {why}" for p, why in skipped.items()]
+        else:
+            step("decode", 0, 1)
+            scene = read_image(job.inputs[0])
+            step("decode", 1, 1)
+        if job.capture:
+            scene.meta = capture_metadata(scene.meta, job.capture)
+        timings["merge" if job.kind == "night" else "decode"] = time.perf_counter() - t
+
+        # develop
+        t = time.perf_counter()
+        step("develop", 0, 1)
+        params = recipe.develop_params()
+        params.look = look
+        params.output_bits = _develop_bits(fmt, recipe.output.bit_depth)
+        developed = develop(scene, params)
+        image, meta, space = developed.image, developed.meta, developed.space
+        notes += [n for n in developed.notes if n not in notes]
+        notes += [f"warning: {w}" for w in meta.warnings]
+        step("develop", 1, 1)
+        timings["develop"] = time.perf_counter() - t
+
+    # frame + write
+    t = time.perf_counter()
+    targets = 1 + (job.dng is not None) + (job.thumbnail is not None)
+    step("write", 0, targets)
+    if layout:
+        image = render_frame(image, meta, layout, prepared=prepared)
+    out_meta = dataclasses.replace(meta, orientation=1, width=int(image.shape[1]),
+                                   height=int(image.shape[0]))
+    written = write_image(job.output, image, format=fmt, meta=out_meta, color_space=space,
+                          quality=recipe.output.quality, bit_depth=recipe.output.bit_depth,
+                          overwrite=job.overwrite, strip_gps=recipe.metadata.strip_gps,
+                          icc_profile=icc_profile)
+    result.output = str(written)
+    if job.dng is not None:
+        step("write", 1, targets)
+        result.dng = str(write_dng_atomically(Path(job.dng), scene, job.overwrite))
+    if job.thumbnail is not None:
+        write_thumbnail(image, job.thumbnail)
+    step("write", targets, targets)
+    timings["write"] = time.perf_counter() - t
+
+    result.width, result.height = int(image.shape[1]), int(image.shape[0])
+    notes.sort(key=lambda n: not n.startswith("warning:"))
+    result.notes = notes
+    result.seconds = time.perf_counter() - t0
+    timings["total"] = result.seconds
+    return result
+
+
+def run_job(job: Job, progress: Progress | None = None) -> JobResult:
+    """:func:`execute`, with every failure turned into text on the result (exit code set):
+    what batches call, so one bad file never stops the others."""
+    t0 = time.perf_counter()
+    try:
+        return execute(job, progress)
+    except RedframeError as exc:
+        error, code = str(exc), exc.exit_code
+        if not exc.path:
+            error = f"{job.inputs[0]}: {exc}"
+    except MemoryError:
+        error, code = f"{job.inputs[0]}: out of memory", EXIT["internal"]
+    except Exception as exc:  # noqa: BLE001 - a bug: report it, keep the batch going
+        if os.environ.get("REDFRAME_DEBUG"):
+            raise
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        error = (f"{job.inputs[0]}: internal error {type(exc).__name__}: {exc} "
+                 f"(at {Path(last.filename).name}:{last.lineno}; re-run with --debug)")
+        code = EXIT["internal"]
+    return JobResult(source=job.inputs[0], inputs=list(job.inputs), error=error,
+                     exit_code=code, seconds=time.perf_counter() - t0,
+                     recipe=recipe_to_dict(job.recipe))
+
+
+# --- output rules -----------------------------------------------------------------------------
+
+#: file extension -> output format (``night -o x.png``, or a frame job's output)
+SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".heic": "heic", ".heif": "heic",
+                 ".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+
+
+def _output_format(job: Job) -> str:
+    fmt = job.recipe.output.format
+    if fmt == "auto" and job.kind == "develop" and not Path(job.output).suffix:
+        fmt = "jpeg"
+    if fmt == "auto":
+        fmt = SUFFIX_FORMAT.get(Path(job.output).suffix.lower())
+        if fmt is None:
+            raise UsageError(f"{job.output}: unknown output type "
+                             f"{Path(job.output).suffix or '(none)'!r}; use one of "
+                             f"{', '.join(sorted(SUFFIX_FORMAT))}")
+    elif fmt not in FORMAT_SUFFIX:
+        raise UsageError(f"unknown output format {fmt!r}")
+    return fmt
+
+
+def _develop_bits(fmt: str, bit_depth: int | None) -> int:
+    """The develop quantises (with dither) straight into the output's bit depth."""
+    if bit_depth is not None:
+        return 16 if bit_depth > 8 else 8
+    return 16 if fmt in ("tiff", "png") else 8
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _check_targets(job: Job) -> None:
+    """Outputs that would replace an input, each other, or an existing file (without
+    ``overwrite``) are refused before any work."""
+    targets = [Path(job.output)] + ([Path(job.dng)] if job.dng is not None else [])
+    if len(targets) == 2 and _same_file(targets[0], targets[1]):
+        raise UsageError("the DNG and the picture cannot be the same file")
+    sources = [Path(p) for p in job.inputs]
+    for target in targets:
+        for source in sources:
+            if _same_file(target, source):
+                raise UsageError("the output would replace an input (originals are never "
+                                 "touched); choose another output", path=str(target))
+        if target.is_dir():
+            raise OutputError("is a folder", path=str(target))
+        if not job.overwrite and (target.exists() or target.is_symlink()):
+            raise OutputError("exists; use --overwrite", path=str(target))
+
+
+def jobs_for(inputs: Sequence[str], outputs: Sequence[str], recipes: Sequence[Recipe], *,
+             kind: str = "develop", overwrite: bool = False) -> list[Job]:
+    """One job per input (develop, frame)."""
+    return [Job((i,), o, r, kind=kind, overwrite=overwrite)
+            for i, o, r in zip(inputs, outputs, recipes, strict=True)]
