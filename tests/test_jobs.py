@@ -1,0 +1,284 @@
+"""The one product path: every entry point runs the one job runner with a recipe.
+
+Recipes round-trip bit-identically, sidecars are picked up, old versions migrate, bad
+recipes are refused with the file and key named, ``--json`` prints one object per input,
+and night mode with a look on tall JPEG frames has no seams at strip boundaries.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from redframe.app.processing import CaptureJob, render_capture
+from redframe.cli import main
+from redframe.errors import ParameterError, UsageError
+from redframe.io.icc import icc_description
+from redframe.jobs import (
+    RECIPE_VERSION,
+    Job,
+    Recipe,
+    dump_recipe,
+    execute,
+    load_recipe,
+    loads_recipe,
+    merge_recipe,
+    recipe_to_dict,
+    runner,
+)
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "redframe", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+# --- recipes ----------------------------------------------------------------------------------
+
+def test_a_recipe_round_trips_with_every_value_explicit():
+    recipe = merge_recipe(Recipe(), {"look": "authentic",
+                                     "develop": {"wb": {"mode": "kelvin", "kelvin": 4300.0},
+                                                 "tone": {"exposure": 0.3},
+                                                 "sharpen": {"amount": 0.7}},
+                                     "output": {"format": "heic", "quality": 88},
+                                     "frame": {"layout": "film", "missing": "dash"}})
+    text = dump_recipe(recipe)
+    assert f"version = {RECIPE_VERSION}" in text
+    for line in ('look = "authentic"', "kelvin = 4300.0", "amount = 0.7", 'layout = "film"',
+                 "threshold = 0.9", "contrast = 1.0"):  # defaults are written too
+        assert line in text, line
+    again = loads_recipe(text)
+    assert recipe_to_dict(again) == recipe_to_dict(recipe)
+    assert dump_recipe(again) == text
+
+
+def test_save_recipe_then_recipe_gives_bit_identical_output(tmp_path, sample_raw):
+    saved = tmp_path / "mine.toml"
+    assert main(["develop", str(sample_raw), "-o", str(tmp_path / "a"), "--look", "authentic",
+                 "--wb", "4300K+5", "--exposure", "0.3", "--quality", "95",
+                 "--save-recipe", str(saved)]) == 0
+    recipe = load_recipe(saved)
+    assert recipe.look == "authentic" and recipe.output.quality == 95
+    assert (recipe.develop.wb.mode, recipe.develop.wb.kelvin, recipe.develop.wb.tint) == (
+        "kelvin", 4300.0, 5.0)
+    assert recipe.develop.tone.exposure == 0.3
+    assert main(["develop", str(sample_raw), "-o", str(tmp_path / "b"),
+                 "--recipe", str(saved)]) == 0
+    a, b = pixels(tmp_path / "a" / "sample_nikon_rose.jpg"), pixels(
+        tmp_path / "b" / "sample_nikon_rose.jpg")
+    assert np.array_equal(a, b)
+    # a flag given overrides the recipe
+    assert main(["develop", str(sample_raw), "-o", str(tmp_path / "c"), "--recipe", str(saved),
+                 "--wb", "asshot"]) == 0
+    assert not np.array_equal(a, pixels(tmp_path / "c" / "sample_nikon_rose.jpg"))
+
+
+def test_a_sidecar_is_used_unless_told_not_to(tmp_path, sample_raw, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    raw = src / "rose.dng"
+    shutil.copy(sample_raw, raw)
+    (src / "rose.dng.redframe.toml").write_text('version = 1\nlook = "bw-contrast"\n')
+    assert main(["develop", str(src), "-o", str(tmp_path / "side"), "--json"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[0])
+    assert line["recipe"]["look"] == "bw-contrast" and line["status"] == "ok"
+    mono = pixels(tmp_path / "side" / "rose.jpg").astype(int)
+    assert np.abs(mono[..., 0] - mono[..., 2]).max() <= 2  # black and white
+    assert main(["develop", str(src), "-o", str(tmp_path / "plain"), "--no-sidecar"]) == 0
+    colour = pixels(tmp_path / "plain" / "rose.jpg").astype(int)
+    assert np.abs(colour[..., 0] - colour[..., 2]).mean() > 10
+    # flags override the sidecar
+    assert main(["develop", str(raw), "-o", str(tmp_path / "flag"), "--look", "vibrant"]) == 0
+    assert np.abs(pixels(tmp_path / "flag" / "rose.jpg").astype(int)[..., 0]
+                  - pixels(tmp_path / "flag" / "rose.jpg").astype(int)[..., 2]).mean() > 10
+
+
+def test_a_version_0_recipe_migrates(tmp_path, sample_raw):
+    old = tmp_path / "old.toml"
+    old.write_text('version = 0\nwb = "4300K"\nlook = "vibrant"\nfast = true\nquality = 80\n')
+    recipe = load_recipe(old)
+    assert recipe.develop.wb.mode == "kelvin" and recipe.develop.wb.kelvin == 4300.0
+    assert recipe.look == "vibrant" and recipe.develop.half_size and recipe.output.quality == 80
+    assert main(["develop", str(sample_raw), "-o", str(tmp_path / "o"), "--recipe", str(old),
+                 "--save-recipe", str(tmp_path / "new.toml")]) == 0
+    assert "version = 1" in (tmp_path / "new.toml").read_text()
+    assert recipe_to_dict(load_recipe(tmp_path / "new.toml")) == recipe_to_dict(recipe)
+    with Image.open(tmp_path / "o" / "sample_nikon_rose.jpg") as im:
+        assert im.size == (384, 256)  # the fast proof: half size
+
+
+@pytest.mark.parametrize("text,words", [
+    ("version = 1\n[develop.sharpen]\namount = -7\n", ["develop.sharpen.amount", "-7", "0..2"]),
+    ("version = 1\n[develop.sharpen]\namout = 1\n", ["develop.sharpen.amout", "amount"]),
+    ("version = 1\n[develop.tone]\nexposure = 55\n", ["develop.tone.exposure", "55"]),
+    ("version = 1\n[output]\nformat = \"gif\"\n", ["output.format", "gif", "jpeg"]),
+    ("version = 1\n[develop]\nengine = \"reference\"\n", ["develop.engine", "not a recipe"]),
+    ("version = 1\nlook = 3\n", ["look"]),
+    ("version = 1\ndevelop = 3\n", ["[develop] must be a table"]),
+    ("version = 99\n", ["version 99", "newer"]),
+    ("look = \"authentic\"\n", ["version must be an integer"]),
+    ("version = 1\n[develop\n", ["not valid TOML"]),
+    ("version = 0\nsharpness = 3\n", ["sharpness", "version 0"]),
+])
+def test_bad_recipes_are_refused_naming_the_file_and_key(tmp_path, sample_raw, text, words):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    with pytest.raises(UsageError) as info:
+        load_recipe(bad)
+    message = str(info.value)
+    assert message.startswith(str(bad)), message
+    for word in words:
+        assert word in message, (word, message)
+    result = run("develop", str(sample_raw), "-o", str(tmp_path / "o"), "--recipe", str(bad))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad.toml" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_hostile_recipe_files_are_cheap_to_refuse(tmp_path, sample_raw):
+    huge = tmp_path / "huge.toml"
+    huge.write_bytes(b"version = 1\n" + b"#" * (1 << 20))
+    with pytest.raises(UsageError, match="at most"):
+        load_recipe(huge)
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00version")
+    with pytest.raises(UsageError, match="UTF-8"):
+        load_recipe(binary)
+    with pytest.raises(UsageError, match="no such recipe"):
+        load_recipe(tmp_path / "missing.toml")
+    with pytest.raises(ParameterError):
+        merge_recipe(Recipe(), {"develop": {"denoise": {"luma": float("nan")}}})
+
+
+# --- --json -----------------------------------------------------------------------------------
+
+def test_json_prints_one_object_per_input(tmp_path, sample_raw, data_dir):
+    broken = tmp_path / "broken.dng"
+    broken.write_bytes(b"\0" * 1000)
+    result = run("develop", str(sample_raw), str(data_dir / "nokia_x71.jpg"), str(broken),
+                 "-o", str(tmp_path / "o"), "--json", "--look", "authentic")
+    assert result.returncode == 1  # some failed
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3
+    by_input = {Path(d["input"]).name: d for d in lines}
+    ok = by_input["sample_nikon_rose.dng"]
+    assert ok["status"] == "ok" and ok["error"] is None and Path(ok["output"]).is_file()
+    assert ok["recipe"]["look"] == "authentic" and ok["recipe"]["version"] == RECIPE_VERSION
+    assert {"decode", "develop", "write", "total"} <= set(ok["timings"])
+    bad = by_input["broken.dng"]
+    assert bad["status"] == "error" and bad["exit_code"] == 3 and bad["output"] is None
+
+
+# --- one code path ----------------------------------------------------------------------------
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Counts the pictures the job runner writes (its own write step)."""
+    calls: list[str] = []
+    real = runner.write_image
+
+    def write_image(path, *args, **kwargs):
+        calls.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "write_image", write_image)
+    return calls
+
+
+def test_every_entry_point_runs_the_job_runner(tmp_path, sample_raw, data_dir, spy):
+    from redframe.demo import DEMO, run_demo
+
+    assert main(["develop", str(sample_raw), "-o", str(tmp_path / "d")]) == 0
+    assert len(spy) == 1
+    assert main(["frame", str(data_dir / "nokia_x71.jpg"), "-o", str(tmp_path / "f")]) == 0
+    assert len(spy) == 2
+    frames = []
+    for i in range(2):
+        frames.append(str(tmp_path / f"n{i}.jpg"))
+        shutil.copy(data_dir / "nokia_x71.jpg", frames[-1])
+    assert main(["night", *frames, "-o", str(tmp_path / "night.jpg")]) == 0
+    assert len(spy) == 3
+    assert run_demo(str(tmp_path / "demo")) == 0
+    assert len(spy) == 3 + len(DEMO)
+    shutil.copy(data_dir / "nokia_x71.jpg", tmp_path / "cap.jpg")
+    out = render_capture(CaptureJob(id="x", kind="photo", originals=[str(tmp_path / "cap.jpg")],
+                                    look="authentic", frame="classic",
+                                    render_path=str(tmp_path / "r.jpg"),
+                                    thumb_path=str(tmp_path / "t.jpg")))
+    assert len(spy) == 4 + len(DEMO) and out["width"] > 0
+    assert (tmp_path / "t.jpg").is_file()
+
+
+def test_develop_flags_reach_night_mode(tmp_path):
+    from conftest import write_burst_dngs
+
+    from redframe.burst import simulate_burst
+    from redframe.sim.scenes import natural_xyz
+
+    sim = simulate_burst(natural_xyz("coffee", 160), 3, iso=800, exposure=0.35, seed=4)
+    frames = write_burst_dngs(sim, tmp_path, "burst")
+    for name, flags in (("plain", []), ("dark", ["--exposure", "-1"]),
+                        ("p3", ["--space", "display-p3"])):
+        assert main(["night", *frames, "-o", str(tmp_path / f"{name}.png"), *flags]) == 0
+    plain = pixels(tmp_path / "plain.png").astype(float)
+    assert pixels(tmp_path / "dark.png").mean() < plain.mean() - 5
+    with Image.open(tmp_path / "p3.png") as im:
+        assert "Display P3" in icc_description(im.info["icc_profile"])
+
+
+# --- originals and outputs --------------------------------------------------------------------
+
+def test_an_output_never_replaces_an_input(tmp_path, data_dir):
+    src = tmp_path / "a.jpg"
+    shutil.copy(data_dir / "nokia_x71.jpg", src)
+    before = src.read_bytes()
+    result = run("develop", str(src), "-o", str(tmp_path), "--overwrite")
+    assert result.returncode == 2 and "replace an input" in result.stderr
+    assert src.read_bytes() == before
+    frames = [str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg")]
+    shutil.copy(src, frames[1])
+    result = run("night", *frames, "-o", frames[1], "--overwrite")
+    assert result.returncode == 2 and "replace an input" in result.stderr
+    assert Path(frames[1]).read_bytes() == before
+    with pytest.raises(UsageError, match="replace an input"):
+        execute(Job((frames[0],), frames[0], kind="frame", overwrite=True))
+
+
+def test_an_output_folder_inside_an_input_folder_is_not_walked(tmp_path, data_dir):
+    shutil.copy(data_dir / "nokia_x71.jpg", tmp_path / "x.jpg")
+    assert main(["develop", str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    assert main(["develop", str(tmp_path), "-o", str(tmp_path / "out"), "--overwrite"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.jpg"]
+
+
+# --- looks through night mode -----------------------------------------------------------------
+
+def test_night_with_a_look_on_tall_jpeg_frames_has_no_strip_seams(tmp_path):
+    """A look's vignette and grain are drawn for the whole frame, not per strip: a flat
+    grey burst of 2000-row JPEGs merged with --look authentic has no step between rows."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(3):
+        grey = np.clip(118 + rng.normal(0, 1.5, (2000, 320, 3)), 0, 255).astype(np.uint8)
+        frames.append(str(tmp_path / f"g{i}.jpg"))
+        Image.fromarray(grey).save(frames[-1], quality=95)
+    out = tmp_path / "night.png"
+    assert main(["night", *frames, "-o", str(out), "--look", "authentic"]) == 0
+    image = cv2.imread(str(out), cv2.IMREAD_UNCHANGED).astype(np.float64)  # 16 bits
+    rows = image[:, 40:-40].mean(axis=(1, 2))
+    jumps = np.abs(np.diff(rows)) / rows.mean()
+    assert rows[1000] > rows[5] * 1.05  # the vignette is there (corners darker)
+    assert jumps.max() <= 0.005, (jumps.argmax(), jumps.max())
