@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TextIO
 
 from redframe.app.security import LOOPBACK_HOSTS, new_token
+from redframe.app.server import create_app, default_data_dir
+from redframe.app.tls import ensure_certificate, fingerprint
 from redframe.errors import UsageError
 
 __all__ = ["serve", "lan_addresses", "qr_text", "access_urls"]
@@ -110,7 +112,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None
     except ImportError:
         raise UsageError("the camera app needs its extra: pip install 'redframe[app]'") \
             from None
-    from redframe.app.server import create_app, default_data_dir
 
     out = out or sys.stdout
     if not 1 <= int(port) <= 65535:
@@ -122,8 +123,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path | None
     _check_port(host, port)
     ssl = {}
     if https:
-        from redframe.app.tls import ensure_certificate, fingerprint
-
         names = [socket.gethostname(), *lan_addresses()] if not loopback else []
         if not loopback and host not in ("0.0.0.0", "::"):
             names.append(host)

@@ -41,6 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from redframe import __version__
+from redframe.app import integrations
+from redframe.app.security import BodyTooLarge, Gate
+from redframe.app.store import EXTENSIONS, Store, new_id, valid_id
+from redframe.app.worker import Workers
+from redframe.errors import UsageError
+from redframe.frame import list_layouts, render_frame
+from redframe.io.decode import sniff
+from redframe.io.metadata import Metadata, clean_text
+from redframe.io.thumbnail import write_thumbnail
+from redframe.sound import EXPORTS, SOUNDS, sound_wav
 
 __all__ = ["create_app", "Limits", "default_data_dir", "MODES", "NIGHT_FRAMES"]
 
@@ -110,9 +120,6 @@ def frame_preview(layout: str) -> bytes:
     import numpy as np
     from PIL import Image
 
-    from redframe.frame import render_frame
-    from redframe.io.metadata import Metadata
-
     h, w = 300, 400
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     k = np.clip(y / (0.66 * h), 0, 1)[..., None]  # dusk: deep blue sky to amber horizon
@@ -141,8 +148,6 @@ def _number(value: Any, lo: float, hi: float) -> float | None:
 def camera_label(text: str) -> str | None:
     """A camera's label as a person would write it: Android's "camera2 0, facing back" ->
     "Back camera", USB ids dropped; labels that are paths (virtual cameras) are dropped."""
-    from redframe.io.metadata import clean_text
-
     label = clean_text(text, 64)
     if not label or "/" in label or "\\" in label:
         return None
@@ -155,8 +160,6 @@ def camera_label(text: str) -> str | None:
 
 def clean_capture_info(raw: str | None, limit: int) -> dict[str, Any]:
     """What the browser said about a capture, checked field by field (bad fields dropped)."""
-    from redframe.io.metadata import clean_text
-
     if not raw:
         return {}
     if len(raw) > limit:
@@ -219,18 +222,8 @@ def create_app(data_dir: str | os.PathLike | None = None, token: str | None = No
         from starlette.concurrency import run_in_threadpool
         from starlette.datastructures import UploadFile
     except ImportError as exc:  # pragma: no cover - depends on the install
-        from redframe.errors import UsageError
-
         raise UsageError(f"the camera app needs its extra: pip install 'redframe[app]' "
                          f"({exc.name} is missing)") from None
-
-    from redframe.app import integrations
-    from redframe.app.security import BodyTooLarge, Gate
-    from redframe.app.store import EXTENSIONS, Store, new_id, valid_id
-    from redframe.app.worker import Workers
-    from redframe.frame import list_layouts
-    from redframe.io.decode import sniff
-    from redframe.sound import EXPORTS, SOUNDS, sound_wav
 
     limits = limits or Limits()
     store = Store(data_dir if data_dir is not None else default_data_dir())
@@ -558,8 +551,6 @@ def create_app(data_dir: str | os.PathLike | None = None, token: str | None = No
 
     @app.get("/api/captures/{cid}/thumb")
     def thumb(cid: str):
-        from redframe.app.processing import write_thumbnail
-
         cap = get_or_404(cid)
         path = store.thumb_path(cid)
         if cap.state != "done" or not path.is_file():

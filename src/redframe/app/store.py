@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redframe.io.decode import sniff
 from redframe.io.encode import fsync_dir
 
 __all__ = ["Store", "Capture", "new_id", "valid_id", "STATES", "MAX_ATTEMPTS", "EXTENSIONS"]
@@ -346,8 +347,6 @@ class Store:
 
     def _adopt(self, path: Path, cid: str, now: float, look: str) -> bool:
         """Give an orphan original (file stored, record lost to a crash) a pending record."""
-        from redframe.io.decode import sniff
-
         if path.is_dir():
             frames = sorted(p for p in path.iterdir() if _FRAME.match(p.name))
             if not frames:
