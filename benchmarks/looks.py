@@ -25,7 +25,7 @@ def photo(width: int, height: int) -> np.ndarray:
     little noise, so the LUT is read the way real images read it."""
     import cv2
 
-    from redframe.isp.colorspaces import XYZ_TO_REC2020
+    from redframe.color import XYZ_TO_REC2020
     from redframe.sim.scenes import natural_xyz
 
     rgb = (natural_xyz("astronaut", None) @ XYZ_TO_REC2020.T).astype(np.float32) * 1.6

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from skimage import data
 
+from redframe.color import srgb_decode
 from redframe.io.scene import CFA_PATTERNS
 from redframe.isp import demosaic as dm
-from redframe.isp.colorspaces import srgb_decode
 from redframe.isp.demosaic import (
     DEMOSAIC_METHODS,
     DemosaicParams,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import delta_e_2000, psnr
 
+from redframe.color import SRGB_TO_XYZ, XYZ_TO_SRGB, rgb_to_xyz_matrix, srgb_decode
 from redframe.io.scene import CFA_PATTERNS
-from redframe.isp.colorspaces import SRGB_TO_XYZ, XYZ_TO_SRGB, rgb_to_xyz_matrix, srgb_decode
 from redframe.isp.output import OutputParams
 from redframe.isp.pipeline import RAW_EXPOSURE_EV, DevelopParams, develop
 from redframe.sim.scenes import (
@@ -110,7 +110,7 @@ def test_kelvin_white_balance_at_d65_renders_greys_neutral():
 
 def test_auto_white_balance_finds_a_tungsten_light():
     """Shades-of-grey (p = 6) estimate vs the true light, angular error in camera RGB."""
-    from redframe.isp.colorspaces import D65_XY, bradford_matrix
+    from redframe.color import D65_XY, bradford_matrix
     from redframe.isp.pipeline import preview_camera_rgb
     from redframe.isp.white_balance import estimate_neutral_shades_of_grey
 

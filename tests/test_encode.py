@@ -13,6 +13,7 @@ import tifffile
 from PIL import Image, ImageOps
 
 from redframe import SOFTWARE
+from redframe.color import rgb_to_rgb_matrix, srgb_decode
 from redframe.errors import OutputError, UsageError
 from redframe.io import encode
 from redframe.io.decode import read_image, read_metadata
@@ -26,7 +27,6 @@ from redframe.io.encode import (
 )
 from redframe.io.icc import icc_description
 from redframe.io.metadata import MAX_TEXT, Gps, Metadata
-from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_decode
 
 SHIP = Path(__file__).parent / "data" / "xiaomi_mi_a1_ship.jpg"  # photoprism fixture, AGPL-3.0
 

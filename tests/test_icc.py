@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from redframe.color import D65_XY, bradford_matrix, rgb_to_xyz_matrix
 from redframe.io.icc import ICC_SPACES, PCS_D50, icc_colorants, icc_description, icc_profile
-from redframe.isp.colorspaces import D65_XY, bradford_matrix, rgb_to_xyz_matrix
 
 
 def _lcms(data: bytes) -> ImageCms.ImageCmsProfile:

@@ -15,7 +15,7 @@ from redframe.io.jpeg_bands import encode_jpeg
 def _photo(h: int, w: int) -> np.ndarray:
     import cv2
 
-    from redframe.isp.colorspaces import XYZ_TO_SRGB, srgb_encode
+    from redframe.color import XYZ_TO_SRGB, srgb_encode
     from redframe.sim.scenes import natural_xyz  # a real picture, not noise: real entropy
 
     rgb = srgb_encode(np.clip(natural_xyz("astronaut", None) @ XYZ_TO_SRGB.T, 0, 1))

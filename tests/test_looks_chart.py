@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import delta_e_2000
 
-from redframe.isp.colorspaces import rgb_to_xyz_matrix, srgb_decode
+from redframe.color import rgb_to_xyz_matrix, srgb_decode
 from redframe.isp.output import OutputParams
 from redframe.isp.pipeline import RAW_EXPOSURE_EV, DevelopParams, develop
 from redframe.looks import Look, get_look

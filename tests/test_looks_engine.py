@@ -9,7 +9,7 @@ import colour
 import numpy as np
 import pytest
 
-from redframe.isp.colorspaces import REC2020_TO_XYZ, XYZ_TO_REC2020
+from redframe.color import REC2020_TO_XYZ, XYZ_TO_REC2020
 from redframe.looks import Look, get_look
 from redframe.looks.engine import NEUTRAL_TONE, display_to_scene
 from redframe.looks.fast import noise_plane, noise_reference, tetrahedral, tetrahedral_reference

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import delta_e_2000
 
+from redframe.color import XYZ_TO_REC2020, rgb_to_xyz_matrix, srgb_decode
 from redframe.errors import UsageError
-from redframe.isp.colorspaces import XYZ_TO_REC2020, rgb_to_xyz_matrix, srgb_decode
 from redframe.isp.pipeline import RAW_EXPOSURE_EV, DevelopParams, develop
 from redframe.looks import (
     BUNDLED,

@@ -302,9 +302,9 @@ def test_rgb_burst_from_jpegs_is_merged(tmp_path):
     """JPEG frames (developed from a simulated burst) merge on luma; the merge is closer to
     the developed truth than the reference JPEG."""
     from redframe.burst.measure import _truth_scene, colorimetric
+    from redframe.color import rgb_to_rgb_matrix, srgb_encode
     from redframe.io.decode import read_image
     from redframe.io.encode import write_image
-    from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_encode
     from redframe.isp.pipeline import develop
 
     sim = simulate_burst(scene("coffee", 320), 6, iso=1600, exposure=0.5, seed=3)

@@ -24,6 +24,7 @@ import numpy as np
 
 from redframe.burst.night import BurstResult
 from redframe.burst.simulate import BurstSim
+from redframe.color import srgb_decode
 from redframe.io.scene import Scene
 
 __all__ = [
@@ -133,7 +134,6 @@ def developed_metrics(sim: BurstSim, result: BurstResult, border: int = 16,
     with the denoiser."""
     from skimage.metrics import structural_similarity
 
-    from redframe.isp.colorspaces import srgb_decode
     from redframe.isp.pipeline import develop
 
     ref = result.reference

@@ -40,6 +40,7 @@ from redframe.burst.merge import (
     grey_from_mosaic,
 )
 from redframe.burst.noise import noise_profile_of
+from redframe.color import LUMA_REC2020
 from redframe.errors import InputError, UsageError
 from redframe.io.scene import Scene
 
@@ -53,9 +54,6 @@ __all__ = [
     "dng_data",
     "write_merged_dng",
 ]
-
-#: Rec.2020 luma weights: the grey image RGB frames are aligned on.
-_LUMA = np.array([0.2627, 0.6780, 0.0593], np.float32)
 
 Progress = Callable[[str, int, int], None]
 
@@ -203,8 +201,9 @@ def _grey(scene: Scene, kind: str) -> np.ndarray:
         cal = scene.calibration
         return grey_from_mosaic(scene.mosaic, cal.black_level, cal.white_level)
     frame = _frame_planes(scene, kind)
-    luma = (frame.data @ (_LUMA * frame.scale)).astype(np.float32)
-    luma -= np.float32(np.dot(frame.black * frame.scale, _LUMA))
+    # the grey RGB frames are aligned on: Rec.2020 luma
+    luma = (frame.data @ (LUMA_REC2020 * frame.scale)).astype(np.float32)
+    luma -= np.float32(np.dot(frame.black * frame.scale, LUMA_REC2020))
     if min(luma.shape) >= RGB_BIN_MIN:
         h, w = luma.shape[0] // 2, luma.shape[1] // 2
         luma = cv2.resize(luma[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)

@@ -18,6 +18,7 @@ import math
 import cv2
 import numpy as np
 
+from redframe.color import srgb_decode, srgb_encode
 from redframe.frame.emblem import dot_mask
 from redframe.frame.fonts import render_line
 from redframe.frame.plan import Element, FramePlan, _glow_sigma
@@ -163,9 +164,7 @@ def _scrim(canvas: np.ndarray, plan: FramePlan) -> None:
         t = t * t * (3 - 2 * t)  # smoothstep
         gain = (sc.factor + (1.0 - sc.factor) * t)[..., None]
         region = canvas[ey0:ey1, ex0:ex1].astype(np.float32) / np.float32(top)
-        lin = np.where(region <= 0.04045, region / 12.92, ((region + 0.055) / 1.055) ** 2.4)
-        lin *= gain
-        enc = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+        enc = srgb_encode(srgb_decode(region) * gain)  # the scrim darkens light, not codes
         canvas[ey0:ey1, ex0:ex1] = np.clip(np.rint(enc * top), 0, top).astype(canvas.dtype)
 
 

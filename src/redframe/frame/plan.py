@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from redframe.color import LUMA_REC709, luminance, srgb_decode
 from redframe.frame.emblem import Logo, dot_mask
 from redframe.frame.fonts import (
     ELLIPSIS,
@@ -603,8 +604,7 @@ def _glow_sigma(size: float) -> float:
 def relative_luminance(rgb: np.ndarray, max_value: float = 255.0) -> np.ndarray:
     """WCAG 2 relative luminance of sRGB-encoded pixels (..., 3)."""
     c = np.asarray(rgb, dtype=np.float32) / np.float32(max_value)
-    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return lin @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    return luminance(srgb_decode(c), LUMA_REC709)
 
 
 def contrast_ratio(l1: float, l2: float) -> float:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from redframe.color import rgb_to_rgb_matrix, srgb_decode
 from redframe.errors import InputError
 from redframe.io.exif import metadata_from_exif, read_exif
 from redframe.io.metadata import Metadata
 from redframe.io.raw import RAW_EXTENSIONS, decode_raw
 from redframe.io.scene import Scene
-from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_decode
 
 __all__ = [
     "read_image",

@@ -27,9 +27,9 @@ Quantisation: ``round(clip(x, 0, 1) * max)``. 8-bit outputs from float input get
 triangular-PDF dither of +-1 LSB before rounding (Lipshitz, Wannamaker & Vanderkooy 1992,
 "Quantization and dither: a theoretical survey", JAES 40(5)): it turns the banding of
 smooth gradients (skies, vignettes) into invisible noise. The noise is a hash of the pixel's
-position (the develop pipeline's own dither, ``isp.fused.dither_noise``), so the same image
-writes the same bytes; exact 0 and 1 are left undithered so that pure black and
-white (frames, borders) stay clean. 10- and 16-bit outputs are not dithered.
+position (the develop pipeline's own dither, :func:`redframe.color.dither.dither_noise`),
+so the same image writes the same bytes; exact 0 and 1 are left undithered so that pure
+black and white (frames, borders) stay clean. 10- and 16-bit outputs are not dithered.
 
 Atomicity: the file is written under a hidden ``.NAME.XXXX.part`` name in the destination
 folder, fsynced, then renamed over the destination (or hard-linked, when overwriting is
@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from redframe import SOFTWARE
+from redframe.color.dither import dither_noise
 from redframe.errors import OutputError, UsageError
 from redframe.io.exif import parse_rational
 from redframe.io.icc import ICC_SPACES, icc_profile
@@ -142,8 +143,6 @@ def quantise(image: np.ndarray, bits: int, *, dither: bool | None = None) -> np.
         block = np.clip(block, 0.0, 1.0)
         scaled = block * np.float32(out_max)
         if dither:  # the develop pipeline's dither: seeded by pixel position
-            from redframe.isp.fused import dither_noise
-
             h, w = block.shape[:2]
             noise = dither_noise(top, h, w, block.shape[2] if block.ndim == 3 else 1)
             noise = noise.reshape(block.shape)

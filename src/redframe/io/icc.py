@@ -2,7 +2,7 @@
 
 We write our own profiles rather than ship binary ones: a matrix/TRC display profile is a
 few hundred bytes of well-specified structure, and deriving it from the same primaries as
-:mod:`redframe.isp.colorspaces` guarantees that the profile describes exactly the pixels
+:mod:`redframe.color` guarantees that the profile describes exactly the pixels
 the output transform produced.
 
 Layout (ICC.1:2010, "ICC v4.4", or ICC.1:2001-04, "v2.4"): a 128-byte header, the tag
@@ -24,7 +24,7 @@ intent and ID fields zeroed, ICC.1:2010 section 7.2.18). Profiles are determinis
 creation date) so repeated runs write identical files.
 
 Rec.2020 is written with the **sRGB curve**, not the BT.2020 OETF: the pipeline encodes
-every output space with :func:`redframe.isp.colorspaces.srgb_encode` and
+every output space with :func:`redframe.color.srgb_encode` and
 :mod:`redframe.io.decode` reads Rec.2020 files back with that curve, so the profile must
 say so; the description says "(sRGB curve)". BT.2020's own parameters (``g = 1/0.45,
 a = 1/1.0993, b = 0.0993/1.0993, c = 1/4.5, d = 0.081243``) are in :data:`BT2020_CURVE`
@@ -43,7 +43,14 @@ import struct
 
 import numpy as np
 
-from redframe.isp.colorspaces import bradford_matrix, rgb_to_xyz_matrix
+from redframe.color import D65_XY, bradford_matrix, rgb_to_xyz_matrix
+from redframe.color.transfer import (
+    SRGB_ENCODED_BREAK,
+    SRGB_GAMMA,
+    SRGB_OFFSET,
+    SRGB_SCALE,
+    SRGB_SLOPE,
+)
 
 __all__ = ["icc_profile", "icc_description", "icc_colorants", "ICC_SPACES", "SRGB_CURVE",
            "BT2020_CURVE", "PCS_D50"]
@@ -51,8 +58,10 @@ __all__ = ["icc_profile", "icc_description", "icc_colorants", "ICC_SPACES", "SRG
 #: The ICC PCS illuminant, XYZ (ICC.1:2010 section 7.2.16).
 PCS_D50 = (0.9642, 1.0, 0.8249)
 
-#: ``para`` type 3 parameters (g, a, b, c, d) of the IEC 61966-2-1 decoding curve.
-SRGB_CURVE = (2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045)
+#: ``para`` type 3 parameters (g, a, b, c, d) of the IEC 61966-2-1 decoding curve, from the
+#: constants of :mod:`redframe.color.transfer`: ``Y = ((X + 0.055) / 1.055)^2.4`` above d.
+SRGB_CURVE = (SRGB_GAMMA, 1 / SRGB_SCALE, SRGB_OFFSET / SRGB_SCALE, 1 / SRGB_SLOPE,
+              SRGB_ENCODED_BREAK)
 #: The inverse of the BT.2020 OETF as ``para`` type 3 parameters (not used by default).
 BT2020_CURVE = (1 / 0.45, 1 / 1.0993, 0.0993 / 1.0993, 1 / 4.5, 4.5 * 0.018053968510807)
 
@@ -109,7 +118,7 @@ def _colorants(space: str) -> tuple[np.ndarray, np.ndarray]:
     """(chad, D50 colorant matrix) rounded to s15Fixed16, rows balanced to sum to D50."""
     d50 = np.array(PCS_D50)
     d50_xy = (d50[0] / d50.sum(), d50[1] / d50.sum())
-    chad = bradford_matrix((0.3127, 0.3290), d50_xy)
+    chad = bradford_matrix(D65_XY, d50_xy)
     matrix = _quantised(chad @ rgb_to_xyz_matrix(space))
     white = _quantised(d50)
     for row in range(3):  # put the rounding residual on the largest entry of each row

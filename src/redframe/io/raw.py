@@ -21,6 +21,7 @@ import sys
 
 import numpy as np
 
+from redframe.color import XYZ_TO_SRGB
 from redframe.errors import InputError
 from redframe.io.metadata import Metadata
 from redframe.io.scene import RawCalibration, Scene
@@ -185,8 +186,6 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
     if xyz_to_cam is None:
         rgb_cam = np.asarray(raw.color_matrix, dtype=np.float64)[:, :3]
         if np.any(rgb_cam) and abs(np.linalg.det(rgb_cam)) > 1e-6:
-            from redframe.isp.colorspaces import XYZ_TO_SRGB
-
             xyz_to_cam = np.linalg.inv(rgb_cam) @ XYZ_TO_SRGB
             source = "LibRaw rgb_cam"
         else:

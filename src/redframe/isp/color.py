@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from redframe.isp.colorspaces import (
+from redframe.color import (
     D65_XY,
     XYZ_TO_REC2020,
     bradford_matrix,

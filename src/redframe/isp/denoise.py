@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from redframe.color import LUMA_REC2020
 from redframe.isp.filters import guided_coefficients, guided_coefficients_shared, weighted_sum
 from redframe.params import param, validate
 
@@ -37,8 +38,6 @@ __all__ = [
     "bin2x2",
     "resolve",
 ]
-
-_LUMA = np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
 
 
 @dataclass
@@ -105,7 +104,7 @@ def denoise_coefficients(z_low: np.ndarray, sigma: float, luma_radius: int = 1):
     full-resolution luma, so edges follow it.
     """
     hl, wl = z_low.shape[:2]
-    y_low = weighted_sum(z_low, _LUMA)
+    y_low = weighted_sum(z_low, LUMA_REC2020)
     a = np.empty((4, hl, wl), np.float32)
     b = np.empty((4, hl, wl), np.float32)
     # each 2x2 binning halves the noise std. Luma: eps keeps edges above ~1.5 noise stds at
@@ -116,7 +115,7 @@ def denoise_coefficients(z_low: np.ndarray, sigma: float, luma_radius: int = 1):
     a[3], b[3] = guided_coefficients(y_low, y_low, luma_radius, (1.5 * sigma / 2) ** 2)
     hq, wq = (hl + 1) // 2, (wl + 1) // 2
     z_q = cv2.resize(z_low, (wq, hq), interpolation=cv2.INTER_AREA)
-    y_q = weighted_sum(z_q, _LUMA)
+    y_q = weighted_sum(z_q, LUMA_REC2020)
     a_q, b_q = guided_coefficients_shared(y_q, z_q - y_q[..., None], 2, (1.5 * sigma) ** 2)
     for k in range(3):  # straight into the planes (cv2 writes into contiguous views)
         cv2.resize(np.ascontiguousarray(a_q[..., k]), (wl, hl), dst=a[k],
@@ -147,7 +146,7 @@ def denoise(
     if luma_s <= 0 and chroma_s <= 0:
         return image
     z = np.sqrt(np.abs(image)) * np.sign(image)
-    y = weighted_sum(z, _LUMA)
+    y = weighted_sum(z, LUMA_REC2020)
     c = z - y[..., None]
     a, b = denoise_coefficients(bin2x2(z), sigma)
     a, b = (np.stack([_upsample(plane, y.shape) for plane in g], axis=-1) for g in (a, b))

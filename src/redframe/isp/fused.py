@@ -15,12 +15,15 @@ import math
 import numba as nb
 import numpy as np
 
-from redframe.isp.colorspaces import rgb_to_rgb_matrix
-from redframe.isp.hashing import hash32, position_hash_np, row_key
+from redframe.color import LUMA_REC709, LUMA_REC2020, rgb_to_rgb_matrix
+from redframe.color.dither import DITHER_SEED, dither_noise, hash32, row_key, tpdf
 
 __all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "tone_vector"]
 
-_LUMA_709 = np.array([0.2126, 0.7152, 0.0722], np.float32)  # as redframe.isp.sharpen
+_LUMA_709 = LUMA_REC709  # as redframe.isp.sharpen
+# the luma weights as float32 scalars: numba freezes module globals into the kernels
+_Y0, _Y1, _Y2 = LUMA_REC2020
+_W0, _W1, _W2 = LUMA_REC709
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
@@ -258,9 +261,9 @@ def _finish(
     gt, gs, gp = gamut[0], gamut[1], gamut[2]
     shoulder = tv[1]
     inv_span = 1.0 / (1.0 - shoulder)
-    lum0 = np.float32(0.2627)
-    lum1 = np.float32(0.6780)
-    lum2 = np.float32(0.0593)
+    lum0 = _Y0
+    lum1 = _Y1
+    lum2 = _Y2
     nc = ca.shape[2]
     for i in nb.prange(h):
         # interpolate the coefficient grids along y once per row; per pixel only along x
@@ -417,8 +420,8 @@ def _finish(
         _encode_row(bb, lrow, grow, out[2, i])
         if want_luma:  # Rec.709 luma of the encoded row, for output sharpening
             for j in range(w):
-                luma[i, j] = (np.float32(0.2126) * out[0, i, j] + np.float32(0.7152) * out[1, i, j]
-                              + np.float32(0.0722) * out[2, i, j])
+                luma[i, j] = (_W0 * out[0, i, j] + _W1 * out[1, i, j]
+                              + _W2 * out[2, i, j])
 
 
 @nb.njit(inline="always", fastmath=True)
@@ -582,7 +585,7 @@ def _denoise_domain(rgb, gain, weight, reconstruct, m, z, y, z_low):  # pragma: 
     into ``y``, and ``z`` binned 2x2 into ``z_low`` (an odd last row/column counts twice)."""
     h, w, _ = rgb.shape
     hl, wl, _ = z_low.shape
-    l0, l1, l2 = np.float32(0.2627), np.float32(0.6780), np.float32(0.0593)
+    l0, l1, l2 = _Y0, _Y1, _Y2
     for i2 in nb.prange(hl):
         rows = 2 if 2 * i2 + 1 < h else 1
         acc = np.zeros((wl, 3), np.float32)
@@ -722,19 +725,6 @@ def bin_preview(
     return out
 
 
-#: Seed of the output dither's position hash (any constant; fixed so files are reproducible).
-DITHER_SEED = 0x5EED
-
-
-@nb.njit(inline="always")
-def _tpdf(x, c):  # pragma: no cover - compiled
-    """Triangular dither in (-1, 1) for channel ``c`` from a 32-bit hash ``x``: the
-    difference of two 5-bit uniforms (bits 10c .. 10c + 9)."""
-    u1 = np.float32((x >> np.uint64(10 * c)) & np.uint64(31))
-    u2 = np.float32((x >> np.uint64(10 * c + 5)) & np.uint64(31))
-    return (u1 - u2) * np.float32(1.0 / 32.0)
-
-
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
     _, h, w = img.shape
@@ -754,9 +744,9 @@ def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pr
             hy = row_key(i + row0, DITHER_SEED)
             for j in range(w):
                 hx = hash32(np.uint64(j) + hy)
-                n0[j] = _tpdf(hx, 0)
-                n1[j] = _tpdf(hx, 1)
-                n2[j] = _tpdf(hx, 2)
+                n0[j] = tpdf(hx, 0)
+                n1[j] = tpdf(hx, 1)
+                n2[j] = tpdf(hx, 2)
         for j in range(w):
             d = detail[j]
             v0 = min(max(img[0, i, j] + d, zero), one)
@@ -822,17 +812,6 @@ def sharpen_quantize(
         bool(dither),
     )
     return out
-
-
-def dither_noise(row0: int, h: int, w: int, channels: int = 3) -> np.ndarray:
-    """The quantiser's TPDF dither for rows ``row0 .. row0 + h`` of a frame ``w`` wide, in
-    NumPy: (h, w, channels) float32 in (-1, 1), the same values the kernel adds (up to 3
-    channels: two 5-bit uniforms each from one 32-bit position hash)."""
-    if not 1 <= channels <= 3:
-        raise ValueError(f"dither for 1 to 3 channels, got {channels}")
-    x = position_hash_np(row0, h, w, DITHER_SEED)
-    fields = [((x >> np.uint64(b)) & np.uint64(31)).astype(np.float32) for b in range(0, 30, 5)]
-    return np.stack([(fields[2 * c] - fields[2 * c + 1]) / 32 for c in range(channels)], -1)
 
 
 def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | None = None):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.color import rgb_to_rgb_matrix, srgb_encode
 from redframe.isp.color import apply_matrix
-from redframe.isp.colorspaces import rgb_to_rgb_matrix, srgb_encode
 from redframe.params import param, validate
 
 __all__ = ["OutputParams", "output_transform", "OUTPUT_SPACES"]

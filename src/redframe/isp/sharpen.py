@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from redframe.color import LUMA_REC709
 from redframe.isp.filters import weighted_sum
 from redframe.params import param, validate
 
 __all__ = ["SharpenParams", "sharpen"]
-
-_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 
 
 @dataclass
@@ -37,7 +36,7 @@ class SharpenParams:
 def sharpen(image: np.ndarray, params: SharpenParams) -> np.ndarray:
     if params.amount <= 0:
         return image
-    y = weighted_sum(image, _LUMA)
+    y = weighted_sum(image, LUMA_REC709)
     blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
     detail = y - blur
     t = np.float32(params.threshold)

@@ -8,7 +8,8 @@ Modes: ``asshot`` (the camera's AsShotNeutral), ``auto`` (estimated from the ima
 shades-of-grey, Finlayson & Trezzi 2004, "Shades of Gray and Colour Constancy", CIC 12,
 on unclipped mid-tone pixels), ``kelvin`` (a correlated colour temperature plus tint: the
 illuminant's white on the CIE daylight locus above 4000 K, on the Planckian locus below,
-mapped to camera RGB with the file's XYZ->camera matrix), ``daylight`` (5500 K).
+by :func:`redframe.color.cct_to_xy`, mapped to camera RGB with the file's XYZ->camera
+matrix), ``daylight`` (5500 K).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.color import cct_to_xy, xy_to_xyz
 from redframe.params import param, validate
 
-__all__ = ["WhiteBalanceParams", "white_balance", "white_balance_gains", "cct_to_xy",
+__all__ = ["WhiteBalanceParams", "white_balance", "white_balance_gains",
            "estimate_neutral_shades_of_grey", "parse_wb"]
 
 
@@ -63,41 +65,6 @@ def parse_wb(text: str) -> WhiteBalanceParams:
     return WhiteBalanceParams("kelvin", kelvin, tint)
 
 
-def cct_to_xy(cct: float) -> tuple[float, float]:
-    """Chromaticity of a white of temperature ``cct`` (K).
-
-    >= 4000 K: CIE daylight locus (CIE 15:2004, eq. 3.3/3.4); below: Planckian locus by the
-    cubic-spline fit of Kim et al. 2002 (US patent 7024034), accurate to ~1e-4 in xy.
-    """
-    t = float(cct)
-    if t >= 4000:
-        if t <= 7000:
-            x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
-        else:
-            x = -2.0064e9 / t**3 + 1.9018e6 / t**2 + 0.24748e3 / t + 0.237040
-        y = -3.000 * x * x + 2.870 * x - 0.275
-        return x, y
-    x = -0.2661239e9 / t**3 - 0.2343589e6 / t**2 + 0.8776956e3 / t + 0.179910
-    if t <= 2222:
-        y = -1.1063814 * x**3 - 1.34811020 * x**2 + 2.18555832 * x - 0.20219683
-    else:
-        y = -0.9549476 * x**3 - 1.37418593 * x**2 + 2.09137015 * x - 0.16748867
-    return x, y
-
-
-def _apply_tint(xy: tuple[float, float], tint: float) -> tuple[float, float]:
-    """Move perpendicular to the locus in CIE 1960 uv by ``tint``/1000 Duv (+ = magenta)."""
-    if tint == 0:
-        return xy
-    x, y = xy
-    d = -2 * x + 12 * y + 3
-    u, v = 4 * x / d, 6 * y / d
-    # magenta is below the locus in uv (negative Duv): shift v down for positive tint
-    v -= tint / 1000.0
-    den = 2 * u - 8 * v + 4
-    return 3 * u / den, 2 * v / den
-
-
 def estimate_neutral_shades_of_grey(rgb: np.ndarray, p: float = 6.0) -> np.ndarray:
     """Camera-RGB neutral of a linear (H, W, 3) image (a small preview is enough).
 
@@ -125,8 +92,6 @@ def white_balance_gains(
     preview: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
     """(R, G, B) gains with G = 1 and a note saying where they came from."""
-    from redframe.isp.colorspaces import xy_to_xyz
-
     mode = params.mode
     if mode == "asshot" and as_shot_neutral is None:
         mode = "auto" if preview is not None else "daylight"
@@ -143,7 +108,9 @@ def white_balance_gains(
         kelvin = 5500.0 if mode == "daylight" else params.kelvin
         if xyz_to_camera is None:
             raise ValueError("a Kelvin white balance needs the camera's colour matrix")
-        xy = _apply_tint(cct_to_xy(kelvin), params.tint if mode == "kelvin" else 0.0)
+        # the tint names the light, + magenta (below the locus): duv = -tint / 1000
+        tint = params.tint if mode == "kelvin" else 0.0
+        xy = cct_to_xy(kelvin, -tint / 1000.0)
         neutral = np.asarray(xyz_to_camera, dtype=np.float64) @ xy_to_xyz(xy)
         note = f"{kelvin:.0f} K" + (f", tint {params.tint:+g}" if params.tint else "")
     neutral = np.asarray(neutral, dtype=np.float64)

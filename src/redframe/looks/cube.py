@@ -7,7 +7,8 @@ are read too), then one ``R G B`` line per lattice point with **red changing fas
 
 What an exported LUT means (``export_cube(look, path, size, input, output)``): its input
 is an image *encoded* in ``input`` (each channel in [0, 1]), its output is the look's
-rendering *encoded* in ``output``. The encodings:
+rendering *encoded* in ``output``. The encodings (the table
+:data:`redframe.color.encodings.ENCODINGS`, shared with the video path):
 
 ==============  ===========================  ==================  ========================
 name            primaries / white            transfer            light
@@ -47,15 +48,9 @@ from pathlib import Path
 
 import numpy as np
 
+from redframe.color.encodings import ENCODINGS, Encoding
+from redframe.color.transfer import gamma24_encode
 from redframe.errors import OutputError, UsageError
-from redframe.isp.colorspaces import (
-    D65_XY,
-    REC2020_TO_XYZ,
-    bradford_matrix,
-    rgb_to_rgb_matrix,
-    srgb_decode,
-    xy_to_xyz,
-)
 from redframe.isp.output import OutputParams, gamut_compress, output_transform
 from redframe.isp.tone import tone_curve
 from redframe.looks import fast
@@ -81,103 +76,6 @@ __all__ = [
     "decode",
 ]
 
-_XYZ_TO_2020 = np.linalg.inv(REC2020_TO_XYZ)
-
-
-def _matrix_to_2020(primaries, white=D65_XY) -> np.ndarray:
-    p = np.stack([xy_to_xyz(xy) for xy in primaries], axis=1)
-    to_xyz = p * np.linalg.solve(p, xy_to_xyz(white))
-    if white != D65_XY:
-        to_xyz = bradford_matrix(white, D65_XY) @ to_xyz
-    return _XYZ_TO_2020 @ to_xyz
-
-
-# --- transfer functions -------------------------------------------------------------------
-
-def _slog3_decode(v):
-    """Sony S-Log3 code -> scene reflectance (Sony, "Technical Summary for S-Gamut3.Cine/
-    S-Log3 and S-Gamut3/S-Log3", 2014)."""
-    c = v * 1023.0
-    return np.where(c >= 171.2102946929, np.power(10.0, (c - 420.0) / 261.5) * 0.19 - 0.01,
-                    (c - 95.0) * 0.01125 / (171.2102946929 - 95.0))
-
-
-def _slog3_encode(x):
-    x = np.asarray(x, np.float64)
-    lg = np.log10((np.maximum(x, 0.01125) + 0.01) / 0.19) * 261.5 + 420.0
-    return np.where(x >= 0.01125, lg, x * (171.2102946929 - 95.0) / 0.01125 + 95.0) / 1023.0
-
-
-_LOGC = dict(cut=0.010591, a=5.555556, b=0.052272, c=0.247190, d=0.385537, e=5.367655,
-             f=0.092809)  # ARRI, "ALEXA Log C Curve - Usage in VFX" (2017), EI 800
-
-
-def _logc3_decode(t):
-    k = _LOGC
-    return np.where(t > k["e"] * k["cut"] + k["f"],
-                    (np.power(10.0, (t - k["d"]) / k["c"]) - k["b"]) / k["a"],
-                    (t - k["f"]) / k["e"])
-
-
-def _logc3_encode(x):
-    k = _LOGC
-    x = np.asarray(x, np.float64)
-    lg = k["c"] * np.log10(np.maximum(k["a"] * x + k["b"], 1e-12)) + k["d"]
-    return np.where(x > k["cut"], lg, k["e"] * x + k["f"])
-
-
-_CCT_A, _CCT_B = 10.5402377416545, 0.0729055341958355  # Academy S-2016-001 (ACEScct)
-
-
-def _acescct_decode(t):
-    return np.where(t <= 0.155251141552511, (t - _CCT_B) / _CCT_A,
-                    np.power(2.0, np.minimum(t, 1.4679964) * 17.52 - 9.72))
-
-
-def _acescct_encode(x):
-    x = np.asarray(x, np.float64)
-    lg = (np.log2(np.maximum(x, 2.0**-16)) + 9.72) / 17.52
-    return np.where(x <= 0.0078125, _CCT_A * x + _CCT_B, lg)
-
-
-def _gamma24_decode(v):
-    return np.power(np.clip(v, 0.0, 1.0), 2.4)
-
-
-def _gamma24_encode(x):
-    return np.power(np.clip(x, 0.0, 1.0), 1 / 2.4)
-
-
-@dataclass(frozen=True)
-class Encoding:
-    name: str
-    display: bool  # display-referred (a finished picture) or scene-referred (log)
-    to_2020: np.ndarray  # linear RGB of this encoding -> linear Rec.2020
-    decode: object
-    encode: object
-    about: str
-
-
-_SRGB = ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060))
-ENCODINGS = {
-    "srgb": Encoding("srgb", True, rgb_to_rgb_matrix("srgb", "rec2020"), srgb_decode, None,
-                     "sRGB (IEC 61966-2-1), display-referred"),
-    "display-p3": Encoding("display-p3", True, rgb_to_rgb_matrix("display-p3", "rec2020"),
-                           srgb_decode, None, "Display P3 (P3-D65, sRGB curve), display-referred"),
-    "rec709": Encoding("rec709", True, rgb_to_rgb_matrix("srgb", "rec2020"), _gamma24_decode,
-                       _gamma24_encode, "Rec.709 primaries, BT.1886 gamma 2.4, display-referred"),
-    "slog3": Encoding("slog3", False,
-                      _matrix_to_2020(((0.766, 0.275), (0.225, 0.800), (0.089, -0.087))),
-                      _slog3_decode, _slog3_encode, "Sony S-Log3 / S-Gamut3.Cine, scene-referred"),
-    "logc3": Encoding("logc3", False,
-                      _matrix_to_2020(((0.6840, 0.3130), (0.2210, 0.8480), (0.0861, -0.1020))),
-                      _logc3_decode, _logc3_encode,
-                      "ARRI LogC3 (EI 800) / ARRI Wide Gamut 3, scene-referred"),
-    "acescct": Encoding("acescct", False,
-                        _matrix_to_2020(((0.713, 0.293), (0.165, 0.830), (0.128, 0.044)),
-                                        (0.32168, 0.33767)),
-                        _acescct_decode, _acescct_encode, "ACEScct / AP1, scene-referred"),
-}
 OUTPUT_ENCODINGS = ("srgb", "display-p3", "rec709")
 
 
@@ -206,7 +104,7 @@ def encode(rgb2020: np.ndarray, name: str) -> np.ndarray:
     native = rgb.astype(np.float64) @ np.linalg.inv(enc.to_2020).T
     if name == "rec709":
         flat = native.astype(np.float32).reshape(-1, 1, 3)
-        return _gamma24_encode(gamut_compress(flat)).reshape(rgb.shape).astype(np.float32)
+        return gamma24_encode(gamut_compress(flat)).reshape(rgb.shape).astype(np.float32)
     return enc.encode(native).astype(np.float32)
 
 

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from redframe.isp.tone import LUMA_2020, MID_GREY, ToneParams, filmic_curve, tone_curve
+from redframe.color import LUMA_REC2020
+from redframe.isp.tone import MID_GREY, ToneParams, filmic_curve, tone_curve
 from redframe.looks import fast
 from redframe.looks.oklab import (
     boundary_along,
@@ -107,7 +108,7 @@ def mono_weights(p: LookParams) -> np.ndarray:
     else:
         t = np.asarray(FILTERS[m.filter], np.float64)
         t = 1.0 - m.filter_strength * (1.0 - t)
-        w = LUMA_2020.astype(np.float64) * t
+        w = LUMA_REC2020.astype(np.float64) * t
     return w / w.sum()
 
 

@@ -23,7 +23,7 @@ import math
 import numba as nb
 import numpy as np
 
-from redframe.isp.hashing import hash32, position_hash_np, row_key
+from redframe.color.dither import hash32, position_hash_np, row_key
 
 __all__ = [
     "Shaper",

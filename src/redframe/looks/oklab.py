@@ -14,9 +14,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from redframe.isp.colorspaces import (
+from redframe.color import (
     REC2020_TO_XYZ,
+    XYZ_TO_REC2020,
     bradford_matrix,
+    cct_to_xy,
     rgb_to_rgb_matrix,
 )
 
@@ -27,7 +29,6 @@ __all__ = [
     "cusp",
     "boundary_along",
     "white_balance_bias",
-    "daylight_xy",
 ]
 
 #: Ottosson 2020: XYZ (D65) -> LMS, and cube-rooted LMS -> Lab.
@@ -140,26 +141,6 @@ def boundary_along(lightness, a, b, anchor, space: str, t_max, iterations: int =
     return out.reshape(shape)
 
 
-def daylight_xy(cct: float) -> tuple[float, float]:
-    """CIE daylight locus chromaticity at ``cct`` kelvin, 4000..25000 K (CIE 15:2004)."""
-    t = float(np.clip(cct, 4000.0, 25000.0))
-    if t <= 7000.0:
-        x = -4.6070e9 / t**3 + 2.9678e6 / t**2 + 0.09911e3 / t + 0.244063
-    else:
-        x = -2.0064e9 / t**3 + 1.9018e6 / t**2 + 0.24748e3 / t + 0.237040
-    return x, -3.0 * x * x + 2.870 * x - 0.275
-
-
-def _xy_to_uv(x: float, y: float) -> tuple[float, float]:
-    d = -2 * x + 12 * y + 3
-    return 4 * x / d, 6 * y / d
-
-
-def _uv_to_xy(u: float, v: float) -> tuple[float, float]:
-    d = 2 * u - 8 * v + 4
-    return 3 * u / d, 2 * v / d
-
-
 D65_CCT = 6504.0
 
 
@@ -169,24 +150,13 @@ def white_balance_bias(warmth: float, tint: float) -> np.ndarray:
     ``warmth`` (mired): the scene is rendered as if its light had been ``warmth`` mired
     *bluer* than the camera assumed, so the picture turns warmer (+) or cooler (-).
     ``tint`` (Duv x 1000 in CIE 1960 uv): the assumed light is moved off the daylight
-    locus toward green (+), so the picture turns magenta (+) or green (-). The shift is a
-    Bradford adaptation (Lam 1985) from that light to the daylight white at 6504 K.
+    locus toward green (+, ``duv = tint / 1000`` in :func:`redframe.color.cct_to_xy`'s
+    convention), so the picture turns magenta (+) or green (-). The shift is a Bradford
+    adaptation (Lam 1985) from that light to the daylight white at 6504 K.
     """
     if warmth == 0.0 and tint == 0.0:
         return np.eye(3)
     mired = 1e6 / D65_CCT - warmth
     cct = 1e6 / max(mired, 1.0)
-    x, y = daylight_xy(cct)
-    if tint:
-        # unit normal to the locus in uv (pointing to +v, greener)
-        u0, v0 = _xy_to_uv(*daylight_xy(cct * 0.99))
-        u1, v1 = _xy_to_uv(*daylight_xy(cct * 1.01))
-        tu, tv = u1 - u0, v1 - v0
-        n = np.hypot(tu, tv)
-        nu, nv = -tv / n, tu / n
-        if nv < 0:
-            nu, nv = -nu, -nv
-        u, v = _xy_to_uv(x, y)
-        x, y = _uv_to_xy(u + nu * tint / 1000.0, v + nv * tint / 1000.0)
-    cat = bradford_matrix((x, y), daylight_xy(D65_CCT))
-    return np.linalg.inv(REC2020_TO_XYZ) @ cat @ REC2020_TO_XYZ
+    cat = bradford_matrix(cct_to_xy(cct, tint / 1000.0), cct_to_xy(D65_CCT))
+    return XYZ_TO_REC2020 @ cat @ REC2020_TO_XYZ

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from redframe.isp.colorspaces import SRGB_TO_XYZ, srgb_decode
+from redframe.color import SRGB_TO_XYZ, srgb_decode
 
 __all__ = [
     "colorchecker_xyz",

@@ -1,0 +1,149 @@
+"""The package's layering, read from the source (AST, every import: top-level, local and
+under TYPE_CHECKING): colour primitives at the bottom, io above them, isp and the rest above."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parents[1] / "src"
+PACKAGE = SRC / "redframe"
+
+#: What each bottom layer may import of redframe (its own subpackage is always allowed).
+ALLOWED = {
+    "color": {"redframe.errors"},
+    "io": {"redframe", "redframe.color", "redframe.errors", "redframe.params",
+           "redframe.runtime"},
+}
+#: Layers above io and color: nothing in color or io may import them.
+UPPER = ("isp", "looks", "burst", "frame", "app", "jobs", "cli", "demo", "batch", "sim",
+         "sound")
+REMOVED = ("redframe.isp.colorspaces", "redframe.isp.hashing")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_module(name: str) -> bool:
+    base = SRC.joinpath(*name.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+@cache
+def imports_of(path: Path) -> tuple[tuple[str, int], ...]:
+    """(imported module, line) for every import in ``path``; ``from a import b`` counts as
+    ``a.b`` where that is a module, else as ``a``."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.append((sub if _is_module(sub) else target, node.lineno))
+    return tuple(found)
+
+
+def _modules(subpackage: str | None = None) -> list[Path]:
+    root = PACKAGE / subpackage if subpackage else PACKAGE
+    return sorted(root.rglob("*.py"))
+
+
+def _redframe(name: str) -> bool:
+    return name == "redframe" or name.startswith("redframe.")
+
+
+def _layer(name: str) -> str:
+    return name.split(".")[1] if "." in name else ""
+
+
+def _violations(subpackage: str) -> list[str]:
+    allowed = ALLOWED[subpackage]
+    bad = []
+    for path in _modules(subpackage):
+        for name, line in imports_of(path):
+            if not _redframe(name) or _layer(name) == subpackage:
+                continue
+            if not any(name == a or (a != "redframe" and name.startswith(a + "."))
+                       for a in allowed):
+                bad.append(f"{path.relative_to(SRC)}:{line} imports {name}")
+    return bad
+
+
+@pytest.mark.parametrize("subpackage", sorted(ALLOWED))
+def test_bottom_layers_import_only_what_is_below_them(subpackage):
+    assert _violations(subpackage) == []
+
+
+@pytest.mark.parametrize("subpackage", sorted(ALLOWED))
+def test_nothing_in_color_or_io_imports_an_upper_layer(subpackage):
+    bad = [f"{path.relative_to(SRC)}:{line} imports {name}"
+           for path in _modules(subpackage) for name, line in imports_of(path)
+           if _redframe(name) and _layer(name) in UPPER]
+    assert bad == []
+
+
+def test_color_needs_only_numpy_and_numba():
+    third_party = {name.split(".")[0] for path in _modules("color")
+                   for name, _ in imports_of(path)} - set(sys.stdlib_module_names)
+    assert third_party <= {"numpy", "numba", "redframe"}
+
+
+def test_runtime_code_does_not_import_colour_science():
+    bad = [f"{path.relative_to(SRC)}:{line}"
+           for sub in ("color", "io", "isp", "looks", "frame", "burst", "jobs", "app")
+           if (PACKAGE / sub).is_dir()
+           for path in _modules(sub) for name, line in imports_of(path)
+           if name.split(".")[0] == "colour"]
+    assert bad == []
+
+
+def test_the_root_package_imports_nothing_of_redframe():
+    """io may import ``redframe`` itself (``SOFTWARE``) only because it is metadata."""
+    assert [n for n, _ in imports_of(PACKAGE / "__init__.py") if _redframe(n)] == []
+
+
+def test_removed_modules_stay_removed():
+    for name in REMOVED:
+        assert not _is_module(name), f"{name} is back"
+    tests = sorted(Path(__file__).parent.glob("*.py"))
+    bad = [f"{path.relative_to(SRC.parent)}:{line} imports {name}"
+           for path in _modules() + tests for name, line in _imports_anywhere(path)
+           if name in REMOVED or any(name.startswith(r + ".") for r in REMOVED)]
+    assert bad == []
+
+
+def _imports_anywhere(path: Path):
+    if path.is_relative_to(SRC):
+        return imports_of(path)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found += [(f"{node.module}.{alias.name}", node.lineno) for alias in node.names]
+            found.append((node.module, node.lineno))
+    return found
+
+
+def test_the_scan_sees_imports():
+    """Guard against a scanner that finds nothing: known imports are found."""
+    names = {n for n, _ in imports_of(PACKAGE / "io" / "icc.py")}
+    assert "redframe.color" in names
+    names = {n for n, _ in imports_of(PACKAGE / "isp" / "fused.py")}
+    assert {"redframe.color", "redframe.color.dither"} <= names
