@@ -141,6 +141,26 @@ def _imports_anywhere(path: Path):
     return found
 
 
+@pytest.mark.parametrize("subpackage", ["color", "io", "frame"])
+def test_no_function_local_imports_of_redframe(subpackage):
+    """Imports of redframe modules are at the top of the module (a local import hides a
+    cycle); optional third-party extras may still load lazily."""
+    bad = []
+    for path in _modules(subpackage):
+        tree = ast.parse(path.read_text("utf-8"), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or "."] if isinstance(node, ast.ImportFrom) else [])
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    names = ["redframe"]
+                bad += [f"{path.relative_to(SRC)}:{node.lineno} imports {n}"
+                        for n in names if _redframe(n)]
+    assert bad == []
+
+
 def test_the_scan_sees_imports():
     """Guard against a scanner that finds nothing: known imports are found."""
     names = {n for n, _ in imports_of(PACKAGE / "io" / "icc.py")}

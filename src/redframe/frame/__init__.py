@@ -16,5 +16,5 @@ from redframe.frame.layout import Layout, list_layouts, load_layout
 from redframe.frame.plan import FramePlan
 from redframe.frame.render import OPTIONS, frame_plan, prepare_options, render_frame
 
-__all__ = ["render_frame", "list_layouts", "load_layout", "read_for_frame", "FrameSource", "frame_plan",
-           "prepare_options", "FramePlan", "Layout", "OPTIONS"]
+__all__ = ["render_frame", "list_layouts", "load_layout", "read_for_frame", "FrameSource",
+           "frame_plan", "prepare_options", "FramePlan", "Layout", "OPTIONS"]

@@ -12,19 +12,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
+
+from redframe.frame.files import _decode
+from redframe.frame.layout import list_layouts
+from redframe.frame.render import render_frame
+from redframe.io.decode import read_metadata, sniff
+from redframe.io.encode import apply_orientation
 
 __all__ = ["load_photo", "make_gallery"]
 
 
 def load_photo(path: str | Path, width: int | None = None):
     """(display-oriented uint8/uint16 pixels, Metadata) of an image file."""
-    import cv2
-
-    from redframe.frame.files import _decode
-    from redframe.io.decode import read_metadata, sniff
-    from redframe.io.encode import apply_orientation
-
     path = str(path)
     meta = read_metadata(path)
     with open(path, "rb") as fh:
@@ -41,10 +43,6 @@ def load_photo(path: str | Path, width: int | None = None):
 def make_gallery(out_dir: str | Path, photos: list[str | Path], *, width: int = 560,
                  layouts: list[str] | None = None, **options) -> list[Path]:
     """Frame each photo with each layout into ``out_dir``; returns the PNG paths."""
-    from PIL import Image
-
-    from redframe.frame import list_layouts, render_frame
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

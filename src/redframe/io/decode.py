@@ -18,7 +18,7 @@ from redframe.color import rgb_to_rgb_matrix, srgb_decode
 from redframe.errors import InputError
 from redframe.io.exif import metadata_from_exif, read_exif
 from redframe.io.metadata import Metadata
-from redframe.io.raw import RAW_EXTENSIONS, decode_raw
+from redframe.io.raw import RAW_EXTENSIONS, decode_raw, dng_tags
 from redframe.io.scene import Scene
 
 __all__ = [
@@ -88,8 +88,6 @@ def check_readable(path: str) -> bytes:
 
 
 def _is_dng(path: str) -> bool:
-    from redframe.io.raw import dng_tags
-
     return "DNGVersion" in dng_tags(path)
 
 

@@ -57,6 +57,7 @@ from redframe.color.dither import dither_noise
 from redframe.errors import OutputError, UsageError
 from redframe.io.exif import parse_rational
 from redframe.io.icc import ICC_SPACES, icc_profile
+from redframe.io.jpeg_bands import encode_jpeg
 from redframe.io.metadata import MAX_TEXT, Metadata, clean_text
 
 __all__ = ["write_image", "output_path", "apply_orientation", "quantise", "exif_tags",
@@ -339,8 +340,6 @@ def _exiv2_write(path: str, tags: Mapping[str, str]) -> None:
 
 def _write_jpeg(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: bytes | None,
                 quality: int, space: str) -> None:
-    from redframe.io.jpeg_bands import encode_jpeg
-
     if exif and len(exif) > 65533:  # one APP1 segment cannot hold it: let exiv2 decide
         exif = None
     data = encode_jpeg(pixels, quality=quality, subsampling=0 if quality >= 90 else 2,

@@ -23,7 +23,7 @@ import numpy as np
 
 from redframe.color import XYZ_TO_SRGB
 from redframe.errors import InputError
-from redframe.io.metadata import Metadata
+from redframe.io.metadata import Metadata, clean_text
 from redframe.io.scene import RawCalibration, Scene
 
 __all__ = ["decode_raw", "MAX_RAW_PIXELS", "RAW_EXTENSIONS"]
@@ -248,8 +248,6 @@ def _fill_from_libraw(raw, meta: Metadata) -> None:
         other, lens = raw.other, raw.lens
     except AttributeError:  # rawpy < 0.25
         return
-    from redframe.io.metadata import clean_text
-
     if meta.iso is None and 0 < other.iso_speed < 10_000_000:
         meta.iso = float(other.iso_speed)
     if meta.exposure_time is None and 0 < other.shutter_speed < 86400:
