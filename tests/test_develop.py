@@ -310,7 +310,8 @@ def test_denoise_domain_kernel_equals_the_reference(shape):
 
 
 def test_output_quantiser_kernel_equals_the_reference_and_dithers_without_bias():
-    from redframe.isp.fused import quantize_reference, sharpen_quantize
+    from redframe.isp.fused import sharpen_quantize
+    from redframe.isp.quantize import quantize_reference
     from redframe.isp.sharpen import SharpenParams
 
     rng = np.random.default_rng(2)

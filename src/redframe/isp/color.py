@@ -21,9 +21,10 @@ from redframe.color import (
     rgb_to_rgb_matrix,
     xy_to_xyz,
 )
+from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
-__all__ = ["ColorParams", "camera_to_working_matrix", "apply_matrix"]
+__all__ = ["ColorParams", "camera_to_working_matrix", "apply_matrix", "STAGE"]
 
 
 @dataclass
@@ -70,3 +71,27 @@ def apply_matrix(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     m = np.asarray(matrix, dtype=np.float32)
     src = np.ascontiguousarray(image, dtype=np.float32)
     return cv2.transform(src, m)
+
+
+def _analyse(ctx) -> None:
+    plan = ctx.plan
+    plan.matrix = camera_to_working_matrix(ctx.calibration.xyz_to_camera,
+                                           1.0 / plan.gains.astype(np.float64))
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    return apply_matrix(x, ctx.plan.matrix)
+
+
+STAGE = Stage(
+    name="color",
+    params=None,
+    reads="white-balanced linear camera RGB",
+    writes="linear Rec.2020 (D65) scene light, unclipped",
+    apply=_apply,
+    cite="Adobe DNG specification 1.6, 'Mapping Camera Color Space to CIE XYZ Space'; "
+         "Bradford adaptation (Lam 1985)",
+    enabled=is_raw,
+    analyse=_analyse,
+    preview=True,
+)

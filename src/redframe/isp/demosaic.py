@@ -50,6 +50,7 @@ import numpy as np
 from numba import njit, prange
 
 from redframe.io.scene import CFA_PATTERNS, pattern_to_index
+from redframe.isp.stage import Stage
 from redframe.params import param, validate
 
 __all__ = [
@@ -64,6 +65,8 @@ __all__ = [
     "demosaic_opencv_ea",
     "mosaic_rgb",
     "shift_pattern",
+    "chosen_method",
+    "STAGE",
 ]
 
 #: Method names accepted by :class:`DemosaicParams`.
@@ -837,3 +840,46 @@ def demosaic(cfa: np.ndarray, params: DemosaicParams | None, pattern: str) -> np
     if method == "opencv-ea":
         return demosaic_opencv_ea(cfa, pattern)
     raise ValueError(f"demosaic method must be one of {DEMOSAIC_METHODS}, got {method!r}")
+
+
+# ----------------------------------------------------------------------------- the stage
+
+#: Rows of context each method needs on each side (measured: the smallest strip overlap
+#: that gives the whole frame's result exactly).
+_HALO = {"menon2007": 8, "malvar2004": 2, "bilinear": 2, "opencv-ea": 2}
+
+
+def chosen_method(params) -> DemosaicParams:
+    """The demosaic parameters a develop uses: its own, or Menon 2007 for quality "high"
+    and Malvar 2004 for "fast"."""
+    if params.demosaic is not None:
+        return params.demosaic
+    return DemosaicParams(method="menon2007" if params.quality == "high" else "malvar2004")
+
+
+def _analyse(ctx) -> None:
+    ctx.plan.demosaic = chosen_method(ctx.params)
+
+
+def _halo(ctx) -> int:
+    d = chosen_method(ctx.params)
+    return 6 if d.method == "menon2007" and not d.refine else _HALO[d.method]
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    return demosaic(x, ctx.plan.demosaic, shift_pattern(ctx.calibration.pattern, rows[0] % 2, 0))
+
+
+STAGE = Stage(
+    name="demosaic",
+    params="demosaic",
+    reads="white-balanced CFA mosaic (H, W), normalised camera signal",
+    writes="camera RGB (H, W, 3), unclipped",
+    apply=_apply,
+    cite="Menon, Andriani, Calvagno 2007, doi:10.1109/TIP.2006.884928; Malvar, He, Cutler "
+         "2004, doi:10.1109/ICASSP.2004.1326587",
+    halo=_halo,
+    grid=2,
+    enabled=lambda ctx: ctx.kind == "cfa",
+    analyse=_analyse,
+)

@@ -26,7 +26,9 @@ import cv2
 import numpy as np
 
 from redframe.color import LUMA_REC2020
+from redframe.isp.compose import crop_through
 from redframe.isp.filters import guided_coefficients, guided_coefficients_shared, weighted_sum
+from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "denoise_coefficients",
     "bin2x2",
     "resolve",
+    "denoise_on",
+    "STAGE",
 ]
 
 
@@ -171,3 +175,52 @@ def resolve(
     if sigma is None:
         sigma = estimate_noise_sigma(image) if image is not None else 0.01
     return luma_s, chroma_s, max(float(sigma), 1e-4)
+
+
+def denoise_on(params) -> bool:
+    """Whether a develop denoises: quality "high" unless both strengths are 0; "fast" only
+    when a strength is set."""
+    d = params.denoise
+    if params.quality == "high":
+        return not (d.luma == 0 and d.chroma == 0)
+    return bool(d.luma) or bool(d.chroma)
+
+
+def _analyse(ctx) -> None:
+    """Noise sigma on a central crop developed up to the denoiser (the same for every
+    strip; the local tone map's noise floor uses it too), and the denoiser's bias there:
+    the linear light it takes away per channel (see :func:`denoise`), with denoise on."""
+    plan, params = ctx.plan, ctx.params
+    crop = crop_through(ctx, "denoise")
+    plan.sigma = sigma = estimate_noise_sigma(crop)  # green's
+    if not denoise_on(params):
+        return
+    # the variance the chroma filter takes out of each channel's noise, in linear light:
+    # sigma_c^2 (sqrt domain, so about constant over the image) x cs (2 - cs)
+    _, chroma_s, _ = resolve(params.denoise, ctx.scene.meta.iso, sigma)
+    sigma_c = np.array([estimate_noise_sigma(crop[..., 0]), sigma,
+                        estimate_noise_sigma(crop[..., 2])])
+    plan.denoise_bias = (sigma_c**2 * chroma_s * (2.0 - chroma_s)).astype(np.float32)
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    plan = ctx.plan
+    return denoise(x, ctx.params.denoise, ctx.scene.meta.iso, plan.sigma, plan.denoise_bias)
+
+
+STAGE = Stage(
+    name="denoise",
+    params="denoise",
+    reads="linear Rec.2020 scene light, exposed",
+    writes="linear Rec.2020 scene light, denoised",
+    apply=_apply,
+    cite="guided filter: He, Sun, Tang 2013, doi:10.1109/TPAMI.2012.213; fast guided filter: "
+         "He & Sun 2015, arXiv:1505.00996; sqrt domain: Anscombe 1948; noise estimate: "
+         "Donoho & Johnstone 1994",
+    # two radius-2 box filters on the 4x-binned image, the binning and the upsampling
+    # (measured: the smallest overlap that gives the whole frame's result exactly)
+    halo=20,
+    grid=4,  # the 2x2-of-2x2 bins of a strip must be the frame's bins
+    enabled=lambda ctx: is_raw(ctx) and denoise_on(ctx.params),
+    analyse=_analyse,
+)

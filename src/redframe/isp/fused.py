@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numba as nb
 import numpy as np
 
 from redframe.color import LUMA_REC709, LUMA_REC2020, rgb_to_rgb_matrix
-from redframe.color.dither import DITHER_SEED, dither_noise, hash32, row_key, tpdf
+from redframe.color.dither import DITHER_SEED, hash32, row_key, tpdf
+from redframe.io.scene import pattern_to_index
+from redframe.isp.compose import Kernel
+from redframe.isp.denoise import denoise_coefficients, resolve
+from redframe.isp.filters import weighted_sum
+from redframe.isp.highlights import weight_from_fraction
+from redframe.isp.output import GAMUT_POWER, GAMUT_THRESHOLD, OUTPUT_SPACES, _gamut_scale
+from redframe.isp.sharpen import SharpenParams
 
 __all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "tone_vector"]
 
@@ -99,8 +107,6 @@ def clip_weight(
 ) -> np.ndarray | None:
     """:func:`redframe.isp.highlights.clip_weight` of ``rgb * gain`` (one kernel for the
     common case where nothing is near clipping)."""
-    from redframe.isp.highlights import weight_from_fraction
-
     gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
     inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
     frac = np.empty(rgb.shape[:2], np.float32)
@@ -490,8 +496,6 @@ def finish(
     ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
     None (no curve).
     """
-    from redframe.isp.output import GAMUT_POWER, GAMUT_THRESHOLD, OUTPUT_SPACES, _gamut_scale
-
     if space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {space!r}")
     h, w, _ = rgb.shape
@@ -503,8 +507,6 @@ def finish(
         yz, ca, cb, chroma_s, luma_s, dn, bias = _EMPTY2, _EMPTY4, _EMPTY4, 0.0, 0.0, False, None
     bias = np.zeros(3, np.float32) if bias is None else np.asarray(bias, np.float32)
     if ltm is not None:
-        import cv2
-
         # the grid rows this strip needs, interpolated along x once (as cv2.resize does):
         # per pixel only a lerp between two contiguous rows is left
         t0, t1, ft = axis_map(h, ltm.a.shape[0], ltm_row0, ltm.full_shape[0])
@@ -567,10 +569,6 @@ def _sharpen_apply(img, y, blur, amount, t):  # pragma: no cover - compiled
 
 def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
     """In place: :func:`redframe.isp.sharpen.sharpen` with the final add fused."""
-    import cv2
-
-    from redframe.isp.filters import weighted_sum
-
     if params.amount <= 0:
         return img
     y = weighted_sum(img, _LUMA_709)
@@ -781,9 +779,6 @@ def sharpen_quantize(
     Rec.709 luma of ``img`` when already known (see :func:`finish`). ``planar``: ``img`` is
     (3, H, W) (as :func:`finish` returns it with ``planar=True``); ``out`` is (H, W, 3).
     """
-    import cv2
-
-
     n = out.shape[0]
     maxval = np.float32(np.iinfo(out.dtype).max)
     if dither is None:
@@ -814,13 +809,127 @@ def sharpen_quantize(
     return out
 
 
-def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | None = None):
-    """NumPy version of the quantisation in :func:`sharpen_quantize` (same dither)."""
-    maxval = np.float32(np.iinfo(dtype).max)
-    dither = (np.dtype(dtype) == np.uint8) if dither is None else dither
-    v = np.clip(img, 0.0, 1.0).astype(np.float32)
-    s = v * maxval
-    if dither:
-        h, w, _ = img.shape
-        s = np.where((v > 0) & (v < 1), s + dither_noise(row0, h, w), s)
-    return np.clip(np.floor(s + np.float32(0.5)), 0, maxval).astype(dtype)
+# ----------------------------------------------------------------------------- the schedule
+# Kernels over runs of consecutive stages of redframe.isp.stages.STAGES (see
+# redframe.isp.compose.Kernel). A stage no kernel covers runs its reference implementation.
+
+_NO_SHARPEN = SharpenParams(amount=0.0)
+
+
+def _levels_wb_take(names, ctx) -> int:
+    return 2 if ctx.kind == "cfa" and names[:2] == ["levels", "white_balance"] else 0
+
+
+def _levels_wb_run(x, ctx, strip, names, rest):
+    """Levels and white balance on the mosaic, one pass."""
+    cal, lv = ctx.calibration, ctx.params.levels
+    black = cal.black_level if lv.black is None else np.full((2, 2), lv.black, np.float32)
+    white = cal.white_level if lv.white is None else lv.white
+    return levels_wb(x, black, white, ctx.plan.gains[pattern_to_index(cal.pattern)],
+                     row0=strip.a)
+
+
+#: the stages the render kernel can run, in list order
+_RENDER = ("white_balance", "highlights", "color", "exposure", "denoise", "local_tone_map",
+           "tone_curve", "output")
+_MATRIX = ("white_balance", "highlights", "color", "exposure")
+
+
+def _render_accepts(name: str, ctx) -> bool:
+    if name == "white_balance":  # on RGB (a mosaic is balanced per CFA site, above)
+        return ctx.kind == "camera"
+    if name == "highlights":
+        return ctx.params.highlights.mode == "reconstruct"
+    return True
+
+
+def _render_take(names, ctx) -> int:
+    if "output" in names:  # the finish pass: linear light in, encoded out
+        return names.index("output") + 1
+    # linear light out: the matrix pass (and the denoiser) only
+    n = 0
+    while n < len(names) and names[n] in (*_MATRIX, "denoise"):
+        n += 1
+    return n if any(m in names[:n] for m in _MATRIX) else 0
+
+
+def _render_run(x, ctx, strip, names, rest):
+    """White balance (camera RGB), highlight repair, the colour matrix and exposure in one
+    pass (:func:`highlights_matrix`, or :func:`denoise_domain` into the denoiser's sqrt
+    domain); then denoise, local tone map, tone curve, output transform and encoding in
+    one more (:func:`finish`), or the denoiser alone when linear light is wanted."""
+    plan, params = ctx.plan, ctx.params
+    rgb = np.ascontiguousarray(x, dtype=np.float32)
+    dn = None
+    if any(n in names for n in _MATRIX) or "denoise" in names:
+        gain = plan.gains if "white_balance" in names else None
+        reconstruct = "highlights" in names
+        m = np.asarray(plan.matrix if "color" in names else np.eye(3), np.float64)
+        if "exposure" in names:
+            m = m * plan.exposure
+        threshold = params.highlights.threshold
+        if "denoise" in names:
+            luma_s, chroma_s, sigma = resolve(params.denoise, ctx.scene.meta.iso, plan.sigma)
+            rgb, yz, z_low = denoise_domain(rgb, plan.clip if reconstruct else None,
+                                            threshold, m, gain)
+            dn = (yz, denoise_coefficients(z_low, sigma), chroma_s, luma_s, plan.denoise_bias)
+        else:
+            shared = strip.source is not None and np.may_share_memory(rgb, strip.source)
+            rgb = highlights_matrix(
+                rgb, plan.clip, threshold, reconstruct, m, gain=gain,
+                out=np.empty(rgb.shape, np.float32) if (gain is not None or shared) else None,
+            )
+    if "output" not in names:
+        return rgb if dn is None else finish_denoise_only(rgb, dn, sqrt_input=True)
+    # hand-over to the quantiser kernel: planar rows, and the luma sharpening needs
+    to_quantizer = rest[:1] == ("quantize",) or rest[:2] == ("sharpen", "quantize")
+    luma = (np.empty(rgb.shape[:2], np.float32)
+            if to_quantizer and rest[0] == "sharpen" else None)
+    enc = finish(
+        rgb,
+        denoise=dn,
+        ltm=plan.ltm if "local_tone_map" in names else None,
+        ltm_row0=strip.a,
+        tone=params.tone if "tone_curve" in names else None,
+        space=params.output.space,
+        sqrt_input=dn is not None,
+        luma=luma,
+        planar=to_quantizer,
+    )
+    strip.planar, strip.luma = to_quantizer, luma
+    return enc
+
+
+def _sharpen_quantize_take(names, ctx) -> int:
+    return len(names)
+
+
+def _sharpen_quantize_run(x, ctx, strip, names, rest):
+    """Output sharpening and quantisation into the frame's rows, one pass; or sharpening
+    alone, in place (float output)."""
+    sharp = ctx.params.sharpen if "sharpen" in names else _NO_SHARPEN
+    if "quantize" in names and not rest and strip.out is not None:
+        sharpen_quantize(x, sharp, strip.out[strip.y0 : strip.y1], offset=strip.y0 - strip.a,
+                         row0=strip.y0, luma=strip.luma, planar=strip.planar)
+        return None
+    if strip.planar:
+        x = np.ascontiguousarray(np.moveaxis(x, 0, -1))
+        strip.planar, strip.luma = False, None
+    elif strip.source is not None and np.may_share_memory(x, strip.source):
+        x = np.array(x, dtype=np.float32)
+    if "quantize" in names:  # more stages follow: the reference quantiser
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        sharpen_apply(x, sharp)
+        from_bits = ctx.params.output_bits
+        out = np.empty(x.shape, {8: np.uint8, 16: np.uint16}[from_bits])
+        return sharpen_quantize(x, _NO_SHARPEN, out, row0=strip.a)
+    return sharpen_apply(np.ascontiguousarray(x, dtype=np.float32), sharp)
+
+
+#: The fused schedule of the stage list (tried in this order at each stage).
+SCHEDULE = (
+    Kernel("levels_wb", ("levels", "white_balance"), _levels_wb_take, _levels_wb_run),
+    Kernel("render", _RENDER, _render_take, _render_run, _render_accepts),
+    Kernel("sharpen_quantize", ("sharpen", "quantize"), _sharpen_quantize_take,
+           _sharpen_quantize_run),
+)

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
-__all__ = ["HighlightParams", "reconstruct_highlights"]
+__all__ = ["HighlightParams", "reconstruct_highlights", "clip_weight", "weight_from_fraction",
+           "STAGE"]
 
 
 @dataclass
@@ -84,3 +86,21 @@ def reconstruct_highlights(
     brightest = np.max(image, axis=2, keepdims=True)
     out = image + weight[..., None] * (brightest - image)
     return out.astype(np.float32, copy=False)
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    return reconstruct_highlights(x, ctx.plan.clip, ctx.params.highlights)
+
+
+STAGE = Stage(
+    name="highlights",
+    params="highlights",
+    reads="white-balanced linear camera RGB (H, W, 3)",
+    writes="linear camera RGB, clipped channels repaired toward neutral (above 1 kept)",
+    apply=_apply,
+    cite="ours; the idea of darktable's 'clip highlights' with a soft transition and "
+         "dcraw's 'blend'",
+    halo=1,  # the 3x3 neighbourhood of the repair weight
+    enabled=lambda ctx: is_raw(ctx) and ctx.params.highlights.mode != "off",
+    preview=True,
+)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
-__all__ = ["LevelsParams", "black_white_levels"]
+__all__ = ["LevelsParams", "black_white_levels", "levels_identity", "STAGE"]
 
 
 @dataclass
@@ -59,3 +60,34 @@ def black_white_levels(
         scale = (1.0 / np.maximum(white - black, 1e-6)).astype(np.float32)
         return ((image.astype(np.float32) - black) * scale).astype(np.float32, copy=False)
     raise ValueError(f"expected a (H, W) mosaic or (H, W, 3) image, got shape {image.shape}")
+
+
+def levels_identity(cal, levels: LevelsParams) -> bool:
+    """Whether black/white levels leave an RGB scene as it is (black 0, white 1)."""
+    return (
+        levels.black is None
+        and levels.white is None
+        and cal.white_level == 1.0
+        and not np.any(np.asarray(cal.black_level))
+    )
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    cal, lv = ctx.calibration, ctx.params.levels
+    if x.ndim == 2:
+        return black_white_levels(x, cal.black_level, cal.white_level, lv, origin=(rows[0], 0))
+    if levels_identity(cal, lv):
+        return np.ascontiguousarray(x, dtype=np.float32)
+    return black_white_levels(x, cal.black_level, cal.white_level, lv)
+
+
+STAGE = Stage(
+    name="levels",
+    params="levels",
+    reads="raw DN: CFA mosaic (H, W) or camera RGB (H, W, 3)",
+    writes="normalised linear camera signal, 0 = black, 1 = sensor white, unclipped",
+    apply=_apply,
+    cite="Adobe DNG specification 1.6, ch. 5 (BlackLevel, WhiteLevel, linearisation)",
+    enabled=is_raw,
+    preview=True,
+)

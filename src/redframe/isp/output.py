@@ -18,9 +18,10 @@ import numpy as np
 
 from redframe.color import rgb_to_rgb_matrix, srgb_encode
 from redframe.isp.color import apply_matrix
+from redframe.isp.stage import Stage
 from redframe.params import param, validate
 
-__all__ = ["OutputParams", "output_transform", "OUTPUT_SPACES"]
+__all__ = ["OutputParams", "output_transform", "gamut_compress", "OUTPUT_SPACES", "STAGE"]
 
 OUTPUT_SPACES = ("srgb", "display-p3")
 
@@ -60,3 +61,18 @@ def output_transform(rgb2020: np.ndarray, params: OutputParams) -> np.ndarray:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {params.space!r}")
     rgb = apply_matrix(rgb2020, rgb_to_rgb_matrix("rec2020", params.space))
     return srgb_encode(gamut_compress(rgb))
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    return output_transform(x, ctx.params.output)
+
+
+STAGE = Stage(
+    name="output",
+    params="output",
+    reads="display-referred linear Rec.2020 in [0, 1]",
+    writes="encoded sRGB or Display P3 in [0, 1] (float32)",
+    apply=_apply,
+    cite="gamut compression after ACES RGC, Academy S-2021-001; sRGB curve IEC 61966-2-1; "
+         "Display P3 SMPTE EG 432-1",
+)

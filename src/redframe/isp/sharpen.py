@@ -16,9 +16,10 @@ import numpy as np
 
 from redframe.color import LUMA_REC709
 from redframe.isp.filters import weighted_sum
+from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
-__all__ = ["SharpenParams", "sharpen"]
+__all__ = ["SharpenParams", "sharpen", "blur_radius", "STAGE"]
 
 
 @dataclass
@@ -44,3 +45,24 @@ def sharpen(image: np.ndarray, params: SharpenParams) -> np.ndarray:
         detail = np.sign(detail) * np.maximum(np.abs(detail) - t, 0)
     out = image + (np.float32(params.amount) * detail)[..., None]
     return np.clip(out, 0.0, 1.0, out=out)
+
+
+def blur_radius(sigma: float) -> int:
+    """Half the kernel size OpenCV's GaussianBlur uses for a float image of ``sigma``."""
+    return (int(round(float(sigma) * 8 + 1)) | 1) // 2
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    return sharpen(x, ctx.params.sharpen)
+
+
+STAGE = Stage(
+    name="sharpen",
+    params="sharpen",
+    reads="encoded RGB in [0, 1]",
+    writes="encoded RGB in [0, 1], sharpened on luma",
+    apply=_apply,
+    cite="unsharp mask on encoded luma: Fraser & Schewe, 'Real World Image Sharpening', 2009",
+    halo=lambda ctx: blur_radius(ctx.params.sharpen.radius),
+    enabled=lambda ctx: is_raw(ctx) and ctx.params.sharpen.amount > 0,
+)

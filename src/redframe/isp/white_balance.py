@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from redframe.color import cct_to_xy, xy_to_xyz
+from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
 __all__ = ["WhiteBalanceParams", "white_balance", "white_balance_gains",
-           "estimate_neutral_shades_of_grey", "parse_wb"]
+           "estimate_neutral_shades_of_grey", "parse_wb", "STAGE"]
 
 
 @dataclass
@@ -141,3 +142,29 @@ def white_balance(
     return out
 
 
+def _analyse(ctx) -> None:
+    cal, plan = ctx.calibration, ctx.plan
+    gains, note = white_balance_gains(ctx.params.wb, cal.xyz_to_camera, cal.as_shot_neutral,
+                                      ctx.preview.rgb)
+    plan.gains, plan.clip = gains, gains.copy()
+    plan.notes.append(f"white balance: {note}")
+
+
+def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
+    if x.ndim == 2:
+        return white_balance(x, ctx.plan.gains, ctx.calibration.pattern, origin=(rows[0], 0))
+    return white_balance(x, ctx.plan.gains)
+
+
+STAGE = Stage(
+    name="white_balance",
+    params="wb",
+    reads="normalised linear camera RGB (CFA mosaic or 3 channels)",
+    writes="white-balanced linear camera RGB (G gain 1), unclipped",
+    apply=_apply,
+    cite="DNG 1.6 AsShotNeutral; Finlayson & Trezzi 2004, 'Shades of Gray and Colour "
+         "Constancy', CIC 12 (auto); CIE 015:2018 daylight locus (Kelvin)",
+    enabled=is_raw,
+    analyse=_analyse,
+    preview=True,
+)
