@@ -221,11 +221,11 @@ def test_log_encodings_match_colour_science():
 
 def test_export_rejects_bad_arguments(tmp_path, authentic_cube):
     with pytest.raises(UsageError, match="LUT size must be an integer 2..129"):
-        export_cube("authentic", tmp_path / "a.cube", size=300)
+        export_cube(get_look("authentic"), tmp_path / "a.cube", size=300)
     with pytest.raises(UsageError, match="unknown LUT encoding 'vlog'"):
-        export_cube("authentic", tmp_path / "a.cube", input="vlog")
+        export_cube(get_look("authentic"), tmp_path / "a.cube", input="vlog")
     with pytest.raises(UsageError, match="unknown LUT encoding 'slog3'; choose one of srgb"):
-        export_cube("authentic", tmp_path / "a.cube", output="slog3")
+        export_cube(get_look("authentic"), tmp_path / "a.cube", output="slog3")
     with pytest.raises(UsageError, match="already a .cube"):
         export_cube(load_cube(authentic_cube), tmp_path / "a.cube")
 

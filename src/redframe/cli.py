@@ -356,15 +356,32 @@ def cmd_develop(args: argparse.Namespace) -> int:
     files, failed = collect_inputs(args.paths, SUPPORTED_EXTENSIONS, exclude=out_dir)
     if not files and not failed:
         raise UsageError("no supported images found in " + ", ".join(args.paths))
-    per_file = [recipes.for_input(f) for f in files]
-    for recipe in {id(r): r for r in per_file}.values() or [recipes.batch]:
-        _check_recipe(recipe)
+    _check_recipe(recipes.batch)
+    files, per_file = _with_recipes(files, recipes, failed)
     _save_recipe(args, per_file[0] if len(per_file) == 1 else recipes.batch)
     outputs = plan_outputs(files, str(out_dir),
                            [FORMAT_SUFFIX.get(r.output.format, ".jpg") for r in per_file])
     jobs = [Job((f,), o, r, overwrite=args.overwrite)
             for f, o, r in zip(files, outputs, per_file, strict=True)]
     return _run_batch(jobs, workers, failed, json_lines=args.json)
+
+
+def _with_recipes(files: list[str], recipes: _Recipes, failed: list[JobResult]
+                  ) -> tuple[list[str], list[Recipe]]:
+    """Each file's recipe; a file whose sidecar is broken fails alone (the batch goes on)."""
+    kept, per_file = [], []
+    for f in files:
+        try:
+            recipe = recipes.for_input(f)
+            if recipe is not recipes.batch:
+                _check_recipe(recipe)
+        except RedframeError as exc:
+            failed.append(JobResult(source=f, inputs=[f], error=str(exc),
+                                    exit_code=exc.exit_code))
+            continue
+        kept.append(f)
+        per_file.append(recipe)
+    return kept, per_file
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
@@ -383,8 +400,8 @@ def cmd_frame(args: argparse.Namespace) -> int:
     if not files and not failed:
         raise UsageError("no JPEG/HEIC/PNG/TIFF images found in " + ", ".join(args.paths))
     jobs = []
-    for f in files:
-        recipe = recipes.for_input(f)
+    files, per_file = _with_recipes(files, recipes, failed)
+    for f, recipe in zip(files, per_file, strict=True):
         try:
             target = frame_target(f, out_dir, recipe.output.format)
         except RedframeError as exc:

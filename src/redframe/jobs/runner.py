@@ -156,6 +156,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
                                            source.icc_profile)
         notes += source.notes
         step("decode", 1, 1)
+        timings["decode"] = time.perf_counter() - t
     else:
         if job.kind == "night":
             scenes, names, skipped = decode_burst(job.inputs, step)

@@ -252,7 +252,7 @@ def write_cube(path: str | Path, table3: np.ndarray, *, title: str = "",
     return path
 
 
-def export_cube(look: Look | str, path: str | Path, size: int = 33, input: str = "srgb",
+def export_cube(look: Look, path: str | Path, size: int = 33, input: str = "srgb",
                 output: str | None = None) -> Path:
     """Write ``look`` as a .cube 3D LUT of ``size`` points per axis (33 or 65 usual).
 
@@ -261,12 +261,11 @@ def export_cube(look: Look | str, path: str | Path, size: int = 33, input: str =
     module docstring for the encodings. Vignette and grain are left out (they depend on
     pixel position). Returns the path. Bad arguments -> UsageError.
     """
-    if isinstance(look, str):
-        from redframe.looks.library import get_look
-
-        look = get_look(look)
     if isinstance(look, CubeLook):
         raise UsageError("export_cube takes a look (.toml); this is already a .cube LUT")
+    if not isinstance(look, Look):
+        raise UsageError(f"export_cube takes a look (redframe.looks.get_look), not "
+                         f"{type(look).__name__}")
     if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 129:
         raise UsageError(f"LUT size must be an integer 2..129 (33 or 65 usual), got {size!r}")
     enc = _encoding(input)

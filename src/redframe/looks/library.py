@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from redframe.errors import UsageError
+from redframe.looks.cube import load_cube
 from redframe.looks.engine import Look
 from redframe.looks.params import LOOK_VERSION, parse_look_table, read_toml
 
@@ -120,8 +121,6 @@ def get_look(name_or_path: str | os.PathLike):
     text = os.fspath(name_or_path)
     lower = text.lower()
     if lower.endswith(".cube"):
-        from redframe.looks.cube import load_cube
-
         return load_cube(text)
     if lower.endswith(".toml") or os.sep in text or (os.altsep and os.altsep in text):
         return load_look(text)
@@ -133,7 +132,5 @@ def get_look(name_or_path: str | os.PathLike):
         raise UsageError(f"unknown look {text!r}{hint}; choose one of "
                          f"{', '.join(catalogue)}, or give a .toml or .cube file")
     if path.suffix.lower() == ".cube":
-        from redframe.looks.cube import load_cube
-
         return load_cube(path)
     return load_look(path, name=text)
