@@ -26,6 +26,8 @@ from redframe.burst.night import BurstResult
 from redframe.burst.simulate import BurstSim
 from redframe.color import srgb_decode
 from redframe.io.scene import Scene
+from redframe.isp.levels import black_white_levels
+from redframe.isp.pipeline import DevelopParams, develop
 
 __all__ = [
     "psnr",
@@ -53,8 +55,6 @@ def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, peak: flo
 
 def normalised(scene: Scene) -> np.ndarray:
     """A raw scene's mosaic as normalised signal (0 = black, 1 = white), float32."""
-    from redframe.isp.levels import black_white_levels
-
     cal = scene.calibration
     return black_white_levels(scene.mosaic, cal.black_level, cal.white_level)
 
@@ -107,8 +107,6 @@ def colorimetric(denoise: bool = False):
     """Develop parameters for measurements: no tone curve, no sharpening; our single-frame
     denoiser off, or on at its defaults (strengths from the ISO, threshold from the noise
     it measures)."""
-    from redframe.isp.pipeline import DevelopParams
-
     p = DevelopParams(tone_curve=False)
     p.sharpen.amount = 0.0
     if not denoise:
@@ -133,8 +131,6 @@ def developed_metrics(sim: BurstSim, result: BurstResult, border: int = 16,
     the unaligned frames, OpenCV non-local means over the burst, our merge, and our merge
     with the denoiser."""
     from skimage.metrics import structural_similarity
-
-    from redframe.isp.pipeline import develop
 
     ref = result.reference
     crop = _crop(border)
@@ -173,8 +169,6 @@ def _nlmeans(sim: BurstSim, ref: int, params) -> np.ndarray:
     """OpenCV's temporal non-local means on the developed 8-bit frames around ``ref``;
     ``h`` follows the noise measured on the reference frame (MAD of a Laplacian)."""
     import cv2
-
-    from redframe.isp.pipeline import develop
 
     p8 = dataclasses.replace(params, output_bits=8)
     others = [i for i in range(len(sim.frames)) if i != ref]

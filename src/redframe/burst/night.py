@@ -42,6 +42,7 @@ from redframe.burst.merge import (
 from redframe.burst.noise import noise_profile_of
 from redframe.color import LUMA_REC2020
 from redframe.errors import InputError, UsageError
+from redframe.io.dng import write_dng
 from redframe.io.scene import Scene
 
 __all__ = [
@@ -475,8 +476,6 @@ def dng_data(scene: Scene) -> tuple[np.ndarray, np.ndarray, int]:
 
 def write_merged_dng(path: str | Path, scene: Scene) -> Path:
     """Write a merged raw (from :func:`merge_burst`) as a 16-bit CFA DNG."""
-    from redframe.io.dng import write_dng
-
     cal = scene.calibration
     data, black, white = dng_data(scene)
     if cal.xyz_to_camera is None or cal.as_shot_neutral is None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from redframe.io.decode import read_image
+from redframe.isp.pipeline import DevelopParams, develop
 from redframe.looks.library import BUNDLED, get_look
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,9 +41,6 @@ class PipelineLook:
 
 
 def render(source: Path, look_name: str) -> np.ndarray:
-    from redframe.io.decode import read_image
-    from redframe.isp.pipeline import DevelopParams, develop
-
     scene = read_image(source)
     look = get_look(look_name)
     params = DevelopParams(strip_rows=0, output_bits=8)  # one strip: the vignette's frame
