@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from redframe.color import cct_to_xy, xy_to_xyz
+from redframe.io.scene import pattern_to_index
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
@@ -132,8 +133,6 @@ def white_balance(
     gains = np.asarray(gains, dtype=np.float32)
     if image.ndim == 3:
         return (image * gains).astype(np.float32, copy=False)
-    from redframe.io.scene import pattern_to_index
-
     site = np.roll(pattern_to_index(pattern), (-(origin[0] % 2), -(origin[1] % 2)), axis=(0, 1))
     out = np.empty(image.shape, dtype=np.float32)
     for dy in range(2):
