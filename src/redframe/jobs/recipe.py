@@ -47,7 +47,7 @@ from typing import Any
 from redframe.errors import OutputError, ParameterError, UsageError
 from redframe.isp.pipeline import DevelopParams
 from redframe.isp.white_balance import parse_wb
-from redframe.params import from_dict, param, to_dict, validate
+from redframe.params import describe, from_dict, param, to_dict, validate
 
 __all__ = [
     "RECIPE_VERSION",
@@ -321,27 +321,57 @@ def read_recipe_data(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def dump_recipe(recipe: Recipe) -> str:
-    """The recipe as TOML text, every value explicit."""
+    """The recipe as TOML text, every value explicit, each with its meaning and range as
+    a comment; settings left to the program (None: "from the file", "from the ISO") are
+    listed as comments, so the file says what each one does."""
     data = recipe_to_dict(recipe)
     lines = ["# redframe recipe: how a picture was made. Settings here apply with",
              "# `redframe develop IMG --recipe FILE`, or beside IMG as IMG.EXT.redframe.toml.",
              f"version = {data.pop('version')}"]
     if "look" in data:
         lines.append(f"look = {_toml_value(data.pop('look'))}")
+    else:
+        lines.append("# look: unset (no look: the default rendering)")
+    docs = _docs()
     for key, table in data.items():
-        _dump_table(lines, key, table)
+        _dump_table(lines, key, table, docs)
     return "\n".join(lines) + "\n"
 
 
-def _dump_table(lines: list[str], name: str, table: Mapping[str, Any]) -> None:
-    scalars = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
+def _docs() -> dict[str, tuple[str, str, str]]:
+    """dotted key -> (allowed, unit, meaning) of every recipe setting."""
+    rows = (describe(DevelopParams, "develop") + describe(OutputRecipe, "output")
+            + describe(FrameRecipe, "frame") + describe(MetadataRecipe, "metadata"))
+    skip = {f"develop.{k}" for k in _RUNTIME_FIELDS} | {"develop.output.space"}
+    return {key: (allowed, unit, doc) for key, _, allowed, unit, doc in rows
+            if key not in skip and not any(key.startswith(s + ".") for s in skip)}
+
+
+def _comment(key: str, docs: Mapping[str, tuple[str, str, str]]) -> str:
+    allowed, unit, doc = docs.get(key, ("", "", ""))
+    what = ", ".join(t for t in (allowed, unit) if t)
+    return f"{doc} ({what})" if doc and what else doc or what
+
+
+def _dump_table(lines: list[str], name: str, table: Mapping[str, Any],
+                docs: Mapping[str, tuple[str, str, str]]) -> None:
     lines.append("")
     lines.append(f"[{name}]")
-    for key, value in scalars.items():
-        lines.append(f"{key} = {_toml_value(value)}")
+    for key, value in table.items():
+        if not isinstance(value, Mapping):
+            note = _comment(f"{name}.{key}", docs)
+            lines.append(f"{key} = {_toml_value(value)}" + (f"  # {note}" if note else ""))
+    prefix = f"{name}."
+    children = dict.fromkeys(k[len(prefix):].split(".")[0] for k in docs if k.startswith(prefix))
+    for key in (k for k in children if k not in table):
+        full = f"{name}.{key}"
+        if full in docs:  # a setting left to the program
+            lines.append(f"# {key}: (unset) {_comment(full, docs)}")
+        else:  # a whole table left to the program
+            lines.append(f"# [{full}]: unset (chosen by the program)")
     for key, value in table.items():
         if isinstance(value, Mapping):
-            _dump_table(lines, f"{name}.{key}", value)
+            _dump_table(lines, f"{name}.{key}", value, docs)
 
 
 def _toml_value(value: Any) -> str:
