@@ -28,6 +28,7 @@ import numpy as np
 from redframe.color import LUMA_REC2020
 from redframe.isp.compose import crop_through
 from redframe.isp.filters import guided_coefficients, guided_coefficients_shared, weighted_sum
+from redframe.isp.pixel import denoise_np, signed_sqrt_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
@@ -149,19 +150,12 @@ def denoise(
     luma_s, chroma_s, sigma = resolve(params, iso, sigma, image)
     if luma_s <= 0 and chroma_s <= 0:
         return image
-    z = np.sqrt(np.abs(image)) * np.sign(image)
+    z = signed_sqrt_np(np.asarray(image, dtype=np.float32))
     y = weighted_sum(z, LUMA_REC2020)
-    c = z - y[..., None]
     a, b = denoise_coefficients(bin2x2(z), sigma)
     a, b = (np.stack([_upsample(plane, y.shape) for plane in g], axis=-1) for g in (a, b))
-    smooth = a * y[..., None] + b
-    c += np.float32(chroma_s) * (smooth[..., :3] - c)
-    y = y + np.float32(luma_s) * (smooth[..., 3] - y)
-    z = c + y[..., None]
-    out = z * np.abs(z)
-    if bias is not None:
-        out += np.asarray(bias, np.float32)
-    return out.astype(np.float32, copy=False)
+    bias = np.zeros(3, np.float32) if bias is None else np.asarray(bias, np.float32)
+    return denoise_np(z, y, a, b, np.float32(chroma_s), np.float32(luma_s), bias)
 
 
 def resolve(

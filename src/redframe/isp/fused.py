@@ -5,7 +5,11 @@ This is the Halide camera_pipe idea (Ragan-Kelley et al. 2013, "Halide: a langua
 compiler for optimizing parallelism, locality, and recomputation in image processing
 pipelines", PLDI): the algorithm of each stage stays readable in its own module
 (levels, white_balance, highlights, color, denoise, tone, output, sharpen), while this
-module is only a *schedule* of it. ``tests/test_fused.py`` checks that both agree.
+module is only a *schedule* of it: which runs of stages of
+:data:`redframe.isp.stages.STAGES` each kernel computes (:data:`SCHEDULE`), tiled in rows
+and vectorised. The per-pixel formulas are not repeated here: the kernels inline the
+scalar functions of :mod:`redframe.isp.pixel`, the same ones the reference stages run over
+arrays. ``tests/test_stages.py`` checks, stage by stage, that both engines agree.
 """
 
 from __future__ import annotations
@@ -18,15 +22,29 @@ import numpy as np
 
 from redframe.color import LUMA_REC709, LUMA_REC2020, rgb_to_rgb_matrix
 from redframe.color.dither import DITHER_SEED, hash32, row_key, tpdf
+from redframe.color.transfer import SRGB_GAMMA
 from redframe.io.scene import pattern_to_index
 from redframe.isp.compose import Kernel
 from redframe.isp.denoise import denoise_coefficients, resolve
 from redframe.isp.filters import weighted_sum
 from redframe.isp.highlights import weight_from_fraction
-from redframe.isp.output import GAMUT_POWER, GAMUT_THRESHOLD, OUTPUT_SPACES, _gamut_scale
+from redframe.isp.output import OUTPUT_SPACES, gamut_vector
+from redframe.isp.pixel import (
+    code_value,
+    denoise_px,
+    gamut_rgb,
+    highlight_blend,
+    signed_sqrt,
+    soft_threshold,
+    srgb_from_root,
+    tone_rgb,
+)
+from redframe.isp.quantize import OUTPUT_DTYPES
 from redframe.isp.sharpen import SharpenParams
+from redframe.isp.tone import tone_vector
 
-__all__ = ["levels_wb", "highlights_matrix", "finish", "sharpen_apply", "tone_vector"]
+__all__ = ["levels_wb", "highlights_matrix", "finish", "finish_denoise_only", "sharpen_apply",
+           "sharpen_quantize", "denoise_domain", "bin_preview", "clip_weight", "SCHEDULE"]
 
 _LUMA_709 = LUMA_REC709  # as redframe.isp.sharpen
 # the luma weights as float32 scalars: numba freezes module globals into the kernels
@@ -81,10 +99,7 @@ def _repair_matrix(rgb, i, j, gain, weight, reconstruct, m):  # pragma: no cover
     if reconstruct:
         wgt = weight[i, j]
         if wgt > 0:
-            top = max(r, max(g, b))
-            r += wgt * (top - r)
-            g += wgt * (top - g)
-            b += wgt * (top - b)
+            r, g, b = highlight_blend(r, g, b, wgt)
     return (
         m[0, 0] * r + m[0, 1] * g + m[0, 2] * b,
         m[1, 0] * r + m[1, 1] * g + m[1, 2] * b,
@@ -159,35 +174,6 @@ def _bilinear(grid, k, y0, y1, fy, x0, x1, fx):  # pragma: no cover - compiled
     top = grid[k, y0, x0] + (grid[k, y0, x1] - grid[k, y0, x0]) * fx
     bot = grid[k, y1, x0] + (grid[k, y1, x1] - grid[k, y1, x0]) * fx
     return top + (bot - top) * fy
-
-
-@nb.njit(inline="always", fastmath=True)
-def _filmic(x, tv):  # pragma: no cover - compiled
-    """redframe.isp.tone.filmic_curve for one value; tv = tone_vector(params)."""
-    contrast, shoulder, span, k, toe, black = tv[0], tv[1], tv[2], tv[3], tv[4], tv[5]
-    if x < 0.0:
-        x = 0.0
-    y = x
-    if contrast != 1.0:
-        y = 0.18 * math.pow(x / 0.18, contrast)
-    if toe > 0.0 and y < 0.09:
-        y = 0.09 * math.pow(y / 0.09, 1.0 + toe)
-    if y > shoulder:
-        y = shoulder + span * math.tanh((y - shoulder) * k / span)
-    if black > 0.0:
-        y = black + (1.0 - black) * y
-    return min(max(y, 0.0), 1.0)
-
-
-@nb.njit(inline="always", fastmath=True)
-def _compress(d, t, scale, p):  # pragma: no cover - compiled
-    """redframe.isp.output.gamut_compress for one distance (then clipped at the boundary)."""
-    if d <= t:
-        return d
-    x = (d - t) / scale
-    if p == 1.0:
-        return min(t + scale * x / (1.0 + x), 1.0)
-    return min(t + scale * x / math.pow(1.0 + math.pow(x, p), 1.0 / p), 1.0)
 
 
 @nb.njit(inline="always", fastmath=True)
@@ -266,7 +252,6 @@ def _finish(
     ty0, ty1, tfy = tmy
     gt, gs, gp = gamut[0], gamut[1], gamut[2]
     shoulder = tv[1]
-    inv_span = 1.0 / (1.0 - shoulder)
     lum0 = _Y0
     lum1 = _Y1
     lum2 = _Y2
@@ -305,28 +290,14 @@ def _finish(
             g = rgb[i, j, 1]
             b = rgb[i, j, 2]
             if dn:
-                if sqrt_in:  # the input is already sign(x) sqrt|x| (see denoise_domain)
-                    zr, zg, zb = r, g, b
-                else:
-                    zr = math.copysign(math.sqrt(abs(r)), r)
-                    zg = math.copysign(math.sqrt(abs(g)), g)
-                    zb = math.copysign(math.sqrt(abs(b)), b)
-                y = yz[i, j]
-                ar, ag, ab, ay = cx[0, j], cx[1, j], cx[2, j], cx[3, j]
-                c_br, c_bg, c_bb, c_by = cx[4, j], cx[5, j], cx[6, j], cx[7, j]
-                cr = zr - y
-                cg = zg - y
-                cbb = zb - y
-                cr += chroma_s * (ar * y + c_br - cr)
-                cg += chroma_s * (ag * y + c_bg - cg)
-                cbb += chroma_s * (ab * y + c_bb - cbb)
-                y = y + luma_s * (ay * y + c_by - y)
-                zr = cr + y
-                zg = cg + y
-                zb = cbb + y
-                r = zr * abs(zr) + bias[0]
-                g = zg * abs(zg) + bias[1]
-                b = zb * abs(zb) + bias[2]
+                if not sqrt_in:  # else already sign(x) sqrt|x| (see denoise_domain)
+                    r, g, b = signed_sqrt(r), signed_sqrt(g), signed_sqrt(b)
+                r, g, b = denoise_px(r, g, b, yz[i, j], cx[0, j], cx[1, j], cx[2, j],
+                                     cx[3, j], cx[4, j], cx[5, j], cx[6, j], cx[7, j],
+                                     chroma_s, luma_s)
+                r += bias[0]
+                g += bias[1]
+                b += bias[2]
             rr[j] = r
             gg[j] = g
             bb[j] = b
@@ -395,28 +366,11 @@ def _finish(
                     g = max(g, np.float32(0.0))
                     b = max(b, np.float32(0.0))
                 else:
-                    mapped = _filmic(norm, tv)
-                    ratio = mapped / max(norm, 1e-8)
-                    r2 = r * ratio
-                    g2 = g * ratio
-                    b2 = b * ratio
-                    bl = min(max((mapped - shoulder) * inv_span, 0.0), 1.0)
-                    bl = bl * bl
-                    if bl > 0.0:
-                        r2 += bl * (_filmic(r, tv) - r2)
-                        g2 += bl * (_filmic(g, tv) - g2)
-                        b2 += bl * (_filmic(b, tv) - b2)
-                    r = min(max(r2, 0.0), 1.0)
-                    g = min(max(g2, 0.0), 1.0)
-                    b = min(max(b2, 0.0), 1.0)
+                    r, g, b = tone_rgb(r, g, b, tv[0], tv[1], tv[2], tv[3], tv[4], tv[5])
             o0 = mout[0, 0] * r + mout[0, 1] * g + mout[0, 2] * b
             o1 = mout[1, 0] * r + mout[1, 1] * g + mout[1, 2] * b
             o2 = mout[2, 0] * r + mout[2, 1] * g + mout[2, 2] * b
-            top = max(o0, max(o1, o2))
-            if top > 0.0 and min(o0, min(o1, o2)) < top * (1.0 - gt):
-                o0 = top - _compress((top - o0) / top, gt, gs, gp) * top
-                o1 = top - _compress((top - o1) / top, gt, gs, gp) * top
-                o2 = top - _compress((top - o2) / top, gt, gs, gp) * top
+            o0, o1, o2 = gamut_rgb(o0, o1, o2, gt, gs, gp)
             o0b[j] = o0
             o1b[j] = o1
             o2b[j] = o2
@@ -441,30 +395,13 @@ def _encode_row(x, lg, ex, out):  # pragma: no cover - compiled
     for j in range(n):
         x[j] = min(max(x[j], np.float32(0.0)), np.float32(1.0))
     for j in range(n):
-        lg[j] = _log2_bits(xbits[j]) * np.float32(1.0 / 2.4)
+        lg[j] = _log2_bits(xbits[j]) * np.float32(1.0 / SRGB_GAMMA)
     for j in range(n):
         mant, e = _exp2_parts(lg[j])
         ex[j] = mant
         ebits[j] += e
     for j in range(n):
-        v = x[j]
-        out[j] = (
-            np.float32(1.055) * ex[j] - np.float32(0.055)
-            if v > np.float32(0.0031308)
-            else np.float32(12.92) * v
-        )
-
-
-def tone_vector(params) -> np.ndarray:
-    """The filmic curve's parameters as the kernel wants them (see tone.filmic_curve)."""
-    white = (
-        params.white if params.contrast == 1.0 else 0.18 * (params.white / 0.18) ** params.contrast
-    )
-    span = 1.0 - params.shoulder
-    k = math.atanh(0.999) * span / max(white - params.shoulder, 1e-3)
-    return np.array(
-        [params.contrast, params.shoulder, span, k, params.toe, params.black], dtype=np.float64
-    )
+        out[j] = srgb_from_root(x[j], ex[j])
 
 
 _EMPTY4 = np.zeros((4, 1, 1), np.float32)
@@ -524,7 +461,7 @@ def finish(
         ltm_lim = np.array([2.0**-24, 24.0], np.float32)
     tv = tone_vector(tone) if tone is not None else np.zeros(6)
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
-    gamut = np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
+    gamut = gamut_vector()
     cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
     _finish(
         rgb,
@@ -558,11 +495,7 @@ def _sharpen_apply(img, y, blur, amount, t):  # pragma: no cover - compiled
     h, w, _ = img.shape
     for i in nb.prange(h):
         for j in range(w):
-            d = y[i, j] - blur[i, j]
-            if t > 0:
-                m = abs(d) - t
-                d = math.copysign(m, d) if m > 0 else np.float32(0.0)
-            d *= amount
+            d = soft_threshold(y[i, j] - blur[i, j], t) * amount
             for c in range(3):
                 img[i, j, c] = min(max(img[i, j, c] + d, np.float32(0.0)), np.float32(1.0))
 
@@ -590,9 +523,9 @@ def _denoise_domain(rgb, gain, weight, reconstruct, m, z, y, z_low):  # pragma: 
         for i in range(2 * i2, 2 * i2 + rows):
             for j in range(w):
                 r, g, b = _repair_matrix(rgb, i, j, gain, weight, reconstruct, m)
-                zr = math.copysign(math.sqrt(abs(r)), r)
-                zg = math.copysign(math.sqrt(abs(g)), g)
-                zb = math.copysign(math.sqrt(abs(b)), b)
+                zr = signed_sqrt(r)
+                zg = signed_sqrt(g)
+                zb = signed_sqrt(b)
                 z[i, j, 0] = zr
                 z[i, j, 1] = zg
                 z[i, j, 2] = zb
@@ -661,22 +594,20 @@ def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, sqrt_in, bias, ou
         for j in range(w):
             a0, a1, fa = cy0[i], cy1[i], cfy[i]
             b0, b1, fb = cx0[j], cx1[j], cfx[j]
-            y = yz[i, j]
-            yn = y + luma_s * (
-                _bilinear(ca, 3, a0, a1, fa, b0, b1, fb) * y
-                + _bilinear(cb, 3, a0, a1, fa, b0, b1, fb)
-                - y
+            r, g, b = rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2]
+            if not sqrt_in:
+                r, g, b = signed_sqrt(r), signed_sqrt(g), signed_sqrt(b)
+            r, g, b = denoise_px(
+                r, g, b, yz[i, j],
+                _bilinear(ca, 0, a0, a1, fa, b0, b1, fb), _bilinear(ca, 1, a0, a1, fa, b0, b1, fb),
+                _bilinear(ca, 2, a0, a1, fa, b0, b1, fb), _bilinear(ca, 3, a0, a1, fa, b0, b1, fb),
+                _bilinear(cb, 0, a0, a1, fa, b0, b1, fb), _bilinear(cb, 1, a0, a1, fa, b0, b1, fb),
+                _bilinear(cb, 2, a0, a1, fa, b0, b1, fb), _bilinear(cb, 3, a0, a1, fa, b0, b1, fb),
+                chroma_s, luma_s,
             )
-            for k in range(3):
-                v = rgb[i, j, k]
-                c = (v if sqrt_in else math.copysign(math.sqrt(abs(v)), v)) - y
-                c += chroma_s * (
-                    _bilinear(ca, k, a0, a1, fa, b0, b1, fb) * y
-                    + _bilinear(cb, k, a0, a1, fa, b0, b1, fb)
-                    - c
-                )
-                zz = c + yn
-                out[i, j, k] = zz * abs(zz) + bias[k]
+            out[i, j, 0] = r + bias[0]
+            out[i, j, 1] = g + bias[1]
+            out[i, j, 2] = b + bias[2]
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
@@ -726,15 +657,13 @@ def bin_preview(
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
     _, h, w = img.shape
-    zero, one, half = np.float32(0.0), np.float32(1.0), np.float32(0.5)
     imax = np.int32(maxval)
     for i in nb.prange(h):
         # row buffers keep the per-pixel loop free of branches
         detail = np.zeros(w, np.float32)
         if amount > 0:
             for j in range(w):
-                d = y[i, j] - blur[i, j]
-                detail[j] = math.copysign(max(abs(d) - t, zero), d) * amount
+                detail[j] = soft_threshold(y[i, j] - blur[i, j], t) * amount
         n0 = np.zeros(w, np.float32)
         n1 = np.zeros(w, np.float32)
         n2 = np.zeros(w, np.float32)
@@ -745,18 +674,11 @@ def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pr
                 n0[j] = tpdf(hx, 0)
                 n1[j] = tpdf(hx, 1)
                 n2[j] = tpdf(hx, 2)
-        for j in range(w):
+        for j in range(w):  # int() truncates: as floor where it matters (>= 0, then clipped)
             d = detail[j]
-            v0 = min(max(img[0, i, j] + d, zero), one)
-            v1 = min(max(img[1, i, j] + d, zero), one)
-            v2 = min(max(img[2, i, j] + d, zero), one)
-            # no dither on exact black and white; int() truncates: same as floor after the clamp
-            s0 = v0 * maxval + (n0[j] if (v0 > zero and v0 < one) else zero)
-            s1 = v1 * maxval + (n1[j] if (v1 > zero and v1 < one) else zero)
-            s2 = v2 * maxval + (n2[j] if (v2 > zero and v2 < one) else zero)
-            out[i, j, 0] = min(max(np.int32(s0 + half), 0), imax)
-            out[i, j, 1] = min(max(np.int32(s1 + half), 0), imax)
-            out[i, j, 2] = min(max(np.int32(s2 + half), 0), imax)
+            out[i, j, 0] = min(max(np.int32(code_value(img[0, i, j] + d, maxval, n0[j])), 0), imax)
+            out[i, j, 1] = min(max(np.int32(code_value(img[1, i, j] + d, maxval, n1[j])), 0), imax)
+            out[i, j, 2] = min(max(np.int32(code_value(img[2, i, j] + d, maxval, n2[j])), 0), imax)
 
 
 def sharpen_quantize(
@@ -850,7 +772,7 @@ def _render_take(names, ctx) -> int:
     n = 0
     while n < len(names) and names[n] in (*_MATRIX, "denoise"):
         n += 1
-    return n if any(m in names[:n] for m in _MATRIX) else 0
+    return n
 
 
 def _render_run(x, ctx, strip, names, rest):
@@ -908,21 +830,22 @@ def _sharpen_quantize_run(x, ctx, strip, names, rest):
     """Output sharpening and quantisation into the frame's rows, one pass; or sharpening
     alone, in place (float output)."""
     sharp = ctx.params.sharpen if "sharpen" in names else _NO_SHARPEN
-    if "quantize" in names and not rest and strip.out is not None:
-        sharpen_quantize(x, sharp, strip.out[strip.y0 : strip.y1], offset=strip.y0 - strip.a,
-                         row0=strip.y0, luma=strip.luma, planar=strip.planar)
-        return None
+    if "quantize" in names:
+        if not rest and strip.out is not None:  # straight into the frame's rows
+            sharpen_quantize(x, sharp, strip.out[strip.y0 : strip.y1],
+                             offset=strip.y0 - strip.a, row0=strip.y0, luma=strip.luma,
+                             planar=strip.planar)
+            return None
+        h, w = x.shape[1:] if strip.planar else x.shape[:2]
+        out = np.empty((h, w, 3), OUTPUT_DTYPES[ctx.params.output_bits])
+        sharpen_quantize(x, sharp, out, row0=strip.a, luma=strip.luma, planar=strip.planar)
+        strip.planar, strip.luma = False, None
+        return out
     if strip.planar:
         x = np.ascontiguousarray(np.moveaxis(x, 0, -1))
         strip.planar, strip.luma = False, None
     elif strip.source is not None and np.may_share_memory(x, strip.source):
         x = np.array(x, dtype=np.float32)
-    if "quantize" in names:  # more stages follow: the reference quantiser
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        sharpen_apply(x, sharp)
-        from_bits = ctx.params.output_bits
-        out = np.empty(x.shape, {8: np.uint8, 16: np.uint16}[from_bits])
-        return sharpen_quantize(x, _NO_SHARPEN, out, row0=strip.a)
     return sharpen_apply(np.ascontiguousarray(x, dtype=np.float32), sharp)
 
 

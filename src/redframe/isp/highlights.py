@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.isp.pixel import highlight_blend_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
@@ -83,9 +84,7 @@ def reconstruct_highlights(
     weight = clip_weight(image, clip, params.threshold)
     if weight is None:
         return image
-    brightest = np.max(image, axis=2, keepdims=True)
-    out = image + weight[..., None] * (brightest - image)
-    return out.astype(np.float32, copy=False)
+    return highlight_blend_np(np.asarray(image, dtype=np.float32), weight)
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:

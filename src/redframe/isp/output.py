@@ -16,12 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from redframe.color import rgb_to_rgb_matrix, srgb_encode
+from redframe.color import rgb_to_rgb_matrix
 from redframe.isp.color import apply_matrix
+from redframe.isp.pixel import gamut_rgb_np, srgb_encode_np
 from redframe.isp.stage import Stage
 from redframe.params import param, validate
 
-__all__ = ["OutputParams", "output_transform", "gamut_compress", "OUTPUT_SPACES", "STAGE"]
+__all__ = ["OutputParams", "output_transform", "gamut_compress", "gamut_vector", "OUTPUT_SPACES",
+           "STAGE"]
 
 OUTPUT_SPACES = ("srgb", "display-p3")
 
@@ -44,23 +46,23 @@ def _gamut_scale() -> float:
     return (lim - t) / (((1 - t) / (lim - t)) ** -p - 1) ** (1 / p)
 
 
+def gamut_vector() -> np.ndarray:
+    """(threshold, scale, power) as :func:`redframe.isp.pixel.gamut_rgb` takes them."""
+    return np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
+
+
 def gamut_compress(rgb: np.ndarray) -> np.ndarray:
-    """ACES-RGC-style compression of out-of-gamut (negative) components, then clip >= 0."""
-    t, p, scale = np.float32(GAMUT_THRESHOLD), np.float32(GAMUT_POWER), np.float32(_gamut_scale())
-    top = np.max(rgb, axis=2, keepdims=True)
-    safe = np.where(top > 0, top, np.float32(1.0))
-    d = (top - rgb) / safe
-    x = np.maximum(d - t, 0) / scale
-    compressed = np.where(d > t, t + scale * x / np.power(1 + np.power(x, p), 1 / p), d)
-    out = np.where(top > 0, top - compressed * safe, rgb)
-    return np.maximum(out, 0).astype(np.float32, copy=False)
+    """ACES-RGC-style compression of out-of-gamut (negative) components of (..., 3) linear
+    RGB, then clip >= 0 (:func:`redframe.isp.pixel.gamut_rgb` on every pixel)."""
+    return gamut_rgb_np(np.asarray(rgb, dtype=np.float32), gamut_vector())
 
 
 def output_transform(rgb2020: np.ndarray, params: OutputParams) -> np.ndarray:
+    """Linear Rec.2020 -> the output space's primaries, gamut compression, sRGB curve."""
     if params.space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {params.space!r}")
     rgb = apply_matrix(rgb2020, rgb_to_rgb_matrix("rec2020", params.space))
-    return srgb_encode(gamut_compress(rgb))
+    return srgb_encode_np(gamut_compress(rgb))
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from redframe.errors import ParameterError
 from redframe.io.metadata import Metadata
 from redframe.io.scene import Scene, pattern_to_index
 from redframe.isp import compose
@@ -46,8 +47,8 @@ from redframe.isp.tone import ToneParams
 from redframe.isp.white_balance import WhiteBalanceParams
 from redframe.params import param, validate
 
-__all__ = ["DevelopParams", "Developed", "develop", "preview_camera_rgb", "half_size_scene",
-           "RAW_EXPOSURE_EV"]
+__all__ = ["DevelopParams", "Developed", "develop", "prepare", "preview_camera_rgb",
+           "half_size_scene", "RAW_EXPOSURE_EV"]
 
 
 @dataclass
@@ -144,15 +145,23 @@ def half_size_scene(scene: Scene, levels: LevelsParams | None = None) -> Scene:
                    notes=list(scene.notes))
 
 
-def develop(scene: Scene, params: DevelopParams | None = None, *,
-            stages: tuple | None = None) -> Developed:
-    """Develop ``scene`` through the stage list (default :data:`STAGES`); ``params`` are
-    validated first (a mutated field out of range is refused, naming it)."""
-    params = validate(params or DevelopParams())
+def _check_look(look) -> None:
+    if look is not None and not callable(getattr(look, "apply", None)):
+        raise ParameterError(
+            f"look must be a look (an object with apply(rgb, rows=, full_shape=, "
+            f"display_referred=), e.g. redframe.looks.get_look(name)), got {type(look).__name__}",
+            key="look", value=look,
+        )
+
+
+def prepare(scene: Scene, params: DevelopParams, stages: tuple | None = None) -> Context:
+    """Validate ``params`` and make the develop's global decisions (each stage's
+    ``analyse`` on the preview): the :class:`Context` the strips of ``scene`` are rendered
+    with (for the half-size proof: the 2x2-binned raw)."""
+    validate(params)
+    _check_look(params.look)
     stages = STAGES if stages is None else tuple(stages)
     schedule = SCHEDULE if params.engine == "fused" else ()
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     plan = Plan()
     raw = scene.space in ("cfa", "camera")
     half = half_size_scene(scene, params.levels) if raw else None
@@ -167,7 +176,18 @@ def develop(scene: Scene, params: DevelopParams | None = None, *,
         ctx = replace(ctx, params=replace(params, levels=LevelsParams()), scene=half,
                       kind="camera")
         plan.notes.append(f"half size: {half.shape[1]}x{half.shape[0]} (2x2 binning)")
-    ctx = replace(ctx, preview=None)
+    return replace(ctx, preview=None)
+
+
+def develop(scene: Scene, params: DevelopParams | None = None, *,
+            stages: tuple | None = None) -> Developed:
+    """Develop ``scene`` through the stage list (default :data:`STAGES`); ``params`` are
+    validated first (a mutated field out of range is refused, naming it)."""
+    params = params or DevelopParams()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ctx = prepare(scene, params, stages)
+    plan = ctx.plan
     timings["analysis"] = time.perf_counter() - t0
 
     h, w = ctx.shape

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from redframe.color.dither import dither_noise
+from redframe.isp.pixel import code_value_np
 from redframe.isp.stage import Stage
 
 __all__ = ["OUTPUT_DTYPES", "quantize_reference", "STAGE"]
@@ -26,12 +27,10 @@ def quantize_reference(img: np.ndarray, dtype, row0: int = 0, dither: bool | Non
     computes the same."""
     maxval = np.float32(np.iinfo(dtype).max)
     dither = (np.dtype(dtype) == np.uint8) if dither is None else dither
-    v = np.clip(img, 0.0, 1.0).astype(np.float32)
-    s = v * maxval
-    if dither:
-        h, w, _ = img.shape
-        s = np.where((v > 0) & (v < 1), s + dither_noise(row0, h, w), s)
-    return np.clip(np.floor(s + np.float32(0.5)), 0, maxval).astype(dtype)
+    h, w, _ = img.shape
+    noise = dither_noise(row0, h, w) if dither else np.float32(0.0)
+    codes = code_value_np(np.asarray(img, dtype=np.float32), maxval, noise)
+    return np.clip(np.floor(codes), 0, maxval).astype(dtype)
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:

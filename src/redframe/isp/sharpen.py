@@ -16,6 +16,7 @@ import numpy as np
 
 from redframe.color import LUMA_REC709
 from redframe.isp.filters import weighted_sum
+from redframe.isp.pixel import soft_threshold_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
@@ -42,7 +43,7 @@ def sharpen(image: np.ndarray, params: SharpenParams) -> np.ndarray:
     detail = y - blur
     t = np.float32(params.threshold)
     if t > 0:  # soft threshold: no step where the mask switches on
-        detail = np.sign(detail) * np.maximum(np.abs(detail) - t, 0)
+        detail = soft_threshold_np(detail, t)
     out = image + (np.float32(params.amount) * detail)[..., None]
     return np.clip(out, 0.0, 1.0, out=out)
 

@@ -8,18 +8,19 @@ ready for the output transform. :class:`ToneParams` also holds the parameters of
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from redframe.color import LUMA_REC2020
 from redframe.isp.filters import weighted_sum
+from redframe.isp.pixel import MID_GREY, filmic_np, tone_rgb_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
-__all__ = ["ToneParams", "MID_GREY", "luminance", "filmic_curve", "tone_curve", "STAGE"]
-
-MID_GREY = 0.18
+__all__ = ["ToneParams", "MID_GREY", "luminance", "tone_vector", "filmic_curve", "tone_curve",
+           "STAGE"]
 
 
 @dataclass
@@ -54,50 +55,36 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
     return weighted_sum(rgb, LUMA_REC2020) if rgb.ndim == 3 else rgb
 
 
-def filmic_curve(x: np.ndarray, params: ToneParams) -> np.ndarray:
-    """Scene value -> display value in [0, 1]: power contrast around mid-grey, optional toe,
-    a C1-continuous tanh shoulder from ``params.shoulder`` reaching 1 at ``params.white``."""
-    x = np.maximum(x, 0.0).astype(np.float32, copy=False)
-    y = (
-        x
-        if params.contrast == 1.0
-        else np.float32(MID_GREY) * np.power(x / np.float32(MID_GREY), np.float32(params.contrast))
-    )
-    if params.toe > 0:
-        t = np.float32(MID_GREY / 2)
-        y = np.where(y < t, t * np.power(y / t, np.float32(1 + params.toe)), y)
-    s = np.float32(params.shoulder)
+def tone_vector(params: ToneParams) -> np.ndarray:
+    """The curve's parameters as :func:`redframe.isp.pixel.filmic` takes them: (contrast,
+    shoulder, span = 1 - shoulder, k, toe, black) with ``k`` scaling the tanh so that
+    ``white`` (after the contrast power) lands at 0.999 of the shoulder's range."""
     white = (
         params.white
         if params.contrast == 1.0
         else MID_GREY * (params.white / MID_GREY) ** params.contrast
     )
-    span = np.float32(1.0 - params.shoulder)
-    # scale the tanh argument so that `white` lands at 0.999 of the range
-    k = np.float32(np.arctanh(0.999) * span / max(white - params.shoulder, 1e-3))
-    over = y > s
-    y = np.where(over, s + span * np.tanh((y - s) * k / span), y)
-    if params.black > 0:
-        y = np.float32(params.black) + (1 - np.float32(params.black)) * y
-    return np.clip(y, 0.0, 1.0).astype(np.float32, copy=False)
+    span = 1.0 - params.shoulder
+    k = math.atanh(0.999) * span / max(white - params.shoulder, 1e-3)
+    return np.array([params.contrast, params.shoulder, span, k, params.toe, params.black],
+                    dtype=np.float64)
+
+
+def filmic_curve(x: np.ndarray, params: ToneParams) -> np.ndarray:
+    """Scene value -> display value in [0, 1]: power contrast around mid-grey, optional toe,
+    a C1-continuous tanh shoulder from ``params.shoulder`` reaching 1 at ``params.white``
+    (:func:`redframe.isp.pixel.filmic` on every value). float32 out."""
+    x = np.asarray(x)
+    x = x if x.dtype == np.float64 else x.astype(np.float32, copy=False)
+    return filmic_np(x, tone_vector(params)).astype(np.float32, copy=False)
 
 
 def tone_curve(rgb: np.ndarray, params: ToneParams) -> np.ndarray:
     """Apply :func:`filmic_curve` to linear Rec.2020 keeping hue: the curve runs on the
     pixel's max channel and scales the others by the same ratio; near white the result
     blends toward the per-channel curve so that very bright colours desaturate to white,
-    as film and our eyes do."""
-    norm = np.max(rgb, axis=2)
-    mapped = filmic_curve(norm, params)
-    ratio = mapped / np.maximum(norm, np.float32(1e-8))
-    out = rgb * ratio[..., None]
-    # desaturate only where the shoulder compresses strongly
-    blend = np.clip((mapped - np.float32(params.shoulder)) / np.float32(1 - params.shoulder), 0, 1)
-    blend = (blend * blend)[..., None]
-    if np.any(blend > 0):
-        per_channel = filmic_curve(rgb, params)
-        out = out + blend * (per_channel - out)
-    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+    as film and our eyes do (:func:`redframe.isp.pixel.tone_rgb` on every pixel)."""
+    return tone_rgb_np(np.asarray(rgb, dtype=np.float32), tone_vector(params))
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
