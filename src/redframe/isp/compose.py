@@ -53,6 +53,13 @@ class Strip:
     source: np.ndarray | None = None  # the scene's own rows (never written in place)
     planar: bool = False  # the current data is (3, H, W) (a kernel's hand-over)
     luma: np.ndarray | None = None  # a kernel's hand-over: luma of the current data
+    data: np.ndarray | None = None  # the data handed to a kernel (see take)
+
+    def take(self) -> np.ndarray:
+        """The data handed to a kernel, released here so the kernel holds the only
+        reference (a strip's intermediate images are freed as soon as they are used)."""
+        x, self.data = self.data, None
+        return x
 
 
 @dataclass(frozen=True)
@@ -61,9 +68,10 @@ class Kernel:
 
     ``covers``: the stage names it can run (in list order); ``accepts(name, ctx)``: whether
     it can run that stage in this develop; ``take(names, ctx)``: given the leading run of
-    active stages it covers, how many it runs (0: none); ``run(x, ctx, strip, names,
-    rest)`` computes them (``rest``: the names of the active stages after them) and returns
-    the result, or ``None`` when it wrote the strip's output rows into ``strip.out``.
+    active stages it covers, how many it runs (0: none); ``run(ctx, strip, names, rest)``
+    computes them on ``strip.take()`` (``rest``: the names of the active stages after them)
+    and returns the result, or ``None`` when it wrote the strip's output rows into
+    ``strip.out``.
     """
 
     name: str
@@ -135,7 +143,8 @@ def run(stages: list[Stage], ctx: Context, strip: Strip, x: np.ndarray | None = 
                 cand.append(name)
             n = kernel.take(cand, ctx) if cand else 0
             if n:
-                x = kernel.run(x, ctx, strip, tuple(cand[:n]), tuple(names[i + n:]))
+                strip.data, x = x, None  # the kernel gets the only reference
+                x = kernel.run(ctx, strip, tuple(cand[:n]), tuple(names[i + n:]))
                 i += n
                 break
         else:

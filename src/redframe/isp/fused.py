@@ -742,8 +742,9 @@ def _levels_wb_take(names, ctx) -> int:
     return 2 if ctx.kind == "cfa" and names[:2] == ["levels", "white_balance"] else 0
 
 
-def _levels_wb_run(x, ctx, strip, names, rest):
+def _levels_wb_run(ctx, strip, names, rest):
     """Levels and white balance on the mosaic, one pass."""
+    x = strip.take()
     cal, lv = ctx.calibration, ctx.params.levels
     black = cal.black_level if lv.black is None else np.full((2, 2), lv.black, np.float32)
     white = cal.white_level if lv.white is None else lv.white
@@ -775,13 +776,13 @@ def _render_take(names, ctx) -> int:
     return n
 
 
-def _render_run(x, ctx, strip, names, rest):
+def _render_run(ctx, strip, names, rest):
     """White balance (camera RGB), highlight repair, the colour matrix and exposure in one
     pass (:func:`highlights_matrix`, or :func:`denoise_domain` into the denoiser's sqrt
     domain); then denoise, local tone map, tone curve, output transform and encoding in
     one more (:func:`finish`), or the denoiser alone when linear light is wanted."""
     plan, params = ctx.plan, ctx.params
-    rgb = np.ascontiguousarray(x, dtype=np.float32)
+    rgb = np.ascontiguousarray(strip.take(), dtype=np.float32)
     dn = None
     if any(n in names for n in _MATRIX) or "denoise" in names:
         gain = plan.gains if "white_balance" in names else None
@@ -826,9 +827,10 @@ def _sharpen_quantize_take(names, ctx) -> int:
     return len(names)
 
 
-def _sharpen_quantize_run(x, ctx, strip, names, rest):
+def _sharpen_quantize_run(ctx, strip, names, rest):
     """Output sharpening and quantisation into the frame's rows, one pass; or sharpening
     alone, in place (float output)."""
+    x = strip.take()
     sharp = ctx.params.sharpen if "sharpen" in names else _NO_SHARPEN
     if "quantize" in names:
         if not rest and strip.out is not None:  # straight into the frame's rows

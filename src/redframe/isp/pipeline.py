@@ -168,6 +168,7 @@ def prepare(scene: Scene, params: DevelopParams, stages: tuple | None = None) ->
     ctx = Context(params, scene, scene.space, plan, schedule=schedule, preview=half,
                   source=scene, stages=stages)
     compose.analyse(ctx)
+    plan.preview_y = None  # the analysis is done: no full preview plane kept while rendering
     if params.half_size and raw:
         # the full-size develop's decisions (its preview *is* the half-size image), so the
         # proof looks like the full develop scaled down; levels are in the binning
