@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from redframe import params as P
+from redframe.color import srgb_encode
 from redframe.errors import ParameterError
-from redframe.isp import compose
+from redframe.isp import compose, pixel
 from redframe.isp.compose import Strip
+from redframe.isp.demosaic import DemosaicParams
 from redframe.isp.fused import SCHEDULE
 from redframe.isp.pipeline import DevelopParams, develop, prepare
 from redframe.isp.stage import Stage
@@ -136,8 +138,6 @@ def test_every_stage_parameter_is_declared_with_range_and_meaning():
         value = getattr(DevelopParams(), s.params) if s.params else None
         cls = type(value) if dataclasses.is_dataclass(value) else None
         if s.name == "demosaic":
-            from redframe.isp.demosaic import DemosaicParams
-
             cls = DemosaicParams
         if cls is None:
             continue
@@ -266,3 +266,11 @@ def test_analysis_preview_and_half_size_proof_share_the_composer(raw, monkeypatc
     assert any(kind == "camera" and shape == (h // 2, w // 2) and "output" in names
                for names, kind, shape in kinds)  # the proof
     assert any(kind == "cfa" and names[-1] == "exposure" for names, kind, _ in kinds)  # noise
+
+
+def test_the_pixel_srgb_curve_is_the_colour_layers():
+    """The develop's per-pixel sRGB encode (shared by both engines) and the colour layer's
+    array version (used by io) are the same curve."""
+    x = np.concatenate([np.linspace(-0.1, 1.1, 20001), np.geomspace(1e-7, 1, 2000)])
+    x = x.astype(np.float32)
+    np.testing.assert_allclose(pixel.srgb_encode_np(x), srgb_encode(x), atol=2e-7)
