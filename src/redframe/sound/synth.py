@@ -20,7 +20,6 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 __all__ = ["SAMPLE_RATE", "samples", "noise_transient", "bandpass", "resonance",
            "place", "fade", "normalise", "envelope", "unit", "Jitter"]
@@ -68,6 +67,8 @@ def bandpass(x: np.ndarray, low: float, high: float, order: int = 2) -> np.ndarr
     if not 0 < low < high < SAMPLE_RATE / 2:
         raise ValueError(f"band must satisfy 0 < low < high < {SAMPLE_RATE // 2} Hz, "
                          f"got {low!r}..{high!r}")
+    from scipy import signal  # on use: scipy.signal costs ~1 s of every command's start-up
+
     sos = signal.butter(order, [low, high], btype="bandpass", fs=SAMPLE_RATE, output="sos")
     return signal.sosfilt(sos, x)
 
@@ -86,6 +87,8 @@ def resonance(excitation: np.ndarray, freq: float, q: float, *, tail: float = 0.
     b = np.array([alpha, 0.0, -alpha])
     a = np.array([1 + alpha, -2 * np.cos(w0), 1 - alpha])
     x = np.concatenate([excitation, np.zeros(samples(tail) if tail else 0)])
+    from scipy import signal  # on use (see bandpass)
+
     return signal.lfilter(b / a[0], a / a[0], x)
 
 
