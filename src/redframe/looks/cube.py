@@ -7,23 +7,12 @@ are read too), then one ``R G B`` line per lattice point with **red changing fas
 
 What an exported LUT means (``export_cube(look, path, size, input, output)``): its input
 is an image *encoded* in ``input`` (each channel in [0, 1]), its output is the look's
-rendering *encoded* in ``output``. The encodings (the table
-:data:`redframe.color.encodings.ENCODINGS`, shared with the video path):
-
-==============  ===========================  ==================  ========================
-name            primaries / white            transfer            light
-==============  ===========================  ==================  ========================
-``srgb``        sRGB (Rec.709), D65          IEC 61966-2-1       display-referred
-``display-p3``  P3, D65                      IEC 61966-2-1       display-referred
-``rec709``      Rec.709, D65                 BT.1886 (gamma 2.4) display-referred
-``slog3``       S-Gamut3.Cine, D65           Sony S-Log3         scene-referred
-``logc3``       ARRI Wide Gamut 3, D65       ARRI LogC3 (EI 800) scene-referred
-``acescct``     ACES AP1, ACES white (D60)*  ACEScct             scene-referred
-==============  ===========================  ==================  ========================
-
-(*) adapted to D65 with Bradford. Display-referred inputs (a finished picture) are taken
-back to scene light through the inverse of the ``neutral`` tone curve before the look,
-exactly as ``redframe develop --look`` does with a JPEG. Scene-referred inputs go to the
+rendering *encoded* in ``output``. The encodings are those of the one table
+:data:`redframe.color.encodings.ENCODINGS` (shared with the video path): ``srgb``,
+``display-p3`` and ``rec709`` (display-referred), ``slog3``, ``logc3`` and ``acescct``
+(scene-referred; ACES white adapted to D65 with Bradford). Display-referred inputs (a
+finished picture) are taken back to scene light through the inverse of the ``neutral``
+tone curve before the look, exactly as ``redframe develop --look`` does with a JPEG. Scene-referred inputs go to the
 look directly (mid-grey 0.18 = S-Log3 code 420/1023, LogC3 0.391, ACEScct 0.4135).
 The output default is the input's own encoding for display inputs and ``rec709`` for log
 inputs; the output gamut is compressed as :func:`redframe.isp.output.output_transform`
