@@ -12,11 +12,12 @@ rendering *encoded* in ``output``. The encodings are those of the one table
 ``display-p3`` and ``rec709`` (display-referred), ``slog3``, ``logc3`` and ``acescct``
 (scene-referred; ACES white adapted to D65 with Bradford). Display-referred inputs (a
 finished picture) are taken back to scene light through the inverse of the ``neutral``
-tone curve before the look, exactly as ``redframe develop --look`` does with a JPEG. Scene-referred inputs go to the
-look directly (mid-grey 0.18 = S-Log3 code 420/1023, LogC3 0.391, ACEScct 0.4135).
-The output default is the input's own encoding for display inputs and ``rec709`` for log
-inputs; the output gamut is compressed as :func:`redframe.isp.output.output_transform`
-does. Vignette and grain depend on pixel position and are not in a LUT.
+tone curve before the look, exactly as ``redframe develop --look`` does with a JPEG.
+Scene-referred inputs go to the look directly (mid-grey 0.18 = S-Log3 code 420/1023, LogC3
+0.391, ACEScct 0.4135). The output default is the input's own encoding for display inputs
+and ``rec709`` for log inputs; the output gamut is compressed as
+:func:`redframe.isp.output.output_transform` does. Vignette and grain depend on pixel
+position and are not in a LUT.
 
 Loading (``load_cube(path)``) gives a :class:`CubeLook` usable as ``DevelopParams.look``:
 scene light is rendered with the ``neutral`` look, encoded in the LUT's input encoding,
