@@ -20,6 +20,7 @@ from PIL import Image
 
 from redframe.app.processing import CaptureJob, render_capture
 from redframe.cli import main
+from redframe.color import srgb_decode
 from redframe.errors import ParameterError, UsageError
 from redframe.io.icc import icc_description
 from redframe.jobs import (
@@ -282,3 +283,37 @@ def test_night_with_a_look_on_tall_jpeg_frames_has_no_strip_seams(tmp_path):
     jumps = np.abs(np.diff(rows)) / rows.mean()
     assert rows[1000] > rows[5] * 1.05  # the vignette is there (corners darker)
     assert jumps.max() <= 0.005, (jumps.argmax(), jumps.max())
+
+
+# --- settings on finished pictures ------------------------------------------------------------
+
+def test_exposure_reaches_a_finished_picture_and_rolls_off_its_highlights(tmp_path):
+    """--exposure on a JPEG/PNG: less light scales it, more rolls its highlights off
+    through the develop's shoulder; 0 EV leaves the picture as it is."""
+    ramp = np.tile(np.linspace(0, 255, 256).round().astype(np.uint8), (32, 1))
+    src = tmp_path / "ramp.png"
+    Image.fromarray(np.dstack([ramp] * 3)).save(src)
+    outs = {}
+    for name, flags in (("none", []), ("zero", ["--exposure", "0"]), ("up", ["--exposure", "1"]),
+                        ("down", ["--exposure", "-1"])):
+        assert main(["develop", str(src), "-o", str(tmp_path / name), "--format", "png",
+                     *flags]) == 0
+        outs[name] = cv2.imread(str(tmp_path / name / "ramp.png"),
+                                cv2.IMREAD_UNCHANGED)[16, :, 1].astype(np.float64)
+    assert np.array_equal(outs["none"], outs["zero"])
+    up, down, none = outs["up"], outs["down"], outs["none"]
+    assert np.all(np.diff(up) >= 0) and np.all(np.diff(down) >= 0)  # no reversal, no banding
+    mid = 128  # sRGB code 128: linear 0.216, below the shoulder: exactly one stop
+    lin = srgb_decode(up / 65535) / np.maximum(srgb_decode(none / 65535), 1e-9)
+    assert 1.95 < lin[mid] < 2.05
+    assert np.sum(up >= 65535) <= 2  # highlights roll off: only the top codes reach white
+    assert np.all(np.diff(up[200:]) > 0)  # ... and keep their gradation
+    lin_down = srgb_decode(down / 65535) / np.maximum(srgb_decode(none / 65535), 1e-9)
+    assert np.allclose(lin_down[32:], 0.5, atol=0.01)  # one stop less, white included
+
+
+def test_raw_only_settings_on_a_picture_are_said_not_silently_dropped(tmp_path, data_dir):
+    result = run("develop", str(data_dir / "nokia_x71.jpg"), "-o", str(tmp_path / "o"),
+                 "--wb", "4300K", "--auto-exposure")
+    assert result.returncode == 0
+    assert "white balance kelvin and auto exposure apply to raws" in result.stderr

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from redframe.color import REC2020_TO_XYZ, XYZ_TO_REC2020
+from redframe.isp.tone import NEUTRAL_TONE, display_to_scene
 from redframe.looks import Look, get_look
-from redframe.looks.engine import NEUTRAL_TONE, display_to_scene
 from redframe.looks.fast import noise_plane, noise_reference, tetrahedral, tetrahedral_reference
 from redframe.looks.oklab import oklab_to_rec2020, rec2020_to_oklab
 from redframe.looks.params import Color, Grain, LookParams, Skin, Vignette, WhiteBalanceBias

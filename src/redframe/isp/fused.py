@@ -759,6 +759,8 @@ _MATRIX = ("white_balance", "highlights", "color", "exposure")
 
 
 def _render_accepts(name: str, ctx) -> bool:
+    if name == "exposure":  # a gain in the matrix; a decoded picture's runs its reference
+        return ctx.kind != "rec2020"
     if name == "white_balance":  # on RGB (a mosaic is balanced per CFA site, above)
         return ctx.kind == "camera"
     if name == "highlights":

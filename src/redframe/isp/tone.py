@@ -19,8 +19,9 @@ from redframe.isp.pixel import MID_GREY, filmic_np, tone_rgb_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
-__all__ = ["ToneParams", "MID_GREY", "luminance", "tone_vector", "filmic_curve", "tone_curve",
-           "STAGE"]
+__all__ = ["ToneParams", "NEUTRAL_TONE", "display_to_scene", "scene_to_display",
+           "MID_GREY", "luminance",
+           "tone_vector", "filmic_curve", "tone_curve", "STAGE"]
 
 
 @dataclass
@@ -85,6 +86,43 @@ def tone_curve(rgb: np.ndarray, params: ToneParams) -> np.ndarray:
     blends toward the per-channel curve so that very bright colours desaturate to white,
     as film and our eyes do (:func:`redframe.isp.pixel.tone_rgb` on every pixel)."""
     return tone_rgb_np(np.asarray(rgb, dtype=np.float32), tone_vector(params))
+
+
+#: The tone curve of the ``neutral`` look: decoded pictures (display light) are taken back
+#: to scene light through its inverse (:func:`display_to_scene`) wherever scene light is
+#: needed (a look, an exposure change), so the neutral rendering leaves them as they are.
+NEUTRAL_TONE = ToneParams(contrast=1.0, shoulder=0.9, white=16.0)
+
+_INVERSE_TABLES: dict = {}
+
+
+def display_to_scene(rgb: np.ndarray, tone: ToneParams = NEUTRAL_TONE) -> np.ndarray:
+    """Inverse of :func:`filmic_curve` on max(RGB), ratios kept (hue and saturation kept):
+    display light [0, 1] -> scene light; the exact inverse of :func:`scene_to_display`.
+    The curve is monotonic; it is inverted by interpolation in a dense table. (It is not
+    the inverse of :func:`tone_curve`, which also desaturates toward white near white.)"""
+    key = (tone.contrast, tone.shoulder, tone.white, tone.toe, tone.black)
+    if key not in _INVERSE_TABLES:
+        x = np.concatenate([[0.0], np.geomspace(1e-7, tone.white * 1.5, 8192)]).astype(np.float32)
+        y = filmic_curve(x, tone).astype(np.float64)
+        keep = np.concatenate([[True], np.diff(y) > 0])
+        _INVERSE_TABLES[key] = (y[keep], x[keep].astype(np.float64))
+    ys, xs = _INVERSE_TABLES[key]
+    rgb = np.clip(np.asarray(rgb, np.float32), 0.0, 1.0)
+    top = np.max(rgb, axis=-1)
+    scene_top = np.interp(top, ys, xs).astype(np.float32)
+    ratio = scene_top / np.maximum(top, np.float32(1e-12))
+    return (rgb * ratio[..., None]).astype(np.float32)
+
+
+def scene_to_display(rgb: np.ndarray, tone: ToneParams = NEUTRAL_TONE) -> np.ndarray:
+    """:func:`filmic_curve` on max(RGB), ratios kept: scene light -> display light [0, 1],
+    hue and saturation kept (no desaturation toward white); inverse of
+    :func:`display_to_scene`."""
+    rgb = np.maximum(np.asarray(rgb, np.float32), np.float32(0.0))
+    top = np.max(rgb, axis=-1)
+    ratio = filmic_curve(top, tone) / np.maximum(top, np.float32(1e-12))
+    return np.minimum(rgb * ratio[..., None], np.float32(1.0)).astype(np.float32)
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:

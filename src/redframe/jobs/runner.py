@@ -179,6 +179,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
             step("decode", 1, 1)
         if job.capture:
             scene.meta = capture_metadata(scene.meta, job.capture)
+        notes += _raw_only_settings(recipe, scene)
         timings["merge" if job.kind == "night" else "decode"] = time.perf_counter() - t
 
         # develop
@@ -267,6 +268,26 @@ def _output_format(job: Job) -> str:
     elif fmt not in FORMAT_SUFFIX:
         raise UsageError(f"unknown output format {fmt!r}")
     return fmt
+
+
+def _raw_only_settings(recipe: Recipe, scene) -> list[str]:
+    """Warnings for settings that a decoded picture (display light, white-balanced by its
+    camera) cannot take: they are left out, said once, instead of silently."""
+    if scene.space in ("cfa", "camera"):
+        return []
+    dev = recipe.develop
+    unused = []
+    if dev.wb.mode != "asshot":
+        unused.append(f"white balance {dev.wb.mode}")
+    if dev.tone.auto_exposure:
+        unused.append("auto exposure")
+    if dev.half_size:
+        unused.append("the half-size proof")
+    if not unused:
+        return []
+    return [f"warning: {' and '.join(unused)} apply to raws; "
+            f"{Path(scene.meta.path or 'this picture').name} is a finished picture, "
+            "developed without them"]
 
 
 def _develop_bits(fmt: str, bit_depth: int | None) -> int:

@@ -42,15 +42,13 @@ from redframe.color.encodings import ENCODINGS, Encoding
 from redframe.color.transfer import gamma24_encode
 from redframe.errors import OutputError, UsageError
 from redframe.isp.output import OutputParams, gamut_compress, output_transform
-from redframe.isp.tone import tone_curve
+from redframe.isp.tone import NEUTRAL_TONE, display_to_scene, tone_curve
 from redframe.looks import fast
 from redframe.looks.engine import (
-    NEUTRAL_TONE,
     Look,
     _rows_of,
     _sanitize,
     bake_function,
-    display_to_scene,
 )
 
 __all__ = [

@@ -5,7 +5,7 @@ as the develop pipeline has it after exposure, denoise and local tone mapping) a
 display-referred linear Rec.2020 in [0, 1] for :func:`redframe.isp.output.output_transform`.
 With ``display_referred=True`` the input is already display light (a decoded JPEG/PNG/HEIC):
 it is first taken back to scene light through the inverse of the ``neutral`` tone curve
-(:data:`NEUTRAL_TONE`), so the neutral look leaves such a picture as it is.
+(:data:`redframe.isp.tone.NEUTRAL_TONE`), so the neutral look leaves such a picture as it is.
 
 Order (reference math, :func:`render_colour`, then the spatial stages of :class:`Look`):
 
@@ -39,7 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from redframe.color import LUMA_REC2020
-from redframe.isp.tone import MID_GREY, ToneParams, filmic_curve, tone_curve
+from redframe.isp.tone import (
+    MID_GREY,
+    ToneParams,
+    display_to_scene,
+    tone_curve,
+)
 from redframe.looks import fast
 from redframe.looks.oklab import (
     boundary_along,
@@ -52,16 +57,11 @@ from redframe.looks.params import FILTERS, Grain, LookParams, Tone, Vignette
 
 __all__ = [
     "Look",
-    "NEUTRAL_TONE",
     "render_colour",
-    "display_to_scene",
     "vignette_gain",
     "grain_field",
     "mono_weights",
 ]
-
-#: The tone curve of the ``neutral`` look; display-referred inputs are inverted through it.
-NEUTRAL_TONE = ToneParams(contrast=1.0, shoulder=0.9, white=16.0)
 
 #: Oklab L of display mid-grey (0.18): the split-toning crossover with balance 0.
 _L_MID = float(np.cbrt(MID_GREY))
@@ -77,26 +77,6 @@ def tone_params(t: Tone) -> ToneParams:
 def _sanitize(rgb: np.ndarray, top: float = fast.XMAX) -> np.ndarray:
     x = np.nan_to_num(np.asarray(rgb, np.float32), nan=0.0, posinf=top, neginf=0.0)
     return np.clip(x, 0.0, top).astype(np.float32, copy=False)
-
-
-_INVERSE_TABLES: dict = {}
-
-
-def display_to_scene(rgb: np.ndarray, tone: ToneParams = NEUTRAL_TONE) -> np.ndarray:
-    """Inverse of :func:`tone_curve` on max(RGB) (hue kept): display light [0, 1] -> scene
-    light. The curve is monotonic; it is inverted by interpolation in a dense table."""
-    key = (tone.contrast, tone.shoulder, tone.white, tone.toe, tone.black)
-    if key not in _INVERSE_TABLES:
-        x = np.concatenate([[0.0], np.geomspace(1e-7, tone.white * 1.5, 8192)]).astype(np.float32)
-        y = filmic_curve(x, tone).astype(np.float64)
-        keep = np.concatenate([[True], np.diff(y) > 0])
-        _INVERSE_TABLES[key] = (y[keep], x[keep].astype(np.float64))
-    ys, xs = _INVERSE_TABLES[key]
-    rgb = np.clip(np.asarray(rgb, np.float32), 0.0, 1.0)
-    top = np.max(rgb, axis=-1)
-    scene_top = np.interp(top, ys, xs).astype(np.float32)
-    ratio = scene_top / np.maximum(top, np.float32(1e-12))
-    return (rgb * ratio[..., None]).astype(np.float32)
 
 
 def mono_weights(p: LookParams) -> np.ndarray:
