@@ -317,3 +317,43 @@ def test_raw_only_settings_on_a_picture_are_said_not_silently_dropped(tmp_path, 
                  "--wb", "4300K", "--auto-exposure")
     assert result.returncode == 0
     assert "white balance kelvin and auto exposure apply to raws" in result.stderr
+
+
+def test_picture_and_dng_appear_together_or_not_at_all(tmp_path):
+    from conftest import write_burst_dngs
+
+    from redframe.burst import simulate_burst
+    from redframe.sim.scenes import natural_xyz
+
+    sim = simulate_burst(natural_xyz("coffee", 128), 2, iso=800, exposure=0.35, seed=5)
+    frames = write_burst_dngs(sim, tmp_path, "burst")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    dng = tmp_path / "out" / "merged.dng"
+    result = run("night", *frames, "-o", str(blocker / "night.jpg"), "--dng", str(dng))
+    assert result.returncode == 4 and "Traceback" not in result.stderr  # the picture failed
+    assert not dng.exists() and not [p for p in dng.parent.iterdir()]  # ... so no DNG either
+    picture = tmp_path / "night.jpg"
+    result = run("night", *frames, "-o", str(picture), "--dng", str(blocker / "merged.dng"))
+    assert result.returncode == 4 and not picture.exists()  # the DNG failed: no picture
+    assert main(["night", *frames, "-o", str(picture), "--dng", str(dng)]) == 0
+    assert dng.exists() and picture.exists()
+
+
+def test_a_killed_runs_temporary_files_are_removed_by_the_next_write(tmp_path, data_dir):
+    import os
+    import time
+
+    out = tmp_path / "out"
+    out.mkdir()
+    stale, fresh = out / ".nokia_x71.jpg.0badc0de.part", out / ".nokia_x71.jpg.0000beef.part"
+    for p in (stale, fresh):
+        p.write_bytes(b"half a JPEG")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    other = out / ".someone-else.txt.part"
+    other.write_bytes(b"not ours")
+    os.utime(other, (old, old))
+    assert main(["develop", str(data_dir / "nokia_x71.jpg"), "-o", str(out)]) == 0
+    assert not stale.exists()  # left by a killed run: removed
+    assert fresh.exists() and other.exists()  # a live writer's, and not ours: kept

@@ -49,12 +49,17 @@ def decode_burst(paths: Sequence[str], progress: Progress | None = None
     return scenes, names, skipped
 
 
-def write_dng_atomically(path: Path, scene: Scene, overwrite: bool) -> Path:
-    """Write the merged DNG under a temporary name, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_dng_atomically(path: Path, scene: Scene, overwrite: bool,
+                         then: Callable[[], object] | None = None) -> Path:
+    """Write the merged DNG under a temporary name, then move it into place. ``then()``
+    (the picture it goes with being written) runs after the DNG is complete and before it
+    is moved: if it fails, the DNG is removed, so both outputs appear or neither does."""
     tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_merged_dng(tmp, scene)
+        if then is not None:
+            then()
         if not overwrite and path.exists():
             raise OutputError("exists; use --overwrite", path=str(path))
         os.replace(tmp, path)

@@ -23,6 +23,7 @@ inputs is always an error (originals are never touched).
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 import time
 import traceback
@@ -203,14 +204,23 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         image = render_frame(image, meta, layout, prepared=prepared)
     out_meta = dataclasses.replace(meta, orientation=1, width=int(image.shape[1]),
                                    height=int(image.shape[0]))
-    written = write_image(job.output, image, format=fmt, meta=out_meta, color_space=space,
-                          quality=recipe.output.quality, bit_depth=recipe.output.bit_depth,
-                          overwrite=job.overwrite, strip_gps=recipe.metadata.strip_gps,
-                          icc_profile=icc_profile)
-    result.output = str(written)
-    if job.dng is not None:
+    for target in (job.output, job.dng):
+        if target is not None:
+            _remove_stale_parts(Path(target))
+
+    def write_picture() -> None:
+        result.output = str(write_image(
+            job.output, image, format=fmt, meta=out_meta, color_space=space,
+            quality=recipe.output.quality, bit_depth=recipe.output.bit_depth,
+            overwrite=job.overwrite, strip_gps=recipe.metadata.strip_gps,
+            icc_profile=icc_profile))
+
+    if job.dng is None:
+        write_picture()
+    else:  # the merged DNG and the picture appear together or not at all
         step("write", 1, targets)
-        result.dng = str(write_dng_atomically(Path(job.dng), scene, job.overwrite))
+        result.dng = str(write_dng_atomically(Path(job.dng), scene, job.overwrite,
+                                              then=write_picture))
     if job.thumbnail is not None:
         write_thumbnail(image, job.thumbnail)
     step("write", targets, targets)
@@ -288,6 +298,25 @@ def _raw_only_settings(recipe: Recipe, scene) -> list[str]:
     return [f"warning: {' and '.join(unused)} apply to raws; "
             f"{Path(scene.meta.path or 'this picture').name} is a finished picture, "
             "developed without them"]
+
+
+#: A temporary file of ours (``.NAME.XXXXXXXX.part``) older than this is left over from a
+#: run that was killed: the next write of the same output removes it.
+STALE_PART_SECONDS = 600
+
+
+def _remove_stale_parts(target: Path) -> None:
+    """Remove what a killed run left of ``target``: our own temporary files for it (the
+    name pattern :func:`redframe.io.write_image` and the DNG writer use), once old enough
+    that no live writer can own them."""
+    now = time.time()
+    for part in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        try:
+            if part.is_file() and not part.is_symlink() \
+                    and now - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
+        except OSError:
+            pass
 
 
 def _develop_bits(fmt: str, bit_depth: int | None) -> int:
