@@ -357,3 +357,72 @@ def test_a_killed_runs_temporary_files_are_removed_by_the_next_write(tmp_path, d
     assert main(["develop", str(data_dir / "nokia_x71.jpg"), "-o", str(out)]) == 0
     assert not stale.exists()  # left by a killed run: removed
     assert fresh.exists() and other.exists()  # a live writer's, and not ours: kept
+
+
+# --- the pool ---------------------------------------------------------------------------------
+
+def test_a_worker_that_dies_fails_only_its_own_file(tmp_path, data_dir):
+    from crashing_jobs import CrashingJob
+
+    from redframe.jobs import run_jobs
+
+    src = data_dir / "nokia_x71.jpg"
+    jobs = [Job((str(src),), str(tmp_path / f"ok{i}.jpg")) for i in range(4)]
+    jobs.insert(1, CrashingJob((str(src),), str(tmp_path / "crash.jpg")))
+    results = run_jobs(jobs, workers=2)
+    assert len(results) == 5
+    bad = [r for r in results if r.error]
+    assert len(bad) == 1 and "killed by SIGSEGV" in bad[0].error, [r.error for r in bad]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"ok{i}.jpg" for i in range(4)]
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_kill_9_of_the_command_leaves_no_worker_behind(tmp_path, data_dir):
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(40):
+        shutil.copy(data_dir / "huawei_ele-l29.jpg", src / f"h{i}.jpg")
+    cli = subprocess.Popen([sys.executable, "-m", "redframe", "develop", str(src), "-o",
+                            str(tmp_path / "out"), "--jobs", "2"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    workers: list[int] = []
+    while time.time() < deadline and not (tmp_path / "out").is_dir():
+        time.sleep(0.2)
+    while time.time() < deadline and len(workers) < 2:
+        workers = [p for p in _children(cli.pid) if _alive(p)]
+        time.sleep(0.1)
+    assert workers, "no worker started"
+    everything = set(workers)
+    for w in workers:
+        everything |= set(_children(w))
+    os.kill(cli.pid, signal.SIGKILL)
+    cli.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in everything):
+        time.sleep(0.2)
+    assert not [p for p in everything if _alive(p)]
