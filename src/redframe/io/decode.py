@@ -10,6 +10,7 @@ Adobe RGB, Rec.2020; anything unknown is taken as sRGB, with a note).
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +18,16 @@ import numpy as np
 from redframe.color import rgb_to_rgb_matrix, srgb_decode
 from redframe.errors import InputError
 from redframe.io.exif import metadata_from_exif, read_exif
+from redframe.io.heif import check_isobmff_complete
 from redframe.io.metadata import Metadata
-from redframe.io.raw import RAW_EXTENSIONS, decode_raw, dng_tags
+from redframe.io.raw import RAW_EXTENSIONS, decode_raw, dng_tags, quiet_native_stderr
 from redframe.io.scene import Scene
 
 __all__ = [
     "read_image",
     "read_metadata",
+    "check_readable",
+    "check_regular_file",
     "sniff",
     "MAX_IMAGE_PIXELS",
     "IMAGE_EXTENSIONS",
@@ -68,15 +72,46 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def check_readable(path: str) -> bytes:
-    """The file's first 64 bytes, or InputError: missing, a folder, unreadable, empty."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path=path)
-    if p.is_dir():
-        raise InputError("is a folder, not an image", path=path)
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def check_regular_file(path: str) -> os.stat_result:
+    """``os.stat(path)`` (symlinks followed) of a regular file, or InputError: missing, a
+    folder, a FIFO, socket or device. Nothing is opened: opening a FIFO blocks until a writer
+    comes, and a device like /dev/zero never ends."""
     try:
-        with open(p, "rb") as fh:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except PermissionError:
+        raise InputError("permission denied", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror or exc})", path=path) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError("is a folder, not an image", path=path)
+    if not stat.S_ISREG(st.st_mode):
+        what = next((name for test, name in _NOT_REGULAR if test(st.st_mode)), "special file")
+        raise InputError(f"is {what}, not a regular file", path=path)
+    return st
+
+
+def check_readable(path: str, *, complete: bool = True) -> bytes:
+    """The file's first 64 bytes, or InputError: missing, a folder or other non-regular
+    file (FIFO, socket, device), unreadable, empty; with ``complete``, also an ISOBMFF file
+    (HEIC/HEIF/AVIF, CR3) that ends before the data its boxes and items declare (decoders
+    turn those into flat tiles without a word, see :mod:`redframe.io.heif`)."""
+    check_regular_file(path)
+    try:
+        # O_NONBLOCK: should a FIFO replace the file since the check, open does not hang
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise InputError("is not a regular file", path=path)
             head = fh.read(64)
     except PermissionError:
         raise InputError("permission denied", path=path) from None
@@ -84,6 +119,8 @@ def check_readable(path: str) -> bytes:
         raise InputError(f"cannot read ({exc.strerror or exc})", path=path) from None
     if not head:
         raise InputError("empty file (0 bytes)", path=path)
+    if complete and sniff(head) in ("heic", "cr3"):
+        check_isobmff_complete(path)
     return head
 
 
@@ -94,7 +131,7 @@ def _is_dng(path: str) -> bool:
 def read_metadata(path: str) -> Metadata:
     """Metadata only (no pixel decode), for ``redframe info`` and frames."""
     path = str(path)
-    check_readable(path)
+    check_readable(path, complete=False)
     exif, icc, warnings = read_exif(path)
     meta = metadata_from_exif(exif, Metadata(path=path))
     meta.icc_profile = icc
@@ -200,7 +237,14 @@ def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
 
 def picture_pixels(path: str, kind: str, im) -> np.ndarray:
     """Pixels of the opened Pillow image ``im`` of ``path`` (``kind`` from :func:`sniff`) as
-    (H, W, 3) uint8/uint16/float32: 16 bits kept, alpha dropped, grey and CMYK expanded."""
+    (H, W, 3) uint8/uint16/float32: 16 bits kept, alpha dropped, grey and CMYK expanded.
+    Raises what the decoders raise (a truncated file among them); what libpng/libtiff/OpenCV
+    print on the way is silenced (the caller reports the error, once)."""
+    with quiet_native_stderr():
+        return _picture_pixels(path, kind, im)
+
+
+def _picture_pixels(path: str, kind: str, im) -> np.ndarray:
     if kind in ("png", "tiff"):
         array = None
         if kind == "tiff":

@@ -26,7 +26,7 @@ from redframe.errors import InputError
 from redframe.io.metadata import Metadata, clean_text
 from redframe.io.scene import RawCalibration, Scene
 
-__all__ = ["decode_raw", "MAX_RAW_PIXELS", "RAW_EXTENSIONS"]
+__all__ = ["decode_raw", "MAX_RAW_PIXELS", "RAW_EXTENSIONS", "quiet_native_stderr"]
 
 #: Refuse sensors larger than this (pixels): a guard against hostile headers.
 MAX_RAW_PIXELS = 400_000_000
@@ -46,7 +46,7 @@ _ILLUMINANT_CCT = {17: 2856, 21: 6504, 20: 5503, 22: 7504, 23: 5003, 10: 6504, 1
 
 
 @contextlib.contextmanager
-def _quiet_native_stderr():
+def quiet_native_stderr():
     """LibRaw prints warnings ("Unexpected end of file") on fd 2; we report errors ourselves."""
     if os.environ.get("REDFRAME_DEBUG"):
         yield
@@ -134,7 +134,7 @@ def decode_raw(path: str, meta: Metadata) -> Scene:
     size = os.path.getsize(path)
     raw = rawpy.RawPy()
     try:
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             try:
                 raw.open_file(path)
             except rawpy.LibRawError as exc:
