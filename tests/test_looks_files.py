@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import colour
 import numpy as np
 import pytest
@@ -238,7 +240,27 @@ BAD_CUBES = [
      r"line 5: a table row has a NaN or infinite value"),
     (GOOD_HEADER + GRID.replace("0 1 0\n", "0 x 0\n"), r"line 5: .* not a number"),
     (GOOD_HEADER + GRID.replace("0 1 0\n", "0 1\n"), r"line 5: a table row needs 3 numbers"),
-    ("LUT_3D_SIZE 1\n" + GRID, r"line 1: LUT_3D_SIZE must be an integer 2..256"),
+    ("LUT_3D_SIZE 1\n" + GRID, r"line 1: LUT_3D_SIZE must be an integer 2..129"),
+    ("LUT_3D_SIZE 256\n" + GRID, r"line 1: LUT_3D_SIZE must be an integer 2..129, got '256'"),
+    ("LUT_1D_SIZE 65537\n" + GRID, r"line 1: LUT_1D_SIZE must be an integer 2..65536"),
+    # the table: a NaN first (it once read "keyword nan after the table data"), inf, garbage
+    (GOOD_HEADER + GRID.replace("0 0 0\n", "nan 0 0\n", 1),
+     r"line 3: a table row has a NaN or infinite value: 'nan 0 0'"),
+    (GOOD_HEADER + GRID.replace("0 1 0\n", "0 -inf 0\n"),
+     r"line 5: a table row has a NaN or infinite value"),
+    (GOOD_HEADER + GRID.replace("0 1 0\n", "0 1e400 0\n"),
+     r"line 5: a table row has a NaN or infinite value"),
+    (GOOD_HEADER + GRID.replace("0 1 0\n", "0 1e39 0\n"), r"table row 3 .* beyond float32"),
+    (GOOD_HEADER + GRID.replace("0 1 0\n", "0 1.2.3 0\n"), r"line 5: .* not a number"),
+    (GOOD_HEADER + GRID.replace("0 1 0\n", "0 1 0 5\n"), r"line 5: a table row needs 3 numbers"),
+    (GOOD_HEADER + GRID + "1 1 1\n", r"LUT_3D_SIZE 2\^3 needs 8 table rows, found 9 "
+     r"\(data from line 3\)"),
+    (GOOD_HEADER + GRID[:-3], r"line 10: a table row needs 3 numbers, got '1 1'"),
+    (GOOD_HEADER + GRID + "abc\n", r"line 11: keyword abc after the table data"),
+    (GOOD_HEADER + GRID.replace("0 1 0\n", "0 \x01 0\n"), r"line 5: .* not a number"),
+    (GOOD_HEADER, r"needs 8 table rows, found 0$"),
+    ("LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n0 0 0\n" + GRID, r"LUT_1D_SIZE 2 \+ LUT_3D_SIZE 2\^3 "
+     r"needs 10 table rows, found 9"),
     ("LUT_3D_SIZE 2\nLUT_FANCY 3\n" + GRID, r"line 2: unknown keyword 'LUT_FANCY'"),
     (GOOD_HEADER + GRID + "DOMAIN_MIN 0 0 0\n", r"line 11: keyword DOMAIN_MIN after the table"),
     ("TITLE \"t\"\n" + GRID, r"no LUT_3D_SIZE"),
@@ -260,3 +282,101 @@ def test_identity_cube_with_1d_shaper_is_an_identity(tmp_path):
     cube = load_cube(write(tmp_path, "id.cube", text))
     x = np.random.default_rng(3).uniform(0, 1, (100, 1, 3)).astype(np.float32)
     assert np.abs(cube.lut(x) - x).max() < 1e-6
+
+
+def test_cube_comments_blank_lines_and_line_ends(tmp_path):
+    """Comments (whole-line and trailing, in the table too), blank lines, CRLF: read as the
+    rows they carry; our tags are found anywhere on a comment line."""
+    rows = GRID.splitlines()
+    text = ("# made by hand\nTITLE \"t\" # trailing\n\nLUT_3D_SIZE 2\n"
+            + "\n".join(rows[:4]) + "\n\n  # redframe-input: slog3\n"
+            + "\n".join(r + "  # row" for r in rows[4:]) + "\n\n")
+    cube = read_cube(write(tmp_path, "c.cube", text))
+    lattice = np.stack(np.meshgrid(*[np.arange(2.0)] * 3, indexing="ij"), -1)
+    assert cube.title == "t" and cube.tags == {"input": "slog3"}
+    assert np.array_equal(cube.table3, lattice)  # red fastest in the file, [r, g, b] here
+    crlf = read_cube(write(tmp_path, "d.cube", text.replace("\n", "\r\n")))
+    assert np.array_equal(crlf.table3, lattice) and crlf.tags == cube.tags
+    with pytest.raises(UsageError, match=r"line 11: a table row needs 3 numbers"):
+        read_cube(write(tmp_path, "e.cube", text.replace("0 0 1  # row", "0 0  # row")))
+
+
+def _identity_cube(path, n):
+    codes = [f"{i / (n - 1):.6f}" for i in range(n)]
+    plane = [f"{codes[r]} {codes[g]} " for g in range(n) for r in range(n)]
+    with open(path, "w") as f:
+        f.write(f'TITLE "identity"\nLUT_3D_SIZE {n}\n')
+        for b in range(n):
+            f.write("\n".join(p + codes[b] for p in plane) + "\n")
+    return path
+
+
+def test_a_129_cube_loads_in_seconds(tmp_path):
+    """129^3 (2.1 M rows, 55 MB) took 9-39 s and 580-790 MB with a Python loop a row."""
+    import time
+
+    path = _identity_cube(tmp_path / "big.cube", 129)
+    start = time.perf_counter()
+    cube = read_cube(path)
+    assert time.perf_counter() - start < 6
+    lattice = np.stack(np.meshgrid(*[np.linspace(0, 1, 129)] * 3, indexing="ij"), -1)
+    assert cube.table3.shape == (129, 129, 129, 3) and cube.table3.dtype == np.float32
+    assert np.abs(cube.table3 - lattice).max() < 1e-6
+
+
+def test_oversized_cubes_are_refused_before_the_table_is_parsed(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from redframe.looks import cube as cube_module
+
+    def no_parse(*args):
+        raise AssertionError("the table was parsed")
+
+    monkeypatch.setattr(cube_module, "_parse_table", no_parse)
+    huge = tmp_path / "huge.cube"
+    with open(huge, "wb") as f:  # sparse: takes no disk
+        f.write(b"LUT_3D_SIZE 65\n")
+        f.truncate(cube_module.MAX_BYTES + 1)
+    declared = write(tmp_path, "d.cube", "LUT_3D_SIZE 256\n" + "0.5 0.5 0.5\n" * 200_000)
+    rows = "0.5 0.5 0.5\n" * ((cube_module.MAX_HEADER_BYTES + 80 * 8) // 12 + 1)
+    long_table = write(tmp_path, "l.cube", "LUT_3D_SIZE 2\n" + rows)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UsageError, match=r"LUT file is \d+ bytes; a \.cube is read up to"):
+            read_cube(huge)
+        assert tracemalloc.get_traced_memory()[1] < 1 << 20  # nothing was read
+        with pytest.raises(UsageError, match=r"line 1: LUT_3D_SIZE must be .* got '256'"):
+            read_cube(declared)
+        with pytest.raises(UsageError, match=r"the table \(from line 2\) is \d+ bytes; "
+                                             r"LUT_3D_SIZE 2\^3 \(8 rows\) takes at most"):
+            read_cube(long_table)
+    finally:
+        tracemalloc.stop()
+    fifo = tmp_path / "fifo.cube"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="a LUT must be a regular file"):
+        read_cube(fifo)  # would block forever on open
+
+
+def test_cubes_colour_science_writes_read_the_same(tmp_path):
+    """colour-science (the oracle) writes a 1D shaper + 3D LUT with input ranges, and a 3D
+    LUT with per-channel domains: we read exactly the tables and domains it reads back."""
+    rng = np.random.default_rng(5)
+    shaper = colour.LUT3x1D(colour.LUT3x1D.linear_table(9) ** 0.5,
+                            domain=np.array([[0.0] * 3, [2.0] * 3]))
+    cube3 = colour.LUT3D(rng.uniform(-0.1, 1.1, (7, 7, 7, 3)),
+                         domain=np.array([[-0.1] * 3, [1.2] * 3]))
+    colour.write_LUT(colour.LUTSequence(shaper, cube3), str(tmp_path / "seq.cube"))
+    theirs = colour.read_LUT(str(tmp_path / "seq.cube"))
+    ours = read_cube(tmp_path / "seq.cube")
+    assert np.abs(ours.table1 - theirs[0].table).max() < 1e-7
+    assert np.abs(ours.table3 - theirs[1].table).max() < 1e-7
+    assert np.array_equal(ours.domain1_max, [2, 2, 2]) and np.array_equal(ours.domain_min,
+                                                                          [-0.1] * 3)
+    domain = np.array([[-0.1, 0.0, 0.05], [1.2, 1.0, 1.1]])
+    colour.io.write_LUT_IridasCube(colour.LUT3D(cube3.table, domain=domain),
+                                   str(tmp_path / "iridas.cube"))
+    theirs = colour.read_LUT(str(tmp_path / "iridas.cube"))
+    ours = read_cube(tmp_path / "iridas.cube")
+    assert np.abs(ours.table3 - theirs.table).max() < 1e-7
+    assert np.allclose(ours.domain_min, domain[0]) and np.allclose(ours.domain_max, domain[1])
