@@ -194,7 +194,7 @@ def _decode_picture(path: str, kind: str, meta: Metadata) -> Scene:
             import pillow_heif
 
             pillow_heif.register_heif_opener()
-        with Image.open(path) as im:
+        with quiet_native_stderr(), Image.open(path) as im:
             w, h = im.size
             if w * h > MAX_IMAGE_PIXELS:
                 raise InputError(

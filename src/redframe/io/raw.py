@@ -16,8 +16,10 @@ LibRaw's ``rgb_cam`` and, failing that, the identity with a warning.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -47,10 +49,30 @@ _ILLUMINANT_CCT = {17: 2856, 21: 6504, 20: 5503, 22: 7504, 23: 5003, 10: 6504, 1
 
 @contextlib.contextmanager
 def quiet_native_stderr():
-    """LibRaw prints warnings ("Unexpected end of file") on fd 2; we report errors ourselves."""
+    """LibRaw, libpng, libtiff and OpenCV print warnings ("Unexpected end of file") on fd 2,
+    tifffile logs them and Pillow warns: we report errors ourselves, once, in one line."""
     if os.environ.get("REDFRAME_DEBUG"):
         yield
         return
+    with warnings.catch_warnings(), _logger_level("tifffile", logging.ERROR):
+        warnings.simplefilter("ignore")
+        with _native_stderr_to_devnull():
+            yield
+
+
+@contextlib.contextmanager
+def _logger_level(name: str, level: int):
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.setLevel(max(level, saved))
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+@contextlib.contextmanager
+def _native_stderr_to_devnull():
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -74,7 +96,7 @@ def dng_tags(path: str) -> dict:
               50779: "CalibrationIlluminant2", 50728: "AsShotNeutral", 51041: "NoiseProfile",
               50730: "BaselineExposure", 50706: "DNGVersion"}
     try:
-        with tifffile.TiffFile(path) as tif:
+        with quiet_native_stderr(), tifffile.TiffFile(path) as tif:
             tags = tif.pages[0].tags
             return {name: tags[code].value for code, name in wanted.items() if code in tags}
     except Exception:  # noqa: BLE001 - not a TIFF-based file, or damaged tags
