@@ -8,6 +8,7 @@ and night mode with a look on tall JPEG frames has no seams at strip boundaries.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -341,7 +342,6 @@ def test_picture_and_dng_appear_together_or_not_at_all(tmp_path):
 
 
 def test_a_killed_runs_temporary_files_are_removed_by_the_next_write(tmp_path, data_dir):
-    import os
     import time
 
     out = tmp_path / "out"
@@ -398,7 +398,6 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_kill_9_of_the_command_leaves_no_worker_behind(tmp_path, data_dir):
-    import os
     import signal
     import time
 
@@ -426,3 +425,38 @@ def test_kill_9_of_the_command_leaves_no_worker_behind(tmp_path, data_dir):
     while time.time() < deadline and any(_alive(p) for p in everything):
         time.sleep(0.2)
     assert not [p for p in everything if _alive(p)]
+
+
+# --- small promises ---------------------------------------------------------------------------
+
+def test_the_same_frame_given_twice_is_merged_once(tmp_path, data_dir):
+    frames = [str(tmp_path / "a.jpg"), str(tmp_path / "b.jpg")]
+    for f in frames:
+        shutil.copy(data_dir / "nokia_x71.jpg", f)
+    result = execute(Job((frames[0], frames[1], frames[0], f"{tmp_path}/./a.jpg"),
+                         str(tmp_path / "n.jpg"), kind="night"))
+    assert result.used == frames
+    assert any("a.jpg given 3 times: merged once" in n for n in result.notes)
+
+
+def test_cli_odds_and_ends(tmp_path, sample_raw):
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    result = run("develop", str(sample_raw), "-o", str(a_file))
+    assert result.returncode == 4 and "not a folder" in result.stderr  # an output problem
+    assert run("sounds", "-o", str(tmp_path / "s")).returncode == 0
+    again = run("sounds", "-o", str(tmp_path / "s"))
+    assert again.returncode == 4 and "--overwrite" in again.stderr
+    assert run("sounds", "-o", str(tmp_path / "s"), "--overwrite").returncode == 0
+    piped = subprocess.run(f"{sys.executable} -m redframe info --json {sample_raw} | head -c 10",
+                           shell=True, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in piped.stderr and "internal error" not in piped.stderr
+    looks = tmp_path / "looks"
+    looks.mkdir()
+    evil = 'version = 1\ndescription = "\\u001b[2J\\u001b]0;pwned\\u0007"\n'
+    (looks / "evil.toml").write_text(evil)
+    listed = subprocess.run([sys.executable, "-m", "redframe", "looks"], capture_output=True,
+                            text=True, timeout=120,
+                            env={**os.environ, "REDFRAME_LOOKS": str(looks)})
+    assert listed.returncode == 0 and "evil" in listed.stdout
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout

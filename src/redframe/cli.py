@@ -53,7 +53,7 @@ from redframe.jobs.recipe import read_recipe_data
 from redframe.looks import export_cube, get_look, list_looks
 from redframe.params import to_dict
 from redframe.runtime import reuse_freed_memory
-from redframe.sound import export_sounds
+from redframe.sound import EXPORTS, export_sounds
 
 __all__ = ["main", "build_parser"]
 
@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     sounds = sub.add_parser("sounds", formatter_class=_Formatter,
                             help="export the synthesized shutter sounds as WAV files")
     sounds.add_argument("-o", "--output", required=True, metavar="DIR")
+    sounds.add_argument("--overwrite", action="store_true", help="replace existing files")
 
     info = sub.add_parser(
         "info",
@@ -249,6 +250,11 @@ def _add_frame_flags(p: argparse.ArgumentParser) -> None:
 
 _FRAME_OPTIONS = ("missing", "pad_to", "variant", "exposure_template", "font", "font_bold",
                   "logo")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escapes) shown as ``\\xNN``, not run."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(text))
 
 
 def _check_int(value: int, lo: int, hi: int, flag: str) -> int:
@@ -352,7 +358,7 @@ def cmd_develop(args: argparse.Namespace) -> int:
     recipes = _Recipes(args)
     out_dir = Path(args.output)
     if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"{out_dir}: output exists and is not a folder")
+        raise OutputError("exists and is not a folder", path=str(out_dir))
     files, failed = collect_inputs(args.paths, SUPPORTED_EXTENSIONS, exclude=out_dir)
     if not files and not failed:
         raise UsageError("no supported images found in " + ", ".join(args.paths))
@@ -574,8 +580,8 @@ def cmd_looks(args: argparse.Namespace) -> int:
                          indent=2, ensure_ascii=False))
         return EXIT["ok"]
     width = max((len(n) for n, _, _ in rows), default=4)
-    for name, description, _ in rows:
-        print(f"{name:<{width}}  {description}")
+    for name, description, _ in rows:  # user looks' text: no terminal escapes get through
+        print(f"{_printable(name):<{width}}  {_printable(description)}")
     return EXIT["ok"]
 
 
@@ -599,6 +605,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sounds(args: argparse.Namespace) -> int:
+    existing = [Path(args.output) / f"{stem}.wav" for stem in EXPORTS
+                if (Path(args.output) / f"{stem}.wav").exists()]
+    if existing and not args.overwrite:
+        raise OutputError("exists; use --overwrite", path=str(existing[0]))
     try:
         paths = export_sounds(args.output)
     except (NotADirectoryError, OSError) as exc:
@@ -644,6 +654,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("redframe: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `redframe info x | head`: the reader has gone; so do we
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT["ok"]
     except Exception as exc:  # noqa: BLE001 - a bug; one line unless --debug
         if args.debug:
             raise

@@ -560,6 +560,9 @@ def create_app(data_dir: str | os.PathLike | None = None, token: str | None = No
                     write_thumbnail(store.original_path(cap), path)
                 except Exception:  # noqa: BLE001
                     raise HTTPException(404, "no thumbnail for this capture") from None
+                if store.get(cid) is None:  # deleted while we made it: leave nothing behind
+                    path.unlink(missing_ok=True)
+                    raise HTTPException(404, "no such capture")
         return file_response(path, "image/jpeg")
 
     def _original(cap, index: int) -> tuple[Path, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import cv2
@@ -26,7 +27,7 @@ def shrink(image: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def _atomic_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")  # unique per writer
     try:
         Image.fromarray(image).save(tmp, format="JPEG", quality=quality)
         os.replace(tmp, path)

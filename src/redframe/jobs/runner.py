@@ -160,7 +160,10 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         timings["decode"] = time.perf_counter() - t
     else:
         if job.kind == "night":
-            scenes, names, skipped = decode_burst(job.inputs, step)
+            frames, repeated = _distinct(job.inputs)
+            notes += [f"warning: {Path(p).name} given {n} times: merged once"
+                      for p, n in repeated.items()]
+            scenes, names, skipped = decode_burst(frames, step)
             timings["decode"] = time.perf_counter() - t
             t = time.perf_counter()
             if job.dng is not None and scenes[0].mosaic is None:
@@ -324,6 +327,23 @@ def _develop_bits(fmt: str, bit_depth: int | None) -> int:
     if bit_depth is not None:
         return 16 if bit_depth > 8 else 8
     return 16 if fmt in ("tiff", "png") else 8
+
+
+def _distinct(paths: Sequence[str]) -> tuple[list[str], dict[str, int]]:
+    """``paths`` without repeats of the same file (a frame given twice is one frame: it
+    carries no new light), and {path: times given} for the repeated ones."""
+    seen: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for p in paths:
+        try:
+            key = str(Path(p).resolve())
+        except OSError:
+            key = p
+        if key in seen:
+            counts[seen[key]] = counts.get(seen[key], 1) + 1
+        else:
+            seen[key] = p
+    return list(seen.values()), counts
 
 
 def _same_file(a: Path, b: Path) -> bool:
