@@ -184,6 +184,35 @@ def test_oversized_uploads_are_refused(data):
         assert not list((data / "tmp").iterdir())
 
 
+def test_a_burst_has_a_pixel_budget_checked_before_decoding(data):
+    """16 frames each under the per-frame limit must not add up to gigabytes in memory."""
+    limits = Limits(max_pixels=200 * 200, max_request_pixels=4 * 200 * 200)
+    with TestClient(create_app(data, limits=limits)) as c:
+        frame = picture_bytes(200, 200)
+        burst = [("frames", (f"{i}.jpg", frame, "image/jpeg")) for i in range(5)]
+        r = c.post("/api/captures", files=burst, data={"mode": "night"})
+        assert r.status_code == 413 and "in all" in r.json()["detail"]
+        assert not list((data / "tmp").iterdir())
+        ok = c.post("/api/captures", files=burst[:4], data={"mode": "night"})
+        assert ok.status_code == 201
+
+
+def test_a_user_cube_look_has_a_preview_lut(tmp_path):
+    from redframe.app import integrations
+    from redframe.looks import export_cube, get_look
+
+    folder = tmp_path / "looks"
+    folder.mkdir()
+    export_cube(get_look("vibrant"), folder / "mine.cube", size=17)
+    looks = get_look(str(folder / "mine.cube"))
+    table = integrations.preview_table(looks, 17)
+    assert table.shape == (17, 17, 17, 3) and 0 <= table.min() and table.max() <= 1
+    # the .cube look renders an sRGB frame about as the look it came from does (a 17^3
+    # lattice of a lattice; near white they part: 0.02 on average)
+    vibrant = integrations.preview_table(get_look("vibrant"), 17)
+    assert np.abs(table - vibrant).mean() < 0.02
+
+
 def test_wrong_content_types_are_refused(client, data):
     r = upload(client, b"hello, I am text", name="photo.jpg", ctype="image/jpeg")
     assert r.status_code == 415 and "JPEG, PNG or WebP" in r.json()["detail"]

@@ -448,6 +448,11 @@ def test_cli_odds_and_ends(tmp_path, sample_raw):
     again = run("sounds", "-o", str(tmp_path / "s"))
     assert again.returncode == 4 and "--overwrite" in again.stderr
     assert run("sounds", "-o", str(tmp_path / "s"), "--overwrite").returncode == 0
+    assert main(["lut", "neutral", "-o", str(tmp_path / "n.cube"), "--size", "17"]) == 0
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "n.cube").stat().st_mode & 0o777 == 0o666 & ~umask  # not 0600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     piped = subprocess.run(f"{sys.executable} -m redframe info --json {sample_raw} | head -c 10",
                            shell=True, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in piped.stderr and "internal error" not in piped.stderr

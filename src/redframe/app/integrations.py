@@ -18,10 +18,15 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from redframe import __version__
-from redframe.looks import export_cube, get_look, list_looks
+import numpy as np
 
-__all__ = ["LookInfo", "available_looks", "look_cube", "LUT_SIZES"]
+from redframe import __version__
+from redframe.color import rgb_to_rgb_matrix, srgb_decode
+from redframe.isp.output import OutputParams, output_transform
+from redframe.looks import Look, export_cube, get_look, list_looks
+from redframe.looks.cube import write_cube
+
+__all__ = ["LookInfo", "available_looks", "look_cube", "preview_table", "LUT_SIZES"]
 
 log = logging.getLogger("redframe.app")
 
@@ -111,8 +116,24 @@ def look_cube(name: str, size: int, cache_dir: str | os.PathLike) -> bytes:
         if not path.is_file():
             tmp = folder / f".{path.name}.{os.getpid()}.{threading.get_ident()}.part"
             try:
-                export_cube(look, tmp, size, input="srgb")
+                if isinstance(look, Look):
+                    export_cube(look, tmp, size, input="srgb")
+                else:  # a user's .cube look: its rendering of sRGB frames, sampled
+                    write_cube(tmp, preview_table(look, size), title=name)
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
     return path.read_bytes()
+
+
+def preview_table(look, size: int) -> np.ndarray:
+    """(size, size, size, 3) table indexed [r, g, b]: what ``look`` makes of each
+    sRGB-encoded colour of a browser frame (display light), sRGB-encoded: the develop's
+    look and output stages on the lattice (a look without position: no vignette, grain)."""
+    grid = np.linspace(0.0, 1.0, size, dtype=np.float32)
+    r, g, b = np.meshgrid(grid, grid, grid, indexing="ij")
+    codes = np.stack([r, g, b], axis=-1).reshape(1, -1, 3)
+    light = srgb_decode(codes) @ rgb_to_rgb_matrix("srgb", "rec2020").T.astype(np.float32)
+    shown = look.apply(np.ascontiguousarray(light, np.float32), rows=(0, 1),
+                       full_shape=(1, codes.shape[1]), display_referred=True)
+    return output_transform(shown, OutputParams(space="srgb")).reshape(size, size, size, 3)

@@ -68,6 +68,8 @@ class Limits:
     max_file_bytes: int = 32 << 20  # one photo or burst frame
     max_request_bytes: int = 160 << 20  # the whole request (a burst)
     max_pixels: int = 50_000_000  # per image, from its header, before decoding
+    #: per request (a night burst), from the headers, before decoding: 8 frames of 12 MP
+    max_request_pixels: int = 100_000_000
     max_burst: int = 16
     min_burst: int = 2
     max_meta_bytes: int = 8192
@@ -337,6 +339,9 @@ def create_app(data_dir: str | os.PathLike | None = None, token: str | None = No
                 if w * h > limits.max_pixels:
                     raise HTTPException(413, f"{w}x{h} is more than "
                                         f"{limits.max_pixels / 1e6:.0f} MP")
+                if sum(a * b for a, b in sizes) + w * h > limits.max_request_pixels:
+                    raise HTTPException(413, f"the burst is more than "
+                                        f"{limits.max_request_pixels / 1e6:.0f} MP in all")
                 formats.append(kind)
                 sizes.append((w, h))
         except BaseException:

@@ -356,14 +356,33 @@ def write_cube(path: str | Path, table3: np.ndarray, *, title: str = "",
     body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows.tolist())
     text = "\n".join(head) + "\n" + body + "\n"
     directory = path.parent if str(path.parent) else Path(".")
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary file, not mkstemp's 0600
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         raise OutputError(f"cannot write LUT ({exc.strerror or exc})", path=str(path)) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (threads may be writing files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def export_cube(look: Look, path: str | Path, size: int = 33, input: str = "srgb",
