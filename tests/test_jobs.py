@@ -128,6 +128,7 @@ def test_a_version_0_recipe_migrates(tmp_path, sample_raw):
     ("version = 1\n[develop.tone]\nexposure = 55\n", ["develop.tone.exposure", "55"]),
     ("version = 1\n[output]\nformat = \"gif\"\n", ["output.format", "gif", "jpeg"]),
     ("version = 1\n[develop]\nengine = \"reference\"\n", ["develop.engine", "not a recipe"]),
+    ("version = 1\n[develop.output]\nspace = \"srgb\"\n", ["develop.output.space", "[output]"]),
     ("version = 1\nlook = 3\n", ["look"]),
     ("version = 1\ndevelop = 3\n", ["[develop] must be a table"]),
     ("version = 99\n", ["version 99", "newer"]),

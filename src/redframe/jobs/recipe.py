@@ -198,6 +198,9 @@ def recipe_from_dict(data: Mapping[str, Any], path: str | None = None) -> Recipe
         if key in develop:
             raise ParameterError(f"develop.{key} says how to compute, not what to make: it is "
                                  "not a recipe setting", path=path, key=f"develop.{key}")
+    if isinstance(develop.get("output"), Mapping) and "space" in develop["output"]:
+        raise ParameterError("the colour space is [output] space, not develop.output.space",
+                             path=path, key="develop.output.space")
     return Recipe(
         develop=from_dict(DevelopParams, develop, "develop", path=path),
         look=look,
