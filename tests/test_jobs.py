@@ -102,7 +102,9 @@ def test_a_sidecar_is_used_unless_told_not_to(tmp_path, sample_raw, capsys):
     assert main(["develop", str(src), "-o", str(tmp_path / "plain"), "--no-sidecar"]) == 0
     colour = pixels(tmp_path / "plain" / "rose.jpg").astype(int)
     assert np.abs(colour[..., 0] - colour[..., 2]).mean() > 10
-    # flags override the sidecar
+    # flags override the sidecar ("none": no look at all)
+    assert main(["develop", str(raw), "-o", str(tmp_path / "none"), "--look", "none"]) == 0
+    assert np.array_equal(pixels(tmp_path / "none" / "rose.jpg"), colour.astype(np.uint8))
     assert main(["develop", str(raw), "-o", str(tmp_path / "flag"), "--look", "vibrant"]) == 0
     assert np.abs(pixels(tmp_path / "flag" / "rose.jpg").astype(int)[..., 0]
                   - pixels(tmp_path / "flag" / "rose.jpg").astype(int)[..., 2]).mean() > 10

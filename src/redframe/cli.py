@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_develop_flags(dev)
     dev.add_argument("--frame", metavar="LAYOUT",
                      help="add a watermark frame (classic, classic-dark, centered, blur, border, "
-                          "film, overlay, minimal, or a layout .toml)")
+                          "film, overlay, minimal, or a layout .toml; none: no frame)")
     _add_frame_flags(dev)
     _add_batch_flags(dev)
 
@@ -204,7 +204,7 @@ def _add_develop_flags(p: argparse.ArgumentParser) -> None:
     a recipe's value stays unless a flag says otherwise)."""
     p.add_argument("--look", metavar="LOOK",
                    help="authentic, vibrant, bw-natural, bw-contrast, neutral, your own look "
-                        "(see `redframe looks`), a look .toml or a .cube LUT")
+                        "(see `redframe looks`), a look .toml or a .cube LUT; none: no look")
     p.add_argument("--quality", type=int, metavar="N",
                    help="JPEG/HEIC quality 1-100 (default: 92)")
     p.add_argument("--wb", metavar="WB",
@@ -288,8 +288,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if develop:
         data["develop"] = develop
-    if given("look"):
-        data["look"] = args.look
+    if given("look"):  # "none": no look, whatever a recipe or sidecar says
+        data["look"] = None if args.look == "none" else args.look
     output: dict[str, Any] = {}
     if given("format"):
         output["format"] = args.format
@@ -302,7 +302,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     frame = {key: getattr(args, key) for key in _FRAME_OPTIONS if given(key)}
     layout = args.layout if args.command == "frame" else getattr(args, "frame", None)
     if layout is not None:
-        frame["layout"] = layout
+        frame["layout"] = None if layout == "none" else layout
     if frame:
         data["frame"] = frame
     if given("strip_gps"):
