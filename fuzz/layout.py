@@ -28,7 +28,7 @@ def seeds() -> list[bytes]:
     out = []
     for i, p in enumerate(sorted(_LAYOUT_DIR.iterdir(), key=str)):
         if p.name.endswith(".toml"):
-            out.append(bytes([i]) + p.read_bytes())
+            out.append(bytes([i % 3]) + p.read_bytes())  # each aspect, no variant
     out.append(b"\x04" + b'version = 1\nextends = "classic"\n[portrait.canvas]\n'
                b'margin = { bottom = 0.2 }\n[variants.dark.palette]\nbackground = "#000000"\n')
     return out

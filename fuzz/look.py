@@ -25,9 +25,10 @@ def seeds() -> list[bytes]:
     out.append(b'version = 1\ndescription = "mine"\nextends = "authentic"\n'
                b"[tone]\ncontrast = 1.4\n[vignette]\namount = 0\n")
     out.append(b'version = 1\ndescription = "hues"\n[[hue]]\ncenter = 30.0\nwidth = 40.0\n'
-               b"saturation = 1.2\n[[hue]]\ncenter = 200.0\n"
+               b"chroma = 1.2\nhue = -5.0\n[[hue]]\ncenter = 200.0\nlightness = 3.0\n"
                b'[monochrome]\nenabled = true\nmix = [0.3, 0.6, 0.1]\n'
-               b'[grain]\namount = 0.2\n[gamut]\nspace = "srgb"\n')
+               b'[grain]\namount = 0.2\nseed = 7\n[gamut]\nspace = "srgb"\n'
+               b'[skin]\nprotect = 0.5\nsaturation = 1.1\n')
     return out
 
 

@@ -6,7 +6,8 @@ a traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
-__all__ = ["RedframeError", "InputError", "OutputError", "UsageError", "ParameterError", "EXIT"]
+__all__ = ["RedframeError", "InputError", "OutputError", "UsageError", "ParameterError", "EXIT",
+           "toml_problem"]
 
 #: Exit codes, stable for scripts.
 EXIT = {
@@ -58,3 +59,16 @@ class ParameterError(UsageError, ValueError):
         self.key = key
         self.value = value
         super().__init__(message, path=path)
+
+
+def toml_problem(exc: BaseException) -> str:
+    """What is wrong with TOML text that ``tomllib.loads`` refused, in a few words: its own
+    message for a syntax error, or which of Python's limits the text ran into (callers catch
+    ``(ValueError, RecursionError)``: ``TOMLDecodeError`` is a ``ValueError``, and so is an
+    integer of more than 4300 digits; nesting deeper than the recursion limit is the other)."""
+    if isinstance(exc, RecursionError):
+        return "arrays or tables nested too deeply"
+    text = str(exc)
+    if "integer string conversion" in text:
+        return "an integer with more than 4300 digits"
+    return text

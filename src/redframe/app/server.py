@@ -170,6 +170,8 @@ def clean_capture_info(raw: str | None, limit: int) -> dict[str, Any]:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"meta is not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ValueError("meta is not JSON (nested too deeply)") from None
     if not isinstance(data, dict):
         raise ValueError("meta must be a JSON object")
     out: dict[str, Any] = {}

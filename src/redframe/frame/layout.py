@@ -75,7 +75,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from redframe.errors import UsageError
+from redframe.errors import UsageError, toml_problem
 from redframe.frame.text import check_template
 
 __all__ = ["Layout", "Canvas", "Style", "Group", "Item", "Line", "list_layouts", "load_layout",
@@ -214,8 +214,8 @@ def _parse(name_or_path: str, _mtime: int, _size: int) -> tuple[str, dict]:
         text, name = resource.read_text("utf-8"), name_or_path
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"layout {name!r} is not valid TOML ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, Python's limits
+        raise UsageError(f"layout {name!r} is not valid TOML ({toml_problem(exc)})") from None
     version = data.get("version", LAYOUT_VERSION)
     if version != LAYOUT_VERSION:
         raise UsageError(f"layout {name!r} has version {version!r}; this redframe reads "

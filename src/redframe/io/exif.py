@@ -48,7 +48,7 @@ def parse_rational(text: str | None) -> float | None:
         return None
     try:
         value = float(Fraction(token)) if "/" in token else float(token)
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):  # OverflowError: "9"*400 + "/1"
         return None
     return value if math.isfinite(value) else None
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from redframe.errors import OutputError, ParameterError, UsageError
+from redframe.errors import OutputError, ParameterError, UsageError, toml_problem
 from redframe.isp.pipeline import DevelopParams
 from redframe.isp.white_balance import parse_wb
 from redframe.params import describe, from_dict, param, to_dict, validate
@@ -289,8 +289,8 @@ def loads_recipe(text: str, path: str | None = None) -> Recipe:
     """A recipe from TOML text (``path``: the file it came from, for errors)."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"not valid TOML ({exc})", path=path) from None
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, Python's limits
+        raise ParameterError(f"not valid TOML ({toml_problem(exc)})", path=path) from None
     return recipe_from_dict(data, path)
 
 
@@ -318,8 +318,8 @@ def read_recipe_data(path: str | os.PathLike) -> dict[str, Any]:
         raise UsageError("a recipe is UTF-8 TOML text", path=str(path)) from None
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"not valid TOML ({exc})", path=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, Python's limits
+        raise ParameterError(f"not valid TOML ({toml_problem(exc)})", path=str(path)) from None
     return migrate(data, str(path))
 
 
@@ -388,7 +388,9 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+        escaped = "".join(c if c.isprintable() else  # \uXXXX holds 4 hex digits
+                          f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}"
+                          for c in escaped)
         return f'"{escaped}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"

@@ -92,7 +92,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from redframe.errors import UsageError
+from redframe.errors import UsageError, toml_problem
 from redframe.params import param
 
 __all__ = [
@@ -358,5 +358,5 @@ def read_toml(path: Path) -> dict:
         raise UsageError(f"cannot read look file ({exc})", path=str(path)) from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"not valid TOML ({exc})", path=str(path)) from None
+    except (ValueError, RecursionError) as exc:  # TOMLDecodeError, Python's limits
+        raise UsageError(f"not valid TOML ({toml_problem(exc)})", path=str(path)) from None

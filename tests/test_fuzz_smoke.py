@@ -1,0 +1,128 @@
+"""The fuzz targets of fuzz/ (issue 13) in the default suite: a short, seeded, in-process run
+of each (the long coverage-guided atheris job is ``python -m fuzz TARGET -runs=100000``,
+see fuzz/README.md), and one regression test per crash the fuzzing found."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the fuzz/ package lives beside src/, not installed
+
+from fuzz import TARGETS  # noqa: E402
+from fuzz.harness import guarded, load, smoke  # noqa: E402
+from redframe.errors import ParameterError, UsageError  # noqa: E402
+
+#: executions per target in the smoke run (about 25 s for all seven on 2 cores)
+SMOKE_RUNS = 2000
+SEED = 13
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_smoke(name):
+    pytest.importorskip("fastapi") if name == "upload" else None
+    start = time.perf_counter()
+    result = smoke(name, SMOKE_RUNS, SEED)
+    assert result.runs == SMOKE_RUNS
+    report = "\n\n".join(f"input {data[:200]!r}\n{tb}" for data, tb in result.failures)
+    assert not result.failures, f"{name}: {len(result.failures)} findings\n{report}"
+    assert time.perf_counter() - start < 60
+
+
+def test_seeds_are_accepted():
+    """Every target's seeds run clean (a seed that is itself refused would hide coverage:
+    the picture, look, layout, recipe and cube seeds must load)."""
+    for name in ("look", "layout", "recipe", "cube"):
+        target = load(name)
+        for seed in target.seeds():
+            target.one(seed)  # no RedframeError either
+
+
+def test_mutator_is_deterministic():
+    from fuzz.harness import Mutator
+
+    a = Mutator([b"version = 1\n"], [b"["], seed=5, max_len=64)
+    b = Mutator([b"version = 1\n"], [b"["], seed=5, max_len=64)
+    assert [a() for _ in range(50)] == [b() for _ in range(50)]
+
+
+# --- regressions: inputs the fuzzing found -----------------------------------------------------
+
+HUGE_INT = b"version = 1\ndescription = \"x\"\n[tone]\ncontrast = " + b"9" * 5000 + b"\n"
+DEEP = b"version = 1\na = " + b"[" * 3000 + b"]" * 3000 + b"\n"
+DEEP_TABLE = b"version = 1\na = " + b"{b=" * 3000 + b"1" + b"}" * 3000 + b"\n"
+
+
+@pytest.mark.parametrize("text", [HUGE_INT, DEEP, DEEP_TABLE], ids=["int", "array", "table"])
+def test_look_toml_over_python_limits(tmp_path, text):
+    """tomllib raised ValueError (integer over 4300 digits) or RecursionError: exit 70."""
+    from redframe.looks import load_look
+
+    path = tmp_path / "x.toml"
+    path.write_bytes(text)
+    with pytest.raises(UsageError, match="not valid TOML") as err:
+        load_look(path)
+    assert err.value.exit_code == 2 and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("text", [HUGE_INT, DEEP, DEEP_TABLE], ids=["int", "array", "table"])
+def test_layout_toml_over_python_limits(tmp_path, text):
+    from redframe.frame import load_layout
+
+    path = tmp_path / "x.toml"
+    path.write_bytes(text)
+    with pytest.raises(UsageError, match="not valid TOML") as err:
+        load_layout(str(path))
+    assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("text", [HUGE_INT, DEEP, DEEP_TABLE], ids=["int", "array", "table"])
+def test_recipe_toml_over_python_limits(tmp_path, text):
+    from redframe.jobs import load_recipe, loads_recipe
+
+    path = tmp_path / "x.toml"
+    path.write_bytes(text)
+    with pytest.raises(ParameterError, match="not valid TOML") as err:
+        load_recipe(path)
+    assert err.value.exit_code == 2
+    with pytest.raises(ParameterError, match="digits|nested"):
+        loads_recipe(text.decode())
+
+
+def test_exif_rational_too_large_for_a_float():
+    """Fraction('9'*400 + '/1') is fine, float() of it raised OverflowError."""
+    from redframe.io.exif import metadata_from_exif, parse_rational
+
+    assert parse_rational("9" * 400 + "/1") is None
+    meta = metadata_from_exif({"Exif.Photo.FNumber": "9" * 400 + "/1",
+                               "Exif.GPSInfo.GPSLatitude": "1/1 " + "9" * 400 + "/1 0/1",
+                               "Exif.GPSInfo.GPSLongitude": "1/1 1/1 1/1"})
+    assert meta.f_number is None and meta.gps is None
+
+
+def test_metadata_target_regression():
+    """The metadata target's crashing input, as the fuzzer found it."""
+    guarded(load("metadata"), b"\x17" + b"5" + b"9" * 400 + b"/1")
+
+
+def test_upload_meta_nested_too_deeply(tmp_path):
+    """A 'meta' field of 5000 '[' made json.loads raise RecursionError: a 500."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from fuzz.seeds import pictures
+    from fuzz.upload import body
+    from redframe.app import create_app
+
+    client = TestClient(create_app(tmp_path, start_workers=False))
+    data = body([("file", pictures()["a.jpg"], "a.jpg", "image/jpeg"),
+                 ("meta", b"[" * 5000, None, None)])
+    r = client.post("/api/captures", content=data,
+                    headers={"content-type": "multipart/form-data; boundary=fuzzb0undary"})
+    assert r.status_code == 422, r.text
+    assert "nested too deeply" in r.json()["detail"]
+    assert not list((tmp_path / "tmp").iterdir())
