@@ -587,7 +587,7 @@ def cmd_looks(args: argparse.Namespace) -> int:
 
 def cmd_lut(args: argparse.Namespace) -> int:
     target = Path(args.output_file)
-    if target.exists() and not args.overwrite:
+    if (target.exists() or target.is_symlink()) and not args.overwrite:
         raise OutputError("exists; use --overwrite", path=str(target))
     look = get_look(args.look)
     path = export_cube(look, target, size=args.size, input=args.input, output=args.output)

@@ -416,7 +416,7 @@ def output_path(out_dir: str | os.PathLike, source_path: str | os.PathLike, form
     target = Path(out_dir) / (Path(source_path).stem + FORMATS[fmt])
     try:
         same = target.resolve() == Path(source_path).resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
         same = False
     if same:
         raise UsageError("the output would replace its own source; choose another folder "

@@ -23,7 +23,7 @@ def _inside(path: Path, folder: Path | None) -> bool:
     if folder is None:
         return False
     try:
-        path.resolve().relative_to(folder)
+        Path(os.path.realpath(path)).relative_to(folder)
         return True
     except ValueError:
         return False
@@ -34,7 +34,8 @@ def collect_inputs(paths: Sequence[str], extensions: frozenset[str], *,
                    ) -> tuple[list[str], list[JobResult]]:
     """Expand folders into files with one of ``extensions``; files under ``exclude`` (the
     output folder) are left out of walked folders."""
-    skip = Path(exclude).resolve() if exclude is not None else None
+    # realpath, not Path.resolve (which raises RuntimeError on a symlink loop on 3.11)
+    skip = Path(os.path.realpath(exclude)) if exclude is not None else None
     files: list[str] = []
     missing: list[JobResult] = []
     for raw in paths:

@@ -335,10 +335,7 @@ def _distinct(paths: Sequence[str]) -> tuple[list[str], dict[str, int]]:
     seen: dict[str, str] = {}
     counts: dict[str, int] = {}
     for p in paths:
-        try:
-            key = str(Path(p).resolve())
-        except OSError:
-            key = p
+        key = os.path.realpath(p)  # never raises, even on a symlink loop
         if key in seen:
             counts[seen[key]] = counts.get(seen[key], 1) + 1
         else:
@@ -347,8 +344,11 @@ def _distinct(paths: Sequence[str]) -> tuple[list[str], dict[str, int]]:
 
 
 def _same_file(a: Path, b: Path) -> bool:
+    # os.path.realpath, not Path.resolve: on Python 3.11 a symlink loop makes resolve raise
+    # RuntimeError (an internal error); realpath leaves the loop's name as it is
     try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+        return os.path.realpath(a) == os.path.realpath(b) or (
+            a.exists() and b.exists() and a.samefile(b))
     except OSError:
         return False
 
@@ -369,6 +369,27 @@ def _check_targets(job: Job) -> None:
             raise OutputError("is a folder", path=str(target))
         if not job.overwrite and (target.exists() or target.is_symlink()):
             raise OutputError("exists; use --overwrite", path=str(target))
+        _check_writable(target)
+
+
+def _check_writable(target: Path) -> None:
+    """OutputError, before any work, when ``target``'s folder cannot be written or (when it
+    does not exist yet) cannot be created: its nearest existing ancestor must be a folder
+    we may write into."""
+    folder = target.parent
+    probe = folder
+    while not (probe.exists() or probe.is_symlink()) and probe.parent != probe:
+        probe = probe.parent
+    if probe.is_symlink() and not probe.exists():
+        raise OutputError(f"cannot create the folder: {probe} is a broken link",
+                          path=str(folder))
+    if not probe.is_dir():
+        raise OutputError(f"cannot create the folder: {probe} is a file, not a folder"
+                          if probe != folder else "is a file, not a folder", path=str(folder))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError("folder is not writable" if probe == folder else
+                          f"cannot create the folder: {probe} is not writable",
+                          path=str(folder))
 
 
 def jobs_for(inputs: Sequence[str], outputs: Sequence[str], recipes: Sequence[Recipe], *,

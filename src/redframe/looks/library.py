@@ -70,7 +70,7 @@ def _resolve_table(path: Path, chain: tuple[Path, ...]) -> dict:
         ppath = _catalogue().get(parent)
         if ppath is None or ppath.suffix != ".toml":
             raise UsageError(f"extends = {parent!r}: no such look", path=str(path))
-    ppath = ppath.resolve()
+    ppath = Path(os.path.realpath(ppath))  # Path.resolve raises on a symlink loop (3.11)
     if ppath in chain or ppath == path.resolve():
         raise UsageError(f"extends = {parent!r} makes a cycle", path=str(path))
     if not ppath.is_file():
