@@ -126,3 +126,16 @@ def test_upload_meta_nested_too_deeply(tmp_path):
     assert r.status_code == 422, r.text
     assert "nested too deeply" in r.json()["detail"]
     assert not list((tmp_path / "tmp").iterdir())
+
+
+def test_png_declaring_a_4gb_chunk():
+    """299 bytes of PNG whose IDAT declares 0xffd8ffd7 bytes: OpenCV allocated them (4.1 GB
+    peak, 6 s; libFuzzer's rss limit). Now refused at once, as Pillow sees it."""
+    from redframe.errors import InputError
+    from redframe.io.decode import read_image
+
+    path = ROOT / "tests" / "data" / "fuzz" / "png_chunk_4gb.png"
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="PNG"):
+        read_image(path)
+    assert time.perf_counter() - start < 2.0

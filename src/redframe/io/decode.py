@@ -263,7 +263,7 @@ def _picture_pixels(path: str, kind: str, im) -> np.ndarray:
             import cv2
 
             data = np.fromfile(path, dtype=np.uint8)
-            array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+            array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if _png_chunks_fit(data) else None
             if array is not None and array.ndim == 3:
                 array = array[..., [2, 1, 0, 3][: array.shape[2]]] if array.shape[2] >= 3 else array
         if array is not None and array.dtype in (np.uint8, np.uint16, np.float32, np.float64):
@@ -287,6 +287,23 @@ def _picture_pixels(path: str, kind: str, im) -> np.ndarray:
     elif im.mode != "RGB":
         im = im.convert("RGB")
     return np.asarray(im, dtype=np.uint8)
+
+
+def _png_chunks_fit(data: np.ndarray) -> bool:
+    """Whether every chunk of the PNG ``data`` (up to IEND) fits in the file. OpenCV
+    allocates what a chunk declares before reading it (fuzzing: a 299-byte PNG declaring a
+    4 GB chunk took 4 GB and 6 s); one that does not fit is left to Pillow, which reads as
+    it goes and refuses it."""
+    buf = data.tobytes()
+    pos, n = 8, len(buf)
+    while pos + 8 <= n:
+        length = int.from_bytes(buf[pos:pos + 4], "big")
+        if length > n - pos - 12:
+            return False
+        if buf[pos + 4:pos + 8] == b"IEND":
+            return True
+        pos += 12 + length
+    return False
 
 
 def _short(exc: Exception) -> str:
