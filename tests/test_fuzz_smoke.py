@@ -139,3 +139,16 @@ def test_png_declaring_a_4gb_chunk():
     with pytest.raises(InputError, match="PNG"):
         read_image(path)
     assert time.perf_counter() - start < 2.0
+
+
+def test_gif_screen_bomb():
+    """568 bytes of GIF whose logical screen is 13107x13107 (171 MP, under the 250 MP limit):
+    decoding filled the background and developing took 6.4 GB and 25 s."""
+    from redframe.errors import InputError
+    from redframe.io.decode import read_image
+
+    path = ROOT / "tests" / "data" / "fuzz" / "gif_screen_13107.gif"
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="decompression bomb"):
+        read_image(path)
+    assert time.perf_counter() - start < 2.0
