@@ -10,7 +10,7 @@ import numpy as np
 from fuzz.harness import Target, temp_file
 from redframe.looks.cube import load_cube, read_cube
 
-INSTRUMENT = ("redframe.looks.cube",)
+INSTRUMENT = ("redframe", "tomllib")  # top-level packages (atheris matches those)
 PIXELS = np.array([[[0.0, 0.0, 0.0], [0.18, 0.18, 0.18]], [[1.0, 0.5, 0.1], [4.0, -0.1, 0.3]]],
                   np.float32)
 

@@ -10,7 +10,7 @@ from fuzz.harness import Target, temp_file
 from fuzz.seeds import pictures, raws
 from redframe.io.decode import read_image, read_metadata
 
-INSTRUMENT = ("redframe.io",)
+INSTRUMENT = ("redframe", "tomllib")  # top-level packages (atheris matches those)
 EXTENSIONS = (".jpg", ".png", ".tif", ".heic", ".webp", ".gif", ".dng", ".nef", ".cr2", ".arw",
               ".rw2", ".cr3", ".raf", ".jpeg", ".tiff", ".bin")
 

@@ -10,7 +10,7 @@ from fuzz.tomltokens import TOML_TOKENS
 from redframe.frame import load_layout
 from redframe.frame.layout import _LAYOUT_DIR
 
-INSTRUMENT = ("redframe.frame.layout", "tomllib")
+INSTRUMENT = ("redframe", "tomllib")  # top-level packages (atheris matches those)
 ASPECTS = ("landscape", "portrait", "square")
 VARIANTS = (None, "dark", "light", "x")
 

@@ -15,7 +15,7 @@ from fuzz.harness import Target
 from redframe.io.exif import metadata_from_exif, parse_rational
 from redframe.io.metadata import Metadata, clean_text
 
-INSTRUMENT = ("redframe.io.exif", "redframe.io.metadata", "fractions")
+INSTRUMENT = ("redframe", "tomllib")  # top-level packages (atheris matches those)
 BIDI = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 KEYS = (
     "Exif.Image.Make", "Exif.Image.Model", "Exif.Image.UniqueCameraModel", "Exif.Photo.LensMake",

@@ -16,7 +16,7 @@ import shutil
 from fuzz.harness import Target, scratch
 from fuzz.seeds import pictures
 
-INSTRUMENT = ("redframe.app", "multipart", "python_multipart")
+INSTRUMENT = ("redframe", "python_multipart", "multipart")  # top-level packages
 BOUNDARY = b"fuzzb0undary"
 HEADERS = (
     "multipart/form-data; boundary=fuzzb0undary",
