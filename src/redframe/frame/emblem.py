@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -113,15 +114,25 @@ def _resize_rgba(image: Image.Image, width: int, height: int) -> np.ndarray:
     return np.asarray(pre.convert("RGBA"))
 
 
+#: A logo may declare at most this many pixels (checked from its header before decoding).
+MAX_LOGO_PIXELS = 64_000_000
+
+
 def _decode_png(data: bytes, name: str) -> np.ndarray:
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > 64_000_000:
-                raise UsageError(f"logo {name!r} is too large ({im.width}x{im.height})")
-            im.load()
-            return np.asarray(im.convert("RGBA"))
+        with warnings.catch_warnings():  # our own limit is lower than Pillow's warning's
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                if im.width * im.height > MAX_LOGO_PIXELS:
+                    raise UsageError(f"logo {name!r} is too large ({im.width}x{im.height} "
+                                     f"pixels; at most {MAX_LOGO_PIXELS:,})")
+                im.load()
+                return np.asarray(im.convert("RGBA"))
     except UsageError:
         raise
+    except Image.DecompressionBombError:  # declared size beyond Pillow's own bomb guard
+        raise UsageError(f"logo {name!r} declares a size beyond {MAX_LOGO_PIXELS:,} pixels "
+                         "(decompression-bomb guard)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise UsageError(f"logo {name!r} cannot be read ({type(exc).__name__}); "
                          "use a PNG or SVG file") from None

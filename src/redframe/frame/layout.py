@@ -237,9 +237,19 @@ def load_layout(name_or_path: str, *, aspect: str = "landscape",
     """Load a bundled layout by name, or a ``.toml`` file, for a photo of ``aspect``.
 
     ``aspect`` is ``landscape``, ``portrait`` or ``square``; the layout's table of that name
-    and then ``[variants.<variant>]`` are merged over it. Raises :class:`UsageError`.
+    and then ``[variants.<variant>]`` are merged over it. Raises :class:`UsageError` (naming
+    the file, for a layout file).
     """
-    name, data = _read(str(name_or_path))
+    try:
+        return _load_layout(str(name_or_path), aspect, variant)
+    except UsageError as exc:
+        if exc.path is None and str(name_or_path).endswith(".toml"):
+            raise UsageError(exc.message, path=str(name_or_path)) from None
+        raise
+
+
+def _load_layout(name_or_path: str, aspect: str, variant: str | None) -> Layout:
+    name, data = _read(name_or_path)
     data = copy.deepcopy(data)
     overrides = {k: data.pop(k, None) for k in ("landscape", "portrait", "square")}
     variants = data.pop("variants", {}) or {}

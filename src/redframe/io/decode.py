@@ -124,9 +124,59 @@ def check_readable(path: str, *, complete: bool = True) -> bytes:
         raise InputError(f"cannot read ({exc.strerror or exc})", path=path) from None
     if not head:
         raise InputError("empty file (0 bytes)", path=path)
+    check_content(path, head)
     if complete and sniff(head) in ("heic", "cr3"):
         check_isobmff_complete(path)
     return head
+
+
+#: extension -> (what it names, the first bytes that kind of file may start with)
+_EXPECTED_HEADS = {
+    **dict.fromkeys((".jpg", ".jpeg", ".jpe"), ("JPEG", (b"\xff\xd8\xff",))),
+    ".png": ("PNG", (b"\x89PNG\r\n\x1a\n",)),
+    **dict.fromkeys((".tif", ".tiff"), ("TIFF", (b"II*\x00", b"MM\x00*", b"II+\x00",
+                                                 b"MM\x00+"))),
+    ".dng": ("DNG", (b"II*\x00", b"MM\x00*")),
+    ".webp": ("WebP", (b"RIFF",)),
+    ".svg": ("SVG", ()),
+}
+
+
+def describe_bytes(head: bytes) -> str:
+    """What a file's first bytes are, for a one-line error: a known kind, text (quoted,
+    printable characters only) or the bytes in hex."""
+    kind = sniff(head)
+    if kind is not None:
+        return f"a {kind.upper()}"
+    if head.lstrip().startswith((b"<?xml", b"<svg")):
+        return "SVG/XML text"
+    try:
+        text = head[:24].decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return f"text ({' '.join(text.split())[:20]!r}...)"
+    return f"no image format redframe reads (they begin {head[:8].hex(' ')})"
+
+
+def check_content(path: str, head: bytes) -> None:
+    """InputError when the extension names a picture kind (or DNG) that the first bytes
+    are not, and the bytes are no other kind we read (junk, text, a truncated header): so
+    junk named ``.jpg`` reads "not a JPEG", not a raw decoder's complaint. A file whose
+    bytes are another known kind (a PNG named .jpg) is decoded by its content."""
+    ext = Path(path).suffix.lower()
+    expected = _EXPECTED_HEADS.get(ext)
+    if expected is None:
+        return
+    name, heads = expected
+    if ext == ".svg":
+        if head.lstrip().startswith((b"<?xml", b"<svg")):
+            raise InputError("an SVG is a drawing, not a photo (SVG is only read as a --logo)",
+                             path=path)
+        raise InputError(f"not an SVG: the file's bytes are {describe_bytes(head)}", path=path)
+    if sniff(head) is None and not head.startswith(heads):
+        raise InputError(f"not a {name}: the file's bytes are {describe_bytes(head)}",
+                         path=path)
 
 
 def _is_dng(path: str) -> bool:
