@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from redframe.errors import EXIT
+from redframe.errors import EXIT, UsageError
 from redframe.jobs.runner import JobResult
 
 __all__ = ["collect_inputs", "plan_outputs"]
@@ -32,8 +32,10 @@ def _inside(path: Path, folder: Path | None) -> bool:
 def collect_inputs(paths: Sequence[str], extensions: frozenset[str], *,
                    exclude: str | os.PathLike | None = None
                    ) -> tuple[list[str], list[JobResult]]:
-    """Expand folders into files with one of ``extensions``; files under ``exclude`` (the
-    output folder) are left out of walked folders."""
+    """Expand folders into files with one of ``extensions``; when ``exclude`` (the output
+    folder) lies inside a walked folder, the files under it are left out of that walk (a
+    folder given as input is walked whole, even if it lies inside the output folder); an
+    output folder that *is* a walked folder is a UsageError."""
     # realpath, not Path.resolve (which raises RuntimeError on a symlink loop on 3.11)
     skip = Path(os.path.realpath(exclude)) if exclude is not None else None
     files: list[str] = []
@@ -41,12 +43,18 @@ def collect_inputs(paths: Sequence[str], extensions: frozenset[str], *,
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
+            root = Path(os.path.realpath(p))
+            if skip == root:
+                raise UsageError(f"{p}: the output folder is this input folder; its outputs "
+                                 "would mix with the originals and be walked again: choose "
+                                 "another -o", path=None)
+            here = skip if skip is not None and _inside(skip, root) else None
             for f in sorted(p.rglob("*")):
                 if (
                     f.is_file()
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
                     and f.suffix.lower() in extensions
-                    and not _inside(f, skip)
+                    and not _inside(f, here)
                 ):
                     files.append(str(f))
         elif p.exists() or p.is_symlink():
