@@ -28,6 +28,7 @@ __all__ = [
     "read_metadata",
     "check_readable",
     "check_regular_file",
+    "check_picture_data",
     "sniff",
     "MAX_IMAGE_PIXELS",
     "IMAGE_EXTENSIONS",
@@ -125,8 +126,11 @@ def check_readable(path: str, *, complete: bool = True) -> bytes:
     if not head:
         raise InputError("empty file (0 bytes)", path=path)
     check_content(path, head)
-    if complete and sniff(head) in ("heic", "cr3"):
+    kind = sniff(head)
+    if complete and kind in ("heic", "cr3"):
         check_isobmff_complete(path)
+    if complete and kind in ("png", "jpeg"):
+        check_picture_data(path, kind)
     return head
 
 
@@ -324,6 +328,7 @@ def _picture_pixels(path: str, kind: str, im) -> np.ndarray:
             import cv2
 
             data = np.fromfile(path, dtype=np.uint8)
+            check_png_inflates(path, data.tobytes())
             array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if _png_chunks_fit(data) else None
             if array is not None and array.ndim == 3:
                 array = array[..., [2, 1, 0, 3][: array.shape[2]]] if array.shape[2] >= 3 else array
@@ -365,6 +370,217 @@ def _png_chunks_fit(data: np.ndarray) -> bool:
             return True
         pos += 12 + length
     return False
+
+
+# --- pictures that declare more pixels than their data holds (issue 13) ----------------------
+# OpenCV and Pillow pad a short image with zeros without a word: a 1.3 kB PNG declaring
+# 15000x15000 took 25 s and 10 GB to develop, a 16x16 JPEG under a 12000x12000 header 13 s
+# and 6.6 GB. The checks below read only the file's structure (and, for PNG, inflate its
+# data into nothing) before anything full-size is allocated.
+
+#: deflate codes a 258-byte match in at least 2 bits (1-bit length and distance codes), so
+#: no deflate stream inflates to more than 1032 times its size
+_DEFLATE_MAX_RATIO = 1032
+_DEFLATE_SLACK = 1024  # raw bytes allowed on top: tiny images, block headers
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+#: Adam7 passes: (x start, y start, x step, y step)
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))
+
+
+def check_picture_data(path: str, kind: str) -> None:
+    """InputError when a PNG or JPEG declares more pixels than its data can hold, read from
+    the file's structure alone (no pixel decoded): a PNG whose IDAT data is too small to
+    inflate to the rows its header declares, a JPEG whose entropy-coded data is too small for
+    the blocks its frame declares. Files whose structure cannot be followed are left to the
+    decoders, which refuse them."""
+    with open(path, "rb") as fh:
+        buf = fh.read()
+    problem = _png_short(buf) if kind == "png" else _jpeg_short(buf)
+    if problem:
+        raise InputError(problem, path=path)
+
+
+def _png_layout(buf: bytes) -> tuple[int, int, int, int, int, list[tuple[int, int]]] | None:
+    """(width, height, bits per pixel, bit depth, interlace, IDAT (start, length) spans) of a
+    PNG, or None when its chunks cannot be followed."""
+    if len(buf) < 33 or buf[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(buf[16:20], "big"), int.from_bytes(buf[20:24], "big")
+    depth, colour, interlace = buf[24], buf[25], buf[28]
+    channels = _PNG_CHANNELS.get(colour)
+    if channels is None or not width or not height:
+        return None
+    spans, pos, n = [], 8, len(buf)
+    while pos + 8 <= n:
+        length = int.from_bytes(buf[pos:pos + 4], "big")
+        tag = buf[pos + 4:pos + 8]
+        if tag == b"IDAT":
+            spans.append((pos + 8, min(length, max(0, n - pos - 8))))
+        elif tag == b"IEND":
+            break
+        pos += 12 + length
+    return width, height, channels * depth, depth, interlace, spans
+
+
+def _png_raw_rows(width: int, height: int, bpp: int, interlace: int) -> list[tuple[int, int]]:
+    """(bytes of a filtered row, filter byte included; how many such rows) for each pass of
+    the data a PNG inflates to: one pass, or Adam7's seven."""
+    if interlace != 1:
+        return [(1 + (width * bpp + 7) // 8, height)]
+    passes = []
+    for x0, y0, dx, dy in _ADAM7:
+        w = (width - x0 + dx - 1) // dx if width > x0 else 0
+        h = (height - y0 + dy - 1) // dy if height > y0 else 0
+        if w and h:
+            passes.append((1 + (w * bpp + 7) // 8, h))
+    return passes
+
+
+def _png_rows_within(passes: list[tuple[int, int]], size: int) -> int:
+    """How many whole rows of ``passes`` the first ``size`` bytes hold."""
+    rows = 0
+    for row, count in passes:
+        if size < row * count:
+            return rows + size // row
+        size -= row * count
+        rows += count
+    return rows
+
+
+def _png_short(buf: bytes) -> str | None:
+    layout = _png_layout(buf)
+    if layout is None:
+        return None
+    width, height, bpp, _, interlace, spans = layout
+    passes = _png_raw_rows(width, height, bpp, interlace)
+    idat = sum(length for _, length in spans)
+    bound = _DEFLATE_MAX_RATIO * idat + _DEFLATE_SLACK
+    if sum(row * count for row, count in passes) <= bound:
+        return None
+    fit, rows = _png_rows_within(passes, bound), sum(count for _, count in passes)
+    return (f"PNG declares {width}x{height} pixels but holds data for at most {fit:,} of its "
+            f"{rows:,} rows ({idat:,} bytes of image data; a decompression bomb)")
+
+
+def check_png_inflates(path: str, buf: bytes) -> None:
+    """InputError when a PNG's image data (its zlib stream) ends before the rows its header
+    declares: decoders pad the rest with zeros. Inflates in pieces, keeping nothing."""
+    import zlib
+
+    layout = _png_layout(buf)
+    if layout is None:
+        return
+    width, height, bpp, _, interlace, spans = layout
+    passes = _png_raw_rows(width, height, bpp, interlace)
+    expected = sum(row * count for row, count in passes)
+    inflater = zlib.decompressobj()
+    got = 0
+    try:
+        for start, length in spans:
+            data = buf[start:start + length]
+            while data and got < expected and not inflater.eof:
+                got += len(inflater.decompress(data, 1 << 22))
+                data = inflater.unconsumed_tail
+            if got >= expected or inflater.eof:
+                break
+    except zlib.error:
+        return  # corrupt data: the decoder refuses it with its own words
+    if got < expected:
+        fit, rows = _png_rows_within(passes, got), sum(count for _, count in passes)
+        raise InputError(f"PNG declares {width}x{height} pixels but its image data ends after "
+                         f"{fit:,} of {rows:,} rows (truncated or a decompression bomb)",
+                         path=path)
+
+
+#: SOF markers: sequential Huffman (baseline, extended), progressive Huffman
+_JPEG_SEQUENTIAL = (0xC0, 0xC1)
+_JPEG_PROGRESSIVE = (0xC2,)
+
+
+def _jpeg_short(buf: bytes) -> str | None:
+    """Whether a Huffman-coded JPEG's entropy-coded data is too small for its frame: every
+    8x8 block of a sequential JPEG takes at least 2 bits (a DC and an AC code, 1 bit each at
+    best), and of a progressive one at least 1 bit (its DC scan has no end-of-band runs).
+    Arithmetic-coded, lossless and hierarchical JPEGs have no such floor: left alone."""
+    n = len(buf)
+    pos = 2
+    frame = None
+    entropy = 0
+    arr = None
+    while pos + 4 <= n:
+        if buf[pos] != 0xFF:
+            return None  # lost the structure: the decoder will say
+        marker = buf[pos + 1]
+        if marker == 0xFF:
+            pos += 1  # fill byte
+            continue
+        if marker == 0xD9:
+            break
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        length = int.from_bytes(buf[pos + 2:pos + 4], "big")
+        if length < 2:
+            return None
+        seg = buf[pos + 4:pos + 2 + length]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and frame is None:
+            if len(seg) < 6:
+                return None
+            height, width, count = (int.from_bytes(seg[1:3], "big"),
+                                    int.from_bytes(seg[3:5], "big"), seg[5])
+            sampling = [(seg[7 + 3 * i] >> 4, seg[7 + 3 * i] & 15) for i in range(count)
+                        if 8 + 3 * i <= len(seg)]
+            frame = (marker, width, height, sampling)
+        pos += 2 + length
+        if marker == 0xDA:  # entropy-coded data follows, up to the next non-RST marker
+            if arr is None:
+                arr = np.frombuffer(buf, dtype=np.uint8)
+            end = _jpeg_next_marker(arr, pos)
+            entropy += end - pos
+            pos = end
+    if frame is None:
+        return None
+    marker, width, height, sampling = frame
+    if marker in _JPEG_SEQUENTIAL:
+        bits_per_block = 2
+    elif marker in _JPEG_PROGRESSIVE:
+        bits_per_block = 1
+    else:
+        return None
+    if not width or not height or not sampling or any(h < 1 or v < 1 for h, v in sampling):
+        return None
+    hmax, vmax = max(h for h, _ in sampling), max(v for _, v in sampling)
+    blocks = sum(_ceil(_ceil(width * h, hmax), 8) * _ceil(_ceil(height * v, vmax), 8)
+                 for h, v in sampling)
+    need = _ceil(blocks * bits_per_block, 8)
+    if entropy >= need:
+        return None
+    return (f"JPEG declares {width}x{height} pixels but holds {entropy:,} bytes of image data, "
+            f"less than the {need:,} that many pixels take at least (truncated or a "
+            f"decompression bomb)")
+
+
+def _ceil(a: int, b: int) -> int:
+    return (a + b - 1) // b
+
+
+def _jpeg_next_marker(arr: np.ndarray, start: int, step: int = 1 << 20) -> int:
+    """Offset of the first marker at or after ``start`` that ends entropy-coded data (0xFF
+    followed by anything but a stuffed 0x00, a fill 0xFF or a restart marker), or the end."""
+    n = len(arr)
+    pos = start
+    while pos < n - 1:
+        window = arr[pos:min(n, pos + step + 1)]
+        ff = np.flatnonzero(window[:-1] == 0xFF)
+        if ff.size:
+            nxt = window[ff + 1]
+            hit = ff[(nxt != 0x00) & (nxt != 0xFF) & ((nxt < 0xD0) | (nxt > 0xD7))]
+            if hit.size:
+                return pos + int(hit[0])
+        pos += step
+    return n
 
 
 def _short(exc: Exception) -> str:
