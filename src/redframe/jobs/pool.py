@@ -82,10 +82,16 @@ def _pool(workers: int) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(os.getpid(),))
 
 
-def _death(pool: ProcessPoolExecutor) -> str:
-    """How the pool's worker died, from its exit code (``killed by SIGSEGV``)."""
-    procs = getattr(pool, "_processes", None) or {}
-    for proc in list(procs.values()):
+def _workers_of(pool: ProcessPoolExecutor) -> list:
+    """The pool's worker processes so far (kept by us: a broken pool forgets them)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _death(procs: list) -> str:
+    """How one of ``procs`` died, from its exit code (``killed by SIGSEGV``)."""
+    for proc in procs:
+        proc.join(timeout=2.0)  # reaped, so its exit code is known
+    for proc in procs:
         code = proc.exitcode
         if code is not None and code < 0:
             try:
@@ -140,10 +146,12 @@ def _run_pool(jobs: list[Job], workers: int, emit: Callable[[JobResult], None]
     queue = list(reversed(jobs))
     running: dict = {}
     lost: list[Job] = []
+    procs: dict = {}
     try:
         while queue and len(running) < workers:
             job = queue.pop()
             running[pool.submit(run_job, job)] = job
+        procs.update({id(p): p for p in _workers_of(pool)})
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -163,7 +171,8 @@ def _run_pool(jobs: list[Job], workers: int, emit: Callable[[JobResult], None]
             while queue and len(running) < workers:
                 job = queue.pop()
                 running[pool.submit(run_job, job)] = job
+            procs.update({id(p): p for p in _workers_of(pool)})
     finally:
-        how = _death(pool) if lost else ""
+        how = _death(list(procs.values())) if lost else ""
         pool.shutdown(wait=True, cancel_futures=True)
     return [(job, how) for job in lost], list(reversed(queue))
