@@ -371,16 +371,3 @@ def test_a_folder_that_is_not_writable_fails_before_any_work(tmp_path, monkeypat
     with pytest.raises(OutputError, match="not writable"):
         _check_targets(Job((str(src),), str(tmp_path / "n.jpg"), kind="night",
                            dng=str(locked / "n.dng")))
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_output_folder_is_refused_through_the_cli(corpus, hashes, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o555)
-    try:
-        proc = cli("develop", str(corpus / "other" / "good.jpg"), "-o", str(locked / "out"),
-                   cwd=corpus)
-        assert_one_line(proc, EXIT["output"], "locked")
-    finally:
-        locked.chmod(0o755)
