@@ -7,8 +7,9 @@ cannot be written.
 
 Every case: no traceback, the documented exit code (2 usage, 3 input, 4 output; never 70),
 one line naming the file, nothing partial or temporary left in the output folder, every
-input's sha256 unchanged, each refusal well within 20 s. Inputs are batched into few CLI
-calls (``--json`` gives each file's own exit code).
+input's sha256 unchanged, each refusal well within 20 s and 1.5 GB of peak RSS (each CLI
+call's own, with its workers'). Inputs are batched into few CLI calls (``--json`` gives each
+file's own exit code).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import re
 import struct
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -34,17 +37,32 @@ from redframe.jobs.runner import Job, _check_targets
 
 SAMPLE_DNG = Path(__file__).parents[1] / "src" / "redframe" / "data" / "sample_nikon_rose.dng"
 REFUSE_SECONDS = 20
+PEAK_RSS = 1.5e9  # bytes, per CLI call (its own peak and its pool workers')
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 def cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "redframe", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout,
-                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, "-m", "redframe", *args], stdout=out,
+                                 stderr=err, text=True, cwd=cwd,
+                                 env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+        timer = threading.Timer(timeout, child.kill)
+        timer.start()
+        try:  # wait4: this child's own resource usage (with its reaped workers')
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            timer.cancel()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
     proc.seconds = time.perf_counter() - t0
+    proc.peak_rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    assert proc.seconds < timeout, (args, proc.seconds)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert proc.returncode != EXIT["internal"], proc.stderr
+    assert proc.peak_rss < PEAK_RSS, (args, proc.peak_rss)
     return proc
 
 
