@@ -45,3 +45,25 @@ def api_schema(data_dir):
           suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_without_5xx_and_to_its_schema(case):
     case.call_and_validate(checks=CHECKS)
+
+
+def test_operations_with_the_apps_own_names_answer_to_their_schema(api_schema):
+    """Random names mostly meet 404; the real looks, frames and sounds reach the handlers."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(api_schema.app) as client:
+        looks = [lk["name"] for lk in client.get("/api/looks").json()]
+        frames = client.get("/api/config").json()["frames"]
+        sounds = client.get("/api/sounds").json()["sounds"]
+    names = {"/api/looks/{name}/lut.cube": looks[:2],
+             "/api/frames/{name}/preview.jpg": [f for f in frames if f != "none"][:2],
+             "/api/sounds/{name}.wav": sounds[:2]}
+    calls = 0
+    for path, values in names.items():
+        operation = api_schema[path]["GET"]
+        for value in values:
+            case = operation.Case(path_parameters={"name": value})
+            response = case.call_and_validate(checks=CHECKS)
+            assert response.status_code == 200, (path, value, response.status_code)
+            calls += 1
+    assert calls >= 3, names
