@@ -32,7 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from redframe import __version__
 from redframe.demo import run_demo
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
-from redframe.frame import list_layouts, load_layout, prepare_options
+from redframe.frame import list_layouts
 from redframe.io.decode import IMAGE_EXTENSIONS, SUPPORTED_EXTENSIONS, read_image
 from redframe.isp.white_balance import parse_wb
 from redframe.jobs import (
@@ -50,6 +50,7 @@ from redframe.jobs import (
     sidecar_path,
 )
 from redframe.jobs.recipe import read_recipe_data
+from redframe.jobs.runner import resources
 from redframe.looks import export_cube, get_look, list_looks
 from redframe.params import to_dict
 from redframe.runtime import reuse_freed_memory
@@ -338,11 +339,7 @@ class _Recipes:
 
 def _check_recipe(recipe: Recipe) -> None:
     """A broken look, layout, font or logo fails once, before any file is touched."""
-    if recipe.look:
-        get_look(recipe.look)
-    if recipe.frame.layout:
-        load_layout(recipe.frame.layout)
-        prepare_options(recipe.frame.options())
+    resources(recipe)
 
 
 def _save_recipe(args: argparse.Namespace, recipe: Recipe) -> None:

@@ -40,11 +40,12 @@ from redframe.io.decode import read_image
 from redframe.io.encode import write_image
 from redframe.io.thumbnail import write_thumbnail
 from redframe.isp.pipeline import develop
+from redframe.isp.stage import RAW_KINDS
 from redframe.jobs.capture import capture_metadata
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
 from redframe.looks import get_look
 
-__all__ = ["Job", "JobResult", "execute", "run_job", "KINDS", "Progress"]
+__all__ = ["Job", "JobResult", "execute", "run_job", "resources", "KINDS", "Progress"]
 
 #: what a job does with its inputs
 KINDS = ("develop", "night", "frame")
@@ -133,13 +134,8 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
                        recipe=recipe_to_dict(recipe))
     fmt = _output_format(job)
     _check_targets(job)
-    # everything that can fail on the recipe fails before the expensive part
-    look = get_look(recipe.look) if recipe.look and job.kind != "frame" else None
+    look, prepared = resources(recipe, job.kind)  # a broken one fails before the work
     layout = recipe.frame.layout
-    prepared = None
-    if layout:
-        load_layout(layout)
-        prepared = prepare_options(recipe.frame.options())
     timings = result.timings
 
     def step(stage: str, done: int, total: int) -> None:
@@ -237,6 +233,18 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     return result
 
 
+def resources(recipe: Recipe, kind: str = "develop"):
+    """(the look, the prepared frame options) a recipe needs, loaded and checked: a broken
+    look, layout, font or logo raises here, before any file is read (a frame job has no
+    develop, so no look)."""
+    look = get_look(recipe.look) if recipe.look and kind != "frame" else None
+    prepared = None
+    if recipe.frame.layout:
+        load_layout(recipe.frame.layout)
+        prepared = prepare_options(recipe.frame.options())
+    return look, prepared
+
+
 def run_job(job: Job, progress: Progress | None = None) -> JobResult:
     """:func:`execute`, with every failure turned into text on the result (exit code set):
     what batches call, so one bad file never stops the others."""
@@ -286,7 +294,7 @@ def _output_format(job: Job) -> str:
 def _raw_only_settings(recipe: Recipe, scene) -> list[str]:
     """Warnings for settings that a decoded picture (display light, white-balanced by its
     camera) cannot take: they are left out, said once, instead of silently."""
-    if scene.space in ("cfa", "camera"):
+    if scene.space in RAW_KINDS:
         return []
     dev = recipe.develop
     unused = []
@@ -390,10 +398,3 @@ def _check_writable(target: Path) -> None:
         raise OutputError("folder is not writable" if probe == folder else
                           f"cannot create the folder: {probe} is not writable",
                           path=str(folder))
-
-
-def jobs_for(inputs: Sequence[str], outputs: Sequence[str], recipes: Sequence[Recipe], *,
-             kind: str = "develop", overwrite: bool = False) -> list[Job]:
-    """One job per input (develop, frame)."""
-    return [Job((i,), o, r, kind=kind, overwrite=overwrite)
-            for i, o, r in zip(inputs, outputs, recipes, strict=True)]
