@@ -19,11 +19,11 @@ import io
 import json
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zlib
 from pathlib import Path
@@ -41,24 +41,38 @@ PEAK_RSS = 1.5e9  # bytes, per CLI call (its own peak and its pool workers')
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
+# The CLI runs under a small launcher that reports its child's peak RSS: a process forked
+# from pytest itself would report pytest's RSS at fork time (Linux carries the old mm's
+# high-water mark across exec into ru_maxrss), which in a long suite is over 1.5 GB.
+LAUNCHER = """
+import os, resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen([sys.executable, "-m", "redframe", *args], stdout=out,
-                                 stderr=err, text=True, cwd=cwd,
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        command = [sys.executable, "-c", LAUNCHER, str(rss_file), sys.executable, "-m",
+                   "redframe", *args]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, cwd=cwd, start_new_session=True,
                                  env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
-        timer = threading.Timer(timeout, child.kill)
-        timer.start()
-        try:  # wait4: this child's own resource usage (with its reaped workers')
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            timer.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
+        try:
+            out, err = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # the launcher, the CLI and its workers
+            child.communicate()
+            pytest.fail(f"{args} ran past {timeout} s")
+        proc = subprocess.CompletedProcess([sys.executable, "-m", "redframe", *args],
+                                           child.returncode, out, err)
+        # ru_maxrss of the launcher's reaped children: the CLI and its pool workers
+        proc.peak_rss = int(rss_file.read_text()) * (1 if sys.platform == "darwin" else 1024)
     proc.seconds = time.perf_counter() - t0
-    proc.peak_rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     assert proc.seconds < timeout, (args, proc.seconds)
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     assert proc.returncode != EXIT["internal"], proc.stderr
