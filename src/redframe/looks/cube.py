@@ -76,6 +76,8 @@ __all__ = [
     "export_cube",
     "encode",
     "decode",
+    "bake_table",
+    "default_output",
 ]
 
 OUTPUT_ENCODINGS = ("srgb", "display-p3", "rec709")
@@ -385,6 +387,33 @@ def _umask() -> int:
     return 0o022
 
 
+def default_output(input: str, output: str | None = None) -> str:
+    """The output encoding of a LUT for ``input``: ``output`` (checked), else the input's
+    own for display encodings and ``rec709`` for scene-referred ones."""
+    enc = _encoding(input)
+    out_name = output or (input if enc.display and input in OUTPUT_ENCODINGS else "rec709")
+    _encoding(out_name, OUTPUT_ENCODINGS)
+    return out_name
+
+
+def bake_table(look, size: int, input: str, output: str) -> np.ndarray:
+    """The look as a lattice (size, size, size, 3) float32 indexed [r, g, b]: ``input``-
+    encoded codes -> the look's rendering encoded in ``output``, each in [0, 1]. What
+    :func:`export_cube` writes and what the video path applies (one bake for both).
+
+    ``look`` is a :class:`Look` or a :class:`CubeLook` (anything with ``colour(light,
+    display_referred)``). Display-referred inputs are display light, taken back to scene
+    light by the look as ``redframe develop --look`` does with a JPEG.
+    """
+    enc = _encoding(input)
+    _encoding(output, OUTPUT_ENCODINGS)
+    codes = np.linspace(0.0, 1.0, size)
+    grid = np.stack(np.meshgrid(codes, codes, codes, indexing="ij"), axis=-1)
+    light = decode(grid, input)
+    rendered = look.colour(light, display_referred=enc.display)
+    return np.clip(encode(rendered, output), 0.0, 1.0).astype(np.float32)
+
+
 def export_cube(look: Look, path: str | Path, size: int = 33, input: str = "srgb",
                 output: str | None = None) -> Path:
     """Write ``look`` as a .cube 3D LUT of ``size`` points per axis (33 or 65 usual).
@@ -401,14 +430,8 @@ def export_cube(look: Look, path: str | Path, size: int = 33, input: str = "srgb
                          f"{type(look).__name__}")
     if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 129:
         raise UsageError(f"LUT size must be an integer 2..129 (33 or 65 usual), got {size!r}")
-    enc = _encoding(input)
-    out_name = output or (input if enc.display else "rec709")
-    _encoding(out_name, OUTPUT_ENCODINGS)
-    codes = np.linspace(0.0, 1.0, size)
-    grid = np.stack(np.meshgrid(codes, codes, codes, indexing="ij"), axis=-1)
-    light = decode(grid, input)
-    rendered = look.colour(light, display_referred=enc.display)
-    table = np.clip(encode(rendered, out_name), 0.0, 1.0)
+    out_name = default_output(input, output)
+    table = bake_table(look, size, input, out_name)
     comments = [
         f'redframe look "{look.name}" (version {look.version}): {look.description}',
         f"input: {ENCODINGS[input].about}",
