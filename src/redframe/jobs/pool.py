@@ -3,14 +3,16 @@ time (the pipeline's kernels use threads inside a file; a pool of N workers give
 thread, so cores are not oversubscribed). Results come back as they finish, through
 ``on_result``.
 
-A worker that dies (a segfault in native code, the OOM killer, ``os.abort``) fails only
-the file it held: the files that were in flight with it are run again, one at a time, in a
-fresh pool, so the one that kills its worker is found and reported (``killed by SIGSEGV``)
-and the batch goes on. Workers never outlive the command: each watches the process that
-started it and exits when it is gone (and, on Linux, asks the kernel for SIGKILL when its
-parent dies), so a ``kill -9`` of ``redframe`` leaves no worker behind. Workers are
-started with ``spawn``: fresh interpreters, no thread pools forked mid-flight, and no
-long-lived fork server to be orphaned.
+Each worker holds exactly one file at a time, over its own pipe, so the pool always knows
+which file a worker held. A worker that dies (a segfault in native code, the OOM killer,
+``os.abort``) fails only that file, reported as such (``killed by SIGSEGV``); a file that
+takes longer than ``timeout`` seconds has its worker killed (``took longer than 300 s``).
+Either way a fresh worker takes the dead one's place and the batch goes on. Workers never
+outlive the command: each watches the process that started it and exits when it is gone
+(and, on Linux, asks the kernel for SIGKILL when its parent dies), so a ``kill -9`` of
+``redframe`` leaves no worker behind. Workers are started with ``spawn``: fresh
+interpreters, no thread pools forked mid-flight, and no long-lived fork server to be
+orphaned.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 
 import cv2
 import numba
@@ -35,12 +37,21 @@ from redframe.io import jpeg_bands
 from redframe.jobs.runner import Job, JobResult, run_job
 from redframe.runtime import reuse_freed_memory
 
-__all__ = ["run_jobs", "WATCH_SECONDS"]
+__all__ = ["run_jobs", "WATCH_SECONDS", "DEFAULT_TIMEOUT", "one_thread_per_file"]
 
 #: how often a worker checks that the process that started it is still there
 WATCH_SECONDS = 0.5
 
+#: seconds one file may take before its worker is killed (``--timeout-per-file``): generous,
+#: a 100 MP raw at full quality takes about a minute on one core
+DEFAULT_TIMEOUT = 300.0
+
 _PR_SET_PDEATHSIG = 1
+
+_READY = "ready"
+
+#: workers that die before they are ready, in a row, before the batch gives up on the pool
+_START_FAILURES = 3
 
 
 def _die_with(parent: int) -> None:
@@ -69,37 +80,68 @@ def _die_with(parent: int) -> None:
     threading.Thread(target=watch, name="redframe-parent-watch", daemon=True).start()
 
 
-def _init_worker(parent: int) -> None:
-    _die_with(parent)
-    cv2.setNumThreads(1)  # one file per core: no nested thread pools
+def one_thread_per_file() -> None:
+    """One file per core: no nested thread pools (the local pool's and Dask's workers)."""
+    cv2.setNumThreads(1)
     numba.set_num_threads(1)
     jpeg_bands.set_threads(1)
     reuse_freed_memory()
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(),))
+def _serve(conn, parent: int) -> None:
+    """A worker: receive a job, send back its result, until told to stop (None)."""
+    _die_with(parent)
+    one_thread_per_file()
+    conn.send(_READY)  # a file's time starts when its worker can take it
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        conn.send(run_job(job))
 
 
-def _workers_of(pool: ProcessPoolExecutor) -> list:
-    """The pool's worker processes so far (kept by us: a broken pool forgets them)."""
-    return list((getattr(pool, "_processes", None) or {}).values())
+class _Worker:
+    def __init__(self, ctx) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, os.getpid()), daemon=True,
+                                name="redframe-worker")
+        self.proc.start()
+        child.close()
+        self.job: Job | None = None
+        self.started = 0.0
+        self.ready = False
 
+    def give(self, job: Job) -> None:
+        self.job, self.started = job, time.monotonic()
+        self.conn.send(job)
 
-def _death(procs: list) -> str:
-    """How one of ``procs`` died, from its exit code (``killed by SIGSEGV``)."""
-    for proc in procs:
-        proc.join(timeout=2.0)  # reaped, so its exit code is known
-    for proc in procs:
-        code = proc.exitcode
-        if code is not None and code < 0:
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
             try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        if code not in (None, 0):
-            return f"exited with status {code}"
+                self.conn.send(None)
+            except OSError:
+                kill = True
+            self.proc.join(timeout=2.0)
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=2.0)
+        self.conn.close()
+
+
+def _death(proc) -> str:
+    """How ``proc`` died, from its exit code (``killed by SIGSEGV``)."""
+    proc.join(timeout=2.0)  # reaped, so its exit code is known
+    code = proc.exitcode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    if code not in (None, 0):
+        return f"exited with status {code}"
     return "died"
 
 
@@ -110,69 +152,103 @@ def _crashed(job: Job, how: str) -> JobResult:
                      exit_code=EXIT["internal"])
 
 
+def _timed_out(job: Job, seconds: float) -> JobResult:
+    return JobResult(source=job.inputs[0], inputs=list(job.inputs),
+                     error=f"{job.inputs[0]}: took longer than {seconds:g} s "
+                           f"(--timeout-per-file): its worker was stopped; the other files go on",
+                     exit_code=EXIT["internal"], seconds=seconds)
+
+
 def run_jobs(jobs: Iterable[Job], *, workers: int = 1,
-             on_result: Callable[[JobResult], None] | None = None) -> list[JobResult]:
-    """:func:`run_job` for every job, ``workers`` > 1 in a process pool; the results in
-    the order they finished."""
+             on_result: Callable[[JobResult], None] | None = None,
+             on_start: Callable[[Job], None] | None = None,
+             on_finish: Callable[[Job, JobResult], None] | None = None,
+             timeout: float | None = None, isolate: bool = False) -> list[JobResult]:
+    """:func:`run_job` for every job; the results in the order they finished.
+
+    ``workers`` > 1 (or ``isolate``) runs them in worker processes, each file alone in its
+    worker, killed after ``timeout`` seconds (default :data:`DEFAULT_TIMEOUT`); one worker
+    runs in this process (no isolation, no timeout). ``on_start(job)`` is called as a job is
+    handed to a worker, ``on_finish(job, result)`` then ``on_result(result)`` as it
+    finishes."""
     jobs = list(jobs)
     results: list[JobResult] = []
 
-    def emit(r: JobResult) -> None:
+    def emit(job: Job, r: JobResult) -> None:
         results.append(r)
+        if on_finish:
+            on_finish(job, r)
         if on_result:
             on_result(r)
 
     workers = max(1, min(workers, len(jobs), os.cpu_count() or 1))
-    if workers == 1:
+    if workers == 1 and not isolate:
         for job in jobs:
-            emit(run_job(job))
+            if on_start:
+                on_start(job)
+            emit(job, run_job(job))
         return results
-    todo = list(jobs)
-    while todo:
-        lost, todo = _run_pool(todo, workers, emit)
-        for job, _ in lost:  # in flight when a worker died: once more, alone, to find it
-            again, _ = _run_pool([job], 1, emit)
-            for _, how in again:
-                emit(_crashed(job, how))
+    if jobs:
+        _run_pool(jobs, workers, emit, on_start,
+                  DEFAULT_TIMEOUT if timeout is None else float(timeout))
     return results
 
 
-def _run_pool(jobs: list[Job], workers: int, emit: Callable[[JobResult], None]
-              ) -> tuple[list[tuple[Job, str]], list[Job]]:
-    """Run ``jobs`` in a pool of ``workers``, never more in flight than there are workers
-    (so a dead worker loses only the files being developed). Returns the jobs lost with
-    a dead worker, with how it died, and the jobs not started (to run in a new pool)."""
-    pool = _pool(workers)
-    queue = list(reversed(jobs))
-    running: dict = {}
-    lost: list[Job] = []
-    procs: dict = {}
+def _run_pool(jobs: list[Job], workers: int, emit: Callable[[Job, JobResult], None],
+              on_start: Callable[[Job], None] | None, timeout: float) -> None:
+    ctx = mp.get_context("spawn")
+    queue = deque(jobs)
+    pool: list[_Worker] = []
+    start_failures = 0
     try:
-        while queue and len(running) < workers:
-            job = queue.pop()
-            running[pool.submit(run_job, job)] = job
-        procs.update({id(p): p for p in _workers_of(pool)})
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                job = running.pop(fut)
-                try:
-                    emit(fut.result())
-                except BrokenProcessPool:
-                    lost.append(job)
-            if lost:  # the pool is broken: what is still running is lost with it
-                for fut in list(running):
+        while queue or any(w.job is not None for w in pool):
+            busy = sum(w.job is not None for w in pool)
+            while len(pool) < min(workers, len(queue) + busy):  # a dead worker's place
+                pool.append(_Worker(ctx))
+            for w in pool:  # ready, idle workers take the next files
+                if w.ready and w.job is None and queue:
+                    _give(w, queue.popleft(), on_start)
+            deadlines = [w.started + timeout for w in pool if w.job is not None]
+            left = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            wait([w.conn for w in pool] + [w.proc.sentinel for w in pool], timeout=left)
+            for w in list(pool):
+                job = w.job
+                message = None
+                if w.conn.poll():
                     try:
-                        emit(fut.result(timeout=0))
-                    except Exception:  # noqa: BLE001 - BrokenProcessPool or not finished
-                        lost.append(running[fut])
-                running.clear()
-                break
-            while queue and len(running) < workers:
-                job = queue.pop()
-                running[pool.submit(run_job, job)] = job
-            procs.update({id(p): p for p in _workers_of(pool)})
+                        message = w.conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                if message == _READY:
+                    w.ready, start_failures = True, 0
+                elif message is not None:
+                    w.job = None
+                    emit(job, message)
+                elif not w.proc.is_alive():
+                    pool.remove(w)
+                    how = _death(w.proc)
+                    w.stop(kill=True)
+                    if job is not None:
+                        emit(job, _crashed(job, how))
+                    elif not w.ready:
+                        start_failures += 1
+                        if start_failures >= _START_FAILURES:
+                            for lost in queue:
+                                emit(lost, _crashed(lost, f"could not start ({how})"))
+                            queue.clear()
+                elif job is not None and time.monotonic() - w.started > timeout:
+                    pool.remove(w)
+                    w.stop(kill=True)
+                    emit(job, _timed_out(job, timeout))
     finally:
-        how = _death(list(procs.values())) if lost else ""
-        pool.shutdown(wait=True, cancel_futures=True)
-    return [(job, how) for job in lost], list(reversed(queue))
+        for w in pool:
+            w.stop(kill=any(x.job is not None for x in pool))
+
+
+def _give(w: _Worker, job: Job, on_start: Callable[[Job], None] | None) -> None:
+    if on_start:
+        on_start(job)
+    try:
+        w.give(job)
+    except OSError:  # died before it could take the job: the wait loop reports it
+        pass

@@ -1,0 +1,150 @@
+"""The job runner on a Dask distributed cluster (the optional ``[cluster]`` extra).
+
+``redframe develop PATHS -o OUT --scheduler tcp://HOST:8786`` sends each file's
+:class:`~redframe.jobs.Job` (plain data: paths and a recipe) to the cluster's workers, which
+run the same :func:`~redframe.jobs.run_job` as the local pool, one file per worker thread,
+one thread per file's kernels; ``--scheduler local:N`` starts a LocalCluster of N worker
+processes on this machine for the length of the command. Inputs and outputs must be on
+storage every worker sees at the same path (a shared file system or a mounted bucket): the
+workers read the inputs and write the outputs themselves (temp + fsync + rename), only the
+small results travel back. Results stream back as they finish, into the same journal,
+progress bar and summary as a local batch.
+
+A worker lost mid-task (killed, out of memory, its machine gone) has its task run again
+elsewhere by the scheduler, at most ``allowed-failures`` times (``--retries``, set for a
+LocalCluster; a running scheduler keeps its own ``distributed.scheduler.allowed-failures``);
+then the file is reported failed and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from redframe.errors import EXIT, UsageError
+from redframe.jobs.pool import one_thread_per_file
+from redframe.jobs.runner import Job, JobResult, run_job
+
+__all__ = ["parse_scheduler", "run_on_dask", "LOCAL"]
+
+#: ``--scheduler local:N``: a LocalCluster of N worker processes
+LOCAL = "local:"
+
+_configured = False
+_lock = threading.Lock()
+
+
+def parse_scheduler(text: str) -> tuple[str, int | str]:
+    """("local", N) for ``local:N`` or ("address", URL) for ``tcp://HOST:PORT`` (any
+    ``scheme://`` Dask speaks); UsageError otherwise."""
+    if text.startswith(LOCAL):
+        try:
+            n = int(text[len(LOCAL):])
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 256:
+            raise UsageError(f"--scheduler local:N takes 1 to 256 workers, not {text!r}")
+        return "local", n
+    if "://" in text and text.split("://", 1)[1]:
+        return "address", text
+    raise UsageError(f"--scheduler takes local:N or a scheduler address such as "
+                     f"tcp://HOST:8786, not {text!r}")
+
+
+def _watch(parent: int) -> None:
+    """A LocalCluster's worker exits when the command that started it is gone (a kill -9
+    leaves no worker writing behind the next run's back)."""
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="redframe-parent-watch", daemon=True).start()
+
+
+def _task(job: Job, parent: int | None) -> JobResult:
+    """What a Dask worker runs: the same settings as a local pool's worker, then the job."""
+    global _configured
+    with _lock:
+        if not _configured:
+            one_thread_per_file()
+            if parent is not None:
+                _watch(parent)
+            _configured = True
+    return run_job(job)
+
+
+def _lost(job: Job, why: str) -> JobResult:
+    return JobResult(source=job.inputs[0], inputs=list(job.inputs),
+                     error=f"{job.inputs[0]}: {why}; the other files go on",
+                     exit_code=EXIT["internal"])
+
+
+def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
+                on_start: Callable[[Job], None] | None = None,
+                on_finish: Callable[[Job, JobResult], None] | None = None,
+                on_result: Callable[[JobResult], None] | None = None,
+                retries: int = 2) -> list[JobResult]:
+    """Run ``jobs`` on the cluster at ``scheduler`` (``local:N`` or an address); the
+    results in the order they finished."""
+    try:  # the optional [cluster] extra, imported on use
+        import dask
+        from distributed import Client, LocalCluster, as_completed
+        from distributed.scheduler import KilledWorker
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'redframe[cluster]'") from None
+    kind, where = parse_scheduler(scheduler)
+    results: list[JobResult] = []
+    if not jobs:
+        return results
+    cluster = None
+    with dask.config.set({"distributed.scheduler.allowed-failures": int(retries),
+                          "distributed.worker.daemon": False}):
+        try:
+            if kind == "local":
+                cluster = LocalCluster(n_workers=int(where), threads_per_worker=1,
+                                       processes=True, memory_limit=0,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+                client = Client(cluster)
+                parent: int | None = os.getpid()
+            else:
+                client = Client(where, timeout="30s")
+                parent = None
+        except OSError as exc:
+            if cluster is not None:
+                cluster.close()
+            raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    try:
+        futures = {}
+        for job in jobs:
+            if on_start:
+                on_start(job)
+            futures[client.submit(_task, job, parent, pure=False)] = job
+        for fut in as_completed(futures):
+            job = futures.pop(fut)
+            try:
+                result = fut.result()
+            except KilledWorker:
+                result = _lost(job, f"its worker was lost {int(retries) + 1} times "
+                                    "(killed, out of memory or gone)")
+            except Exception as exc:  # noqa: BLE001 - a task that could not run at all
+                result = _lost(job, f"the cluster could not run it ({type(exc).__name__}: "
+                                    f"{exc})")
+            results.append(result)
+            if on_finish:
+                on_finish(job, result)
+            if on_result:
+                on_result(result)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results
