@@ -12,6 +12,7 @@ import pytest
 from redframe import params as P
 from redframe.color import srgb_encode
 from redframe.errors import ParameterError
+from redframe.io import dng_opcodes as ops
 from redframe.isp import compose, pixel
 from redframe.isp.compose import Strip
 from redframe.isp.demosaic import DemosaicParams
@@ -37,6 +38,20 @@ def raw():
 
 
 @pytest.fixture(scope="module")
+def lens_raw(raw):
+    """The raw above carrying DNG opcode lists: a 4-phase GainMap and a FixVignetteRadial
+    (OpcodeList2, before demosaic), a 3-plane WarpRectilinear (OpcodeList3, after)."""
+    h, w = raw.shape
+    shading = [ops.gain_map(np.linspace(1.0, 1.6, 5 * 7).reshape(5, 7) + 0.05 * k,
+                            ops.AreaSpec(k // 2, k % 2, h, w, 0, 1, 2, 2)) for k in range(4)]
+    shading.append(ops.FixVignetteRadial(3, 0, 0, k=(0.3, 0.1, 0, 0, 0), cx=0.45, cy=0.55))
+    warp = ops.warp_rectilinear([(1.0, -0.05 - 0.01 * c, 0.01, 0.0, 0.002, -0.001)
+                                 for c in range(3)], cx=0.52, cy=0.47)
+    lists = ops.OpcodeLists({2: shading, 3: [warp]})
+    return replace(raw, calibration=replace(raw.calibration, opcodes=lists))
+
+
+@pytest.fixture(scope="module")
 def camera():
     """Camera RGB (X-Trans / linear DNG path): white balance runs on three channels."""
     xyz = natural_xyz("coffee", 120)[:, :117]
@@ -58,6 +73,8 @@ class _Look:
 CONFIGS = {
     "white_balance": ("camera", {}),
     "look": ("raw", {"look": _Look()}),
+    "lens_shading": ("lens_raw", {}),
+    "lens_warp": ("lens_raw", {}),
 }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from redframe import SOFTWARE
+from redframe.io.dng_opcodes import OPCODE_TAGS, encode_opcode_list
 from redframe.io.metadata import Metadata
 from redframe.io.scene import pattern_to_index
 
@@ -47,9 +48,12 @@ def write_dng(
     noise_profile: tuple[float, float] | None = None,
     baseline_exposure: float = 0.0,
     unique_camera_model: str = "redframe synthetic sensor",
+    opcodes: dict | None = None,
 ) -> Path:
     """Write ``data`` - (H, W) uint16 CFA with ``pattern`` or (H, W, 3) uint16 linear RGB with
-    ``pattern=None`` - as a DNG. ``xyz_to_camera`` is DNG ColorMatrix1 for illuminant D65."""
+    ``pattern=None`` - as a DNG. ``xyz_to_camera`` is DNG ColorMatrix1 for illuminant D65.
+    ``opcodes``: ``{1|2|3: [Opcode, ...] or bytes}``, written as OpcodeList1/2/3
+    (:mod:`redframe.io.dng_opcodes`); the DNG version is then 1.4 (lists 1-3 need 1.3)."""
     import tifffile
 
     path = Path(path)
@@ -100,6 +104,15 @@ def write_dng(
     date = meta.datetime or _dt.datetime.now().replace(microsecond=0)
     tag(36867, "s", 0, date.strftime("%Y:%m:%d %H:%M:%S"))
     tag(274, "H", 1, int(meta.orientation or 1))
+    if meta.lens:
+        tag(42036, "s", 0, meta.lens)  # LensModel
+    if meta.lens_make:
+        tag(42035, "s", 0, meta.lens_make)  # LensMake
+    if meta.focal_length_35mm:
+        tag(41989, "H", 1, int(round(meta.focal_length_35mm)))  # FocalLengthIn35mmFilm
+    for n, ops in sorted((opcodes or {}).items()):
+        raw = ops if isinstance(ops, bytes | bytearray) else encode_opcode_list(list(ops))
+        tag(OPCODE_TAGS[n], 7, len(raw), bytes(raw))  # UNDEFINED
 
     tag(271, "s", 0, meta.make or "redframe")  # Make
     tag(272, "s", 0, meta.model or "synthetic")  # Model

@@ -25,6 +25,14 @@ import numpy as np
 
 from redframe.color import XYZ_TO_SRGB
 from redframe.errors import InputError
+from redframe.io.dng_opcodes import (
+    MAX_LIST_BYTES,
+    OPCODE_TAGS,
+    OpcodeError,
+    OpcodeLists,
+    parse_opcode_list,
+)
+from redframe.io.lensfun import match_lens
 from redframe.io.metadata import Metadata, clean_text
 from redframe.io.scene import RawCalibration, Scene
 
@@ -101,6 +109,52 @@ def dng_tags(path: str) -> dict:
             return {name: tags[code].value for code, name in wanted.items() if code in tags}
     except Exception:  # noqa: BLE001 - not a TIFF-based file, or damaged tags
         return {}
+
+
+def opcode_lists(path: str) -> OpcodeLists | None:
+    """The DNG's OpcodeList1/2/3 (tags 51008, 51009, 51022), parsed, from the raw image's
+    IFD (NewSubFileType 0: IFD 0 or one of its SubIFDs), else IFD 0; None without any.
+
+    A list that is malformed is kept as ``OpcodeLists.error`` (raised by the develop only
+    when it asks for the file's opcodes): ``--lens off`` still develops the file."""
+    import tifffile
+
+    found = OpcodeLists()
+    try:
+        with quiet_native_stderr(), tifffile.TiffFile(path) as tif:
+            size = tif.filehandle.size
+            page0 = tif.pages[0]
+            pages = [page0]
+            try:
+                pages = [p for p in (page0.pages or []) if p.subfiletype == 0] + pages
+            except Exception:  # noqa: BLE001 - damaged SubIFDs: IFD 0 only
+                pass
+            for page in pages:
+                tags = page.tags
+                present = {n: tags[code] for n, code in OPCODE_TAGS.items() if code in tags}
+                if not present:
+                    continue
+                for n, tag in present.items():
+                    count = int(tag.count)
+                    if count > MAX_LIST_BYTES or tag.valueoffset + count > size:
+                        raise OpcodeError(
+                            f"OpcodeList{n} claims {count:,} bytes; the file holds "
+                            f"{max(0, size - tag.valueoffset):,} after it"
+                            if count <= MAX_LIST_BYTES else
+                            f"OpcodeList{n} claims {count:,} bytes; refusing more than "
+                            f"{MAX_LIST_BYTES:,}")
+                    value = tag.value
+                    data = value if isinstance(value, bytes) else bytes(
+                        np.asarray(value, np.uint8).ravel())
+                    ops, warns = parse_opcode_list(data, n)
+                    found.lists[n] = ops
+                    found.warnings += warns
+                break
+    except OpcodeError as exc:
+        found.error = str(exc)
+    except Exception:  # noqa: BLE001 - not a TIFF-based raw: no opcodes
+        return None
+    return found if found else None
 
 
 def _rational_array(value, count: int) -> np.ndarray | None:
@@ -236,6 +290,7 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
         b = _rational_array(tags["BaselineExposure"], 1)
         baseline = float(b[0]) if b is not None and abs(b[0]) < 10 else 0.0
     meta.format = "dng" if tags.get("DNGVersion") is not None else "raw"
+    opcodes = opcode_lists(path) if meta.format == "dng" else None
 
     pattern = _bayer_pattern(raw) if raw.raw_type == rawpy.RawType.Flat else None
     if pattern is not None:
@@ -246,7 +301,8 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
         black = black_channel[colors].astype(np.float32)
         _check_not_empty(mosaic, black, white, path)
         calibration = RawCalibration(pattern, black, white, xyz_to_cam, neutral, noise,
-                                     baseline, source)
+                                     baseline, source, opcodes)
+        _attach_lensfun(calibration, meta)
         return Scene(meta=meta, mosaic=mosaic, calibration=calibration, space="cfa")
 
     # Fallback: LibRaw demosaics (its X-Trans/AHD code), we keep linear camera RGB.
@@ -258,10 +314,19 @@ def _scene_from_raw(raw, path: str, meta: Metadata) -> Scene:
     rgb = rgb16.astype(np.float32) * np.float32(1.0 / 65535.0)
     _check_not_empty(rgb, np.zeros(3, np.float32), 1.0, path)
     calibration = RawCalibration(None, np.zeros(3, np.float32), 1.0, xyz_to_cam, neutral,
-                                 noise, baseline, source)
+                                 noise, baseline, source, opcodes)
+    _attach_lensfun(calibration, meta)
     scene = Scene(meta=meta, rgb=rgb, calibration=calibration, space="camera")
     scene.notes.append("non-Bayer or linear raw: demosaiced by LibRaw (documented fallback)")
     return scene
+
+
+def _attach_lensfun(calibration: RawCalibration, meta: Metadata) -> None:
+    """The lensfun camera + lens for this raw (the database is read once per process)."""
+    try:
+        calibration.lensfun, calibration.lensfun_reason = match_lens(meta)
+    except Exception as exc:  # noqa: BLE001 - a broken database must not stop a develop
+        calibration.lensfun, calibration.lensfun_reason = None, f"lensfun failed: {exc}"
 
 
 def _fill_from_libraw(raw, meta: Metadata) -> None:

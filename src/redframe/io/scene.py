@@ -40,6 +40,11 @@ class RawCalibration:
     noise_profile: tuple[float, float] | None = None
     baseline_exposure: float = 0.0  # EV, DNG BaselineExposure
     source: str = ""  # where the matrix came from, for `redframe info`
+    #: the DNG's opcode lists (redframe.io.dng_opcodes.OpcodeLists), None when it has none
+    opcodes: object | None = None
+    #: the lensfun camera + lens matched from EXIF (redframe.io.lensfun.LensfunMatch)
+    lensfun: object | None = None
+    lensfun_reason: str = ""  # why there is no match, for `redframe info`
 
 
 @dataclass

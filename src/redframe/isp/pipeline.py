@@ -37,6 +37,7 @@ from redframe.isp.exposure import RAW_EXPOSURE_EV
 from redframe.isp.filters import resize
 from redframe.isp.fused import SCHEDULE, bin_preview
 from redframe.isp.highlights import HighlightParams
+from redframe.isp.lens import LensParams
 from redframe.isp.levels import LevelsParams, black_white_levels
 from redframe.isp.output import OutputParams
 from redframe.isp.quantize import OUTPUT_DTYPES
@@ -65,6 +66,7 @@ class DevelopParams:
     wb: WhiteBalanceParams = field(default_factory=WhiteBalanceParams)
     demosaic: DemosaicParams | None = param(None, doc="unset: chosen by quality")
     highlights: HighlightParams = field(default_factory=HighlightParams)
+    lens: LensParams = field(default_factory=LensParams)
     denoise: DenoiseParams = field(default_factory=DenoiseParams)
     tone: ToneParams = field(default_factory=ToneParams)
     tone_curve: bool = param(True, doc="false: colorimetric (linear) rendering, for "
@@ -181,13 +183,17 @@ def prepare(scene: Scene, params: DevelopParams, stages: tuple | None = None) ->
 
 
 def develop(scene: Scene, params: DevelopParams | None = None, *,
-            stages: tuple | None = None) -> Developed:
+            stages: tuple | None = None, schedule=None) -> Developed:
     """Develop ``scene`` through the stage list (default :data:`STAGES`); ``params`` are
-    validated first (a mutated field out of range is refused, naming it)."""
+    validated first (a mutated field out of range is refused, naming it). ``schedule``:
+    ``schedule(ctx) -> kernels`` replaces the engine's schedule for the strips (the
+    analysis keeps the engine's; :mod:`redframe.isp.hdr` taps the strips this way)."""
     params = params or DevelopParams()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ctx = prepare(scene, params, stages)
+    if schedule is not None:
+        ctx = replace(ctx, schedule=tuple(schedule(ctx)))
     plan = ctx.plan
     timings["analysis"] = time.perf_counter() - t0
 

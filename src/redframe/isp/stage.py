@@ -82,6 +82,9 @@ class Plan:
 
     gains: np.ndarray | None = None  # white balance (R, G, B), G = 1
     clip: np.ndarray | None = None  # where each white-balanced channel clipped
+    #: highlights: each channel's ratio to the mean of the other two next to where it
+    #: clipped (its hue there); <= 0 where none was measured
+    highlight_ratio: np.ndarray | None = None
     matrix: np.ndarray | None = None  # white-balanced camera RGB -> linear Rec.2020
     exposure: float = 1.0  # linear gain
     demosaic: Any = None  # the DemosaicParams in effect
@@ -89,6 +92,7 @@ class Plan:
     denoise_bias: np.ndarray | None = None  # (3,) linear light the denoiser takes away
     ltm: Any = None  # redframe.isp.local_tone.LocalToneMap or None
     preview_y: np.ndarray | None = None  # luminance of the preview before exposure
+    lens: Any = None  # redframe.isp.lens.LensPlan: the lens corrections this develop applies
     notes: list[str] = field(default_factory=list)
 
 

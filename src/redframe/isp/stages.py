@@ -16,6 +16,8 @@ from redframe.isp import (
     denoise,
     exposure,
     highlights,
+    lens_shading,
+    lens_warp,
     levels,
     local_tone,
     look,
@@ -32,7 +34,9 @@ __all__ = ["STAGES", "stage"]
 STAGES = (
     levels.STAGE,  # raw DN -> normalised camera signal
     white_balance.STAGE,  # -> white-balanced camera RGB (mosaic or 3 channels)
+    lens_shading.STAGE,  # DNG GainMap / FixVignetteRadial, lensfun vignetting
     demosaic.STAGE,  # mosaic -> camera RGB
+    lens_warp.STAGE,  # DNG WarpRectilinear / WarpFisheye, lensfun distortion + TCA
     highlights.STAGE,  # clipped channels repaired
     color.STAGE,  # camera RGB -> linear Rec.2020 scene light
     exposure.STAGE,  # x 2^EV
