@@ -217,6 +217,12 @@ def _add_develop_flags(p: argparse.ArgumentParser) -> None:
                    help="meter the scene instead of trusting the camera's exposure")
     p.add_argument("--space", choices=["srgb", "display-p3"],
                    help="output colour space (default: srgb)")
+    p.add_argument("--hdr", action="store_const", const=True, default=None,
+                   help="also keep the highlights for HDR screens: an Ultra HDR JPEG (the "
+                        "SDR picture plus a gain map; see docs/hdr.md)")
+    p.add_argument("--hdr-headroom", type=float, metavar="STOPS",
+                   help="highlight headroom of the HDR rendition above SDR white, 1-6 stops "
+                        "(default: 3, i.e. 8x)")
     p.add_argument("--strip-gps", action="store_const", const=True, default=None,
                    help="remove location from outputs")
 
@@ -298,6 +304,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         output["quality"] = _check_int(args.quality, 1, 100, "--quality")
     if given("space"):
         output["space"] = args.space
+    if given("hdr"):
+        output["hdr"] = True
+    if given("hdr_headroom"):
+        if not 1.0 <= args.hdr_headroom <= 6.0:
+            raise UsageError(f"--hdr-headroom must be between 1 and 6 stops, got "
+                             f"{args.hdr_headroom:g}")
+        output["hdr_headroom"] = args.hdr_headroom
     if output:
         data["output"] = output
     frame = {key: getattr(args, key) for key in _FRAME_OPTIONS if given(key)}

@@ -59,6 +59,7 @@ from redframe.io.exif import parse_rational
 from redframe.io.icc import ICC_SPACES, icc_profile
 from redframe.io.jpeg_bands import encode_jpeg
 from redframe.io.metadata import MAX_TEXT, Metadata, clean_text
+from redframe.io.ultrahdr import GainMap, assemble
 
 __all__ = ["write_image", "output_path", "apply_orientation", "quantise", "exif_tags",
            "FORMATS", "BIT_DEPTHS"]
@@ -494,6 +495,7 @@ def write_image(
     strip_gps: bool = False,
     software: str = SOFTWARE,
     icc_profile: bytes | None = None,
+    gain_map: GainMap | None = None,
 ) -> Path:
     """Write ``image`` to ``path`` atomically with ICC profile and filtered EXIF; return the path.
 
@@ -511,6 +513,8 @@ def write_image(
     strip_gps : leave the GPS tags out.
     icc_profile : embed these bytes instead of our profile for ``color_space`` (to keep a
         source's own profile, e.g. ProPhoto, when its pixels are passed through unchanged).
+    gain_map : JPEG only: write an Ultra HDR JPEG, ``image`` as its SDR base (the same
+        bytes as without it) and this gain map (:func:`redframe.io.ultrahdr.assemble`).
 
     Raises
     ------
@@ -528,6 +532,8 @@ def write_image(
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
         raise ValueError(f"expected pixels of shape (H, W, 3), got {image.shape}")
     bits = _bit_depth(fmt, image, bit_depth)
+    if gain_map is not None and fmt != "jpeg":
+        raise UsageError(f"a gain map (Ultra HDR) is written in JPEG files, not {fmt.upper()}")
     path = Path(path)
     if path.is_dir():
         raise OutputError("is a folder", path=str(path))
@@ -550,6 +556,11 @@ def write_image(
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         icc = icc_profile if icc_profile else _icc_for(color_space)
         _WRITERS[fmt](tmp, pixels, icc, tags, exif, int(quality), color_space)
+        if gain_map is not None:  # after exiv2 (which may have rewritten the file)
+            with open(tmp, "rb") as fh:
+                data = assemble(fh.read(), gain_map)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
         _commit(tmp, path, overwrite)
         done = True
     except OutputError:

@@ -35,13 +35,15 @@ from typing import Any
 from redframe.burst.files import decode_burst, write_dng_atomically
 from redframe.burst.night import BurstParams, align_and_merge
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
-from redframe.frame import load_layout, prepare_options, read_for_frame, render_frame
+from redframe.frame import load_layout, prepare_options, read_for_frame
 from redframe.io.decode import read_image
 from redframe.io.encode import write_image
 from redframe.io.thumbnail import write_thumbnail
+from redframe.isp.hdr import develop_hdr
 from redframe.isp.pipeline import develop
 from redframe.isp.stage import RAW_KINDS
 from redframe.jobs.capture import capture_metadata
+from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
 from redframe.looks import get_look
 
@@ -145,6 +147,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     # decode (and merge)
     t = time.perf_counter()
     icc_profile = None
+    gain = None  # the HDR rendition's gain over the SDR picture (--hdr)
     notes: list[str] = []
     if job.kind == "frame":
         step("decode", 0, 1)
@@ -188,7 +191,16 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         params = recipe.develop_params()
         params.look = look
         params.output_bits = _develop_bits(fmt, recipe.output.bit_depth)
-        developed = develop(scene, params)
+        if recipe.output.hdr:
+            hdr = develop_hdr(scene, params, recipe.output.hdr_headroom)
+            developed, gain = hdr.sdr, hdr.gain
+            notes += hdr.notes
+            if fmt not in HDR_FORMATS:
+                notes.append(f"warning: --hdr: {fmt.upper()} is written without a gain map "
+                             "(Ultra HDR is JPEG); the SDR picture only")
+                gain = None
+        else:
+            developed = develop(scene, params)
         image, meta, space = developed.image, developed.meta, developed.space
         notes += [n for n in developed.notes if n not in notes]
         notes += [f"warning: {w}" for w in meta.warnings]
@@ -200,7 +212,8 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     targets = 1 + (job.dng is not None) + (job.thumbnail is not None)
     step("write", 0, targets)
     if layout:
-        image = render_frame(image, meta, layout, prepared=prepared)
+        image, gain = frame_picture(image, gain, meta, layout, prepared)
+    gain_map = None if gain is None else gain_map_for(image, gain, recipe.output.hdr_headroom)
     out_meta = dataclasses.replace(meta, orientation=1, width=int(image.shape[1]),
                                    height=int(image.shape[0]))
     for target in (job.output, job.dng):
@@ -212,7 +225,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
             job.output, image, format=fmt, meta=out_meta, color_space=space,
             quality=recipe.output.quality, bit_depth=recipe.output.bit_depth,
             overwrite=job.overwrite, strip_gps=recipe.metadata.strip_gps,
-            icc_profile=icc_profile))
+            icc_profile=icc_profile, gain_map=gain_map))
 
     if job.dng is None:
         write_picture()
