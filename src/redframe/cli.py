@@ -21,19 +21,28 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from redframe import __version__
+from redframe.color.encodings import ENCODINGS
 from redframe.demo import run_demo
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
 from redframe.frame import list_layouts
 from redframe.io.decode import IMAGE_EXTENSIONS, SUPPORTED_EXTENSIONS, read_image
+from redframe.isp.lens import LensParams, describe_lens
 from redframe.isp.white_balance import parse_wb
 from redframe.jobs import (
     FORMAT_SUFFIX,
@@ -45,16 +54,19 @@ from redframe.jobs import (
     merge_recipe,
     plan_outputs,
     run_job,
-    run_jobs,
     save_recipe,
     sidecar_path,
 )
+from redframe.jobs.batch import run_batch
+from redframe.jobs.journal import JOURNAL_NAME, read_status
+from redframe.jobs.pool import run_jobs
 from redframe.jobs.recipe import read_recipe_data
 from redframe.jobs.runner import resources
 from redframe.looks import export_cube, get_look, list_looks
 from redframe.params import to_dict
 from redframe.runtime import reuse_freed_memory
 from redframe.sound import EXPORTS, export_sounds
+from redframe.video import VIDEO_EXTENSIONS, VideoSettings, output_suffix, require_av
 
 __all__ = ["main", "build_parser"]
 
@@ -78,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  redframe develop photos/ -o out/ --recipe mine.toml --json\n"
         "  redframe night burst/*.dng -o night.jpg --look authentic\n"
         "  redframe lut vibrant -o vibrant.cube\n"
+        "  redframe video trip/*.mov --look authentic --frame classic -o out/\n"
         "  redframe serve\n"
         "  redframe info IMG_0001.DNG --json\n",
     )
@@ -140,13 +153,45 @@ def build_parser() -> argparse.ArgumentParser:
     lut.add_argument("-o", "--output-file", required=True, metavar="FILE", help="the .cube file")
     lut.add_argument("--size", type=int, default=33, choices=[17, 33, 65],
                      help="points per axis (default: 33)")
-    lut.add_argument("--input", default="srgb",
-                     help="input encoding: srgb (default), display-p3, rec709, slog3, logc3, "
-                          "acescct")
+    lut.add_argument("--input", default="srgb", choices=list(ENCODINGS), metavar="ENCODING",
+                     help="input encoding (the table `redframe video --input` reads too): "
+                          f"{', '.join(ENCODINGS)} (default: srgb)")
     lut.add_argument("--output", default=None,
                      help="output encoding: srgb, display-p3, rec709 (default: the input's "
                           "for display encodings, rec709 for log)")
     lut.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
+    vid = sub.add_parser("video", formatter_class=_Formatter,
+                         help="develop clips with a look (and a frame strip); needs [video]",
+                         description="Apply a look to clips as its baked 3D LUT, from the "
+                                     "clip's encoding (its colour tags, or --input), add an "
+                                     "optional static frame strip, and encode with the "
+                                     "clip's timestamps, audio and metadata. See docs/video.md.")
+    vid.add_argument("paths", nargs="+", metavar="IN", help="clips or folders")
+    vid.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    vid.add_argument("--look", metavar="LOOK",
+                     help="a look name, a look .toml or a .cube LUT (default: neutral)")
+    vid.add_argument("--input", choices=list(ENCODINGS), metavar="ENCODING",
+                     help="the clip's encoding, when its tags do not say it: "
+                          f"{', '.join(ENCODINGS)}")
+    vid.add_argument("--frame", metavar="LAYOUT", help="a static watermark strip (classic, "
+                     "classic-dark, centered, border, film, overlay, minimal, or a .toml)")
+    _add_frame_flags(vid)
+    vid.add_argument("--codec", choices=["h264", "hevc", "prores"], default="h264",
+                     help="output codec (default: h264; prores is 10-bit 4:2:2 in .mov)")
+    vid.add_argument("--crf", type=int, metavar="N",
+                     help="quality, lower is better: H.264 default 18, HEVC 20 (0-51); "
+                          "ProRes: the profile 0-5 (default 3, HQ)")
+    vid.add_argument("--preset", default="faster",
+                     choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                              "slow"], help="x264/x265 speed preset (default: faster)")
+    vid.add_argument("--strip-gps", action="store_const", const=True, default=None,
+                     help="remove location from outputs")
+    vid.add_argument("--recipe", metavar="FILE", help="look and frame settings from a recipe")
+    vid.add_argument("--json", action="store_true", help="one JSON object per clip on stdout")
+    vid.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="clips in parallel (default: 1; 0 = all cores)")
+    vid.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
     night = sub.add_parser("night", formatter_class=_Formatter,
                            help="merge a handheld burst (raws or JPEG/HEIC) into one clean picture",
@@ -190,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.add_argument("path", metavar="FILE")
     info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--lens", choices=["auto", "off", "opcodes", "lensfun"], default="auto",
+                      help="say which lens corrections a develop with this --lens gets")
+
+    batch = sub.add_parser("batch", formatter_class=_Formatter,
+                           help="look at a batch's journal (--journal / --resume)")
+    batch_sub = batch.add_subparsers(dest="batch_command", metavar="ACTION")
+    status = batch_sub.add_parser("status", formatter_class=_Formatter,
+                                  help="counts and failures of a batch journal")
+    status.add_argument("journal", metavar="JOURNAL",
+                        help=f"the journal file (or the output folder holding {JOURNAL_NAME})")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
 
     demo = sub.add_parser(
         "demo",
@@ -223,6 +279,13 @@ def _add_develop_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hdr-headroom", type=float, metavar="STOPS",
                    help="highlight headroom of the HDR rendition above SDR white, 1-6 stops "
                         "(default: 3, i.e. 8x)")
+    p.add_argument("--lens", choices=["auto", "off", "opcodes", "lensfun"],
+                   help="lens corrections (vignetting, distortion, lateral CA): auto "
+                        "(default) = the DNG's own opcode lists, else the lensfun database "
+                        "from EXIF, else none; see docs/lens.md")
+    p.add_argument("--lens-crop", choices=["auto", "none"],
+                   help="auto (default): zoom in so corrections leave no empty corners; "
+                        "none: extend the edges")
     p.add_argument("--strip-gps", action="store_const", const=True, default=None,
                    help="remove location from outputs")
 
@@ -240,6 +303,21 @@ def _add_batch_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="files in parallel (default: 1; 0 = all cores)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    g = p.add_argument_group("large batches (see docs/scale.md)")
+    g.add_argument("--journal", metavar="FILE",
+                   help="record the batch in this SQLite journal; a rerun skips what is done")
+    g.add_argument("--resume", action="store_true",
+                   help=f"go on with a stopped batch: skip what its journal (--journal, or "
+                        f"DIR/{JOURNAL_NAME}) says is done, redo what was in flight")
+    g.add_argument("--scheduler", metavar="ADDR",
+                   help="run on Dask: local:N (a local cluster of N workers) or "
+                        "tcp://HOST:8786 (needs the [cluster] extra)")
+    g.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="with --scheduler: run a file again at most N times when its "
+                        "worker is lost (default: 2)")
+    g.add_argument("--timeout-per-file", type=float, metavar="S",
+                   help="stop a file's worker after S seconds (default: 300 with --jobs 2 or "
+                        "more; with --jobs 1, giving it runs the file in a worker process)")
 
 
 def _add_frame_flags(p: argparse.ArgumentParser) -> None:
@@ -292,6 +370,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         develop["tone"] = tone
     if given("fast"):
         develop.update(quality="fast", half_size=True)
+    lens: dict[str, Any] = {}
+    if given("lens"):
+        lens["mode"] = args.lens
+    if given("lens_crop"):
+        lens["crop"] = args.lens_crop
+    if lens:
+        develop["lens"] = lens
     data: dict[str, Any] = {}
     if develop:
         data["develop"] = develop
@@ -379,7 +464,7 @@ def cmd_develop(args: argparse.Namespace) -> int:
                            [FORMAT_SUFFIX.get(r.output.format, ".jpg") for r in per_file])
     jobs = [Job((f,), o, r, overwrite=args.overwrite)
             for f, o, r in zip(files, outputs, per_file, strict=True)]
-    return _run_batch(jobs, workers, failed, json_lines=args.json)
+    return _run_batch(jobs, workers, failed, json_lines=args.json, args=args)
 
 
 def _with_recipes(files: list[str], recipes: _Recipes, failed: list[JobResult]
@@ -426,7 +511,7 @@ def cmd_frame(args: argparse.Namespace) -> int:
             continue
         jobs.append(Job((f,), str(target), recipe, kind="frame", overwrite=args.overwrite))
     _save_recipe(args, jobs[0].recipe if len(jobs) == 1 else recipes.batch)
-    return _run_batch(jobs, workers, failed, verb="framed", json_lines=args.json)
+    return _run_batch(jobs, workers, failed, verb="framed", json_lines=args.json, args=args)
 
 
 def cmd_night(args: argparse.Namespace) -> int:
@@ -456,36 +541,98 @@ def cmd_night(args: argparse.Namespace) -> int:
     return EXIT["ok"]
 
 
+def _batch_settings(args: argparse.Namespace | None) -> dict[str, Any]:
+    """The journal, scheduler, timeout and retries a batch's flags ask for, checked."""
+    if args is None:
+        return {}
+    timeout = getattr(args, "timeout_per_file", None)
+    if timeout is not None and not 0 < timeout <= 7 * 86400:
+        raise UsageError(f"--timeout-per-file must be between 0 and 604800 s, got {timeout:g}")
+    retries = _check_int(getattr(args, "retries", 2), 0, 100, "--retries")
+    resume = getattr(args, "resume", False)
+    journal = getattr(args, "journal", None)
+    if journal is None and resume:
+        journal = str(Path(args.output) / JOURNAL_NAME)
+    if journal is not None and Path(journal).is_dir():
+        raise UsageError("is a folder; --journal takes a file", path=journal)
+    return {"journal": journal, "redo_done": bool(args.overwrite and not resume),
+            "scheduler": getattr(args, "scheduler", None), "timeout": timeout,
+            "isolate": timeout is not None, "retries": retries,
+            "command": [_printable(a) for a in sys.argv[1:]]}
+
+
+class _Rates:
+    """Files/s, MP/s and the time left, from the files finished so far."""
+
+    def __init__(self, total: int) -> None:
+        self.t0 = time.monotonic()
+        self.total, self.done, self.pixels = total, 0, 0
+
+    def add(self, r: JobResult) -> None:
+        self.done += 1
+        if r.width and r.height:
+            self.pixels += r.width * r.height
+
+    def snapshot(self) -> dict[str, Any]:
+        elapsed = max(time.monotonic() - self.t0, 1e-6)
+        fps = self.done / elapsed
+        eta = (self.total - self.done) / fps if fps > 0 else None
+        return {"done": self.done, "total": self.total, "elapsed_s": round(elapsed, 2),
+                "files_per_s": round(fps, 3), "mp_per_s": round(self.pixels / 1e6 / elapsed, 2),
+                "eta_s": None if eta is None else round(eta, 1)}
+
+    def text(self) -> str:
+        snap = self.snapshot()
+        eta = snap["eta_s"]
+        left = "-:--:--" if eta is None else time.strftime("%H:%M:%S", time.gmtime(eta))
+        return f"{snap['files_per_s']:.2f} files/s {snap['mp_per_s']:.1f} MP/s ETA {left}"
+
+
 def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
-               verb: str = "developed", json_lines: bool = False) -> int:
+               verb: str = "developed", json_lines: bool = False,
+               args: argparse.Namespace | None = None) -> int:
+    settings = _batch_settings(args)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
 
-    def emit_json(r: JobResult) -> None:
-        sys.stdout.write(json.dumps(r.to_json(), ensure_ascii=False, default=str) + "\n")
+    def emit_json(data: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
 
     for r in failed:
         err.print(f"[red]error[/red] {escape(r.error or '')}", markup=True)
         if json_lines:
-            emit_json(r)
+            emit_json(r.to_json())
     results = list(failed)
+    rates = _Rates(len(jobs))
     show_bar = len(jobs) > 1 and err.is_terminal
     with Progress(
         TextColumn(f"[bold]{verb[:-2]}ing"),
         BarColumn(),
         MofNCompleteColumn(),
-        TimeRemainingColumn(),
+        TextColumn("{task.fields[rates]}"),
         console=err,
         disable=not show_bar,
         transient=True,
     ) as bar:
-        task = bar.add_task(verb, total=len(jobs))
+        task = bar.add_task(verb, total=len(jobs), rates="")
+
+        def plan(to_run: int, done_before: int) -> None:
+            rates.total = to_run
+            bar.update(task, total=to_run)
+            if done_before and not json_lines:
+                err.print(f"{done_before} already done (journal {settings['journal']}): "
+                          "skipped")
+
+        def skip(s) -> None:
+            if json_lines:
+                emit_json(s.to_json())
 
         def report(r: JobResult) -> None:
-            bar.advance(task)
+            rates.add(r)
+            bar.update(task, advance=1, rates=rates.text())
             if json_lines:
-                emit_json(r)
+                emit_json({**r.to_json(), "progress": rates.snapshot()})
             if r.error:
                 err.print(f"[red]error[/red] {escape(r.error)}")
                 return
@@ -495,7 +642,9 @@ def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
                 if note.startswith("warning:"):
                     err.print(f"  [yellow]{escape(note)}[/yellow]")
 
-        results += run_jobs(jobs, workers=workers, on_result=report)
+        done, skipped = run_batch(jobs, workers=workers, on_result=report, on_skip=skip,
+                                  on_plan=plan, **settings)
+        results += done
     ok = [r for r in results if not r.error]
     bad = [r for r in results if r.error]
     summary = f"{len(ok)} {verb}, {len(bad)} failed"
@@ -503,13 +652,15 @@ def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
         err.print(summary + ":")
         for r in bad:
             err.print(f"  {escape(r.error or '')}")
-    elif json_lines:
-        err.print(summary)
     else:
-        out.print(summary)
+        snap = rates.snapshot()
+        summary += (f"{f', {len(skipped)} already done' if skipped else ''} in "
+                    f"{snap['elapsed_s']:.1f} s ({snap['files_per_s']:.2f} files/s, "
+                    f"{snap['mp_per_s']:.1f} MP/s)")
+        (err if json_lines else out).print(summary)
     if not bad:
         return EXIT["ok"]
-    if ok:
+    if ok or skipped:
         return EXIT["partial"]
     codes = {r.exit_code for r in bad}
     return codes.pop() if len(codes) == 1 else EXIT["input"]
@@ -531,6 +682,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             "color_matrix_source": cal.source or None,
             "noise_profile": cal.noise_profile,
         }
+    lens_lines = describe_lens(scene, LensParams(mode=getattr(args, "lens", "auto")))
+    data["lens_corrections"] = lens_lines
     data["decoded_as"] = scene.space
     data["warnings"] = meta.warnings + scene.notes
     if args.json:
@@ -566,6 +719,8 @@ def cmd_info(args: argparse.Namespace) -> int:
             ),
             ("colour matrix", cal.source or "none"),
         ]
+    rows += [("lens corrections" if i == 0 else "", line)
+             for i, line in enumerate(lens_lines)]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value if value is not None else '-'}")
@@ -605,6 +760,68 @@ def cmd_lut(args: argparse.Namespace) -> int:
     return EXIT["ok"]
 
 
+def cmd_video(args: argparse.Namespace) -> int:
+    require_av()
+    workers = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
+    settings = VideoSettings(codec=args.codec, crf=args.crf, input=args.input,
+                             preset=args.preset)
+    recipe = _Recipes(args).batch
+    _check_recipe(recipe)
+    out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError("exists and is not a folder", path=str(out_dir))
+    files, failed = collect_inputs(args.paths, VIDEO_EXTENSIONS, exclude=out_dir)
+    if not files and not failed:
+        raise UsageError("no clips (" + ", ".join(VIDEO_EXTENSIONS) + ") found in "
+                         + ", ".join(args.paths))
+    outputs = plan_outputs(files, str(out_dir), output_suffix(args.codec))
+    jobs = [Job((f,), o, recipe, kind="video", overwrite=args.overwrite, video=settings)
+            for f, o in zip(files, outputs, strict=True)]
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    results = list(failed)
+    for r in failed:
+        err.print(f"[red]error[/red] {escape(r.error or '')}")
+
+    def report(r: JobResult) -> None:
+        if args.json:
+            print(json.dumps(r.to_json(), ensure_ascii=False, default=str), flush=True)
+        if r.error:
+            err.print(f"[red]error[/red] {escape(r.error)}")
+        elif not args.json:
+            print(f"{r.source} -> {r.output} ({r.seconds:.1f} s; {r.notes[-1]})", flush=True)
+        for note in r.notes[:-1]:
+            err.print(f"  [yellow]{escape(note)}[/yellow]")
+
+    if workers > 1 and len(jobs) > 1:
+        results += run_jobs(jobs, workers=workers, on_result=report)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[fps]} fps"), TimeRemainingColumn(),
+                      console=err, disable=not err.is_terminal, transient=True) as bar:
+            for job in jobs:
+                task = bar.add_task(Path(job.inputs[0]).name, total=None, fps="-")
+                started = time.perf_counter()
+
+                def step(stage: str, done: int, total: int, task=task,
+                         started=started) -> None:
+                    rate = done / max(time.perf_counter() - started, 1e-6)
+                    bar.update(task, completed=done, total=total or None, fps=f"{rate:.1f}")
+
+                result = run_job(job, step)
+                bar.remove_task(task)
+                report(result)
+                results.append(result)
+    bad = [r for r in results if r.error]
+    if not args.json or bad:
+        err.print(f"{len(results) - len(bad)} clips developed, {len(bad)} failed")
+    if not bad:
+        return EXIT["ok"]
+    if len(bad) < len(results):
+        return EXIT["partial"]
+    codes = {r.exit_code for r in bad}
+    return codes.pop() if len(codes) == 1 else EXIT["input"]
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     # the web camera needs the optional [app] extra (FastAPI, uvicorn): imported on use
     from redframe.app import serve
@@ -628,6 +845,31 @@ def cmd_sounds(args: argparse.Namespace) -> int:
     return EXIT["ok"]
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    if args.batch_command != "status":
+        raise UsageError("batch needs an action: redframe batch status JOURNAL")
+    path = Path(args.journal)
+    if path.is_dir():
+        path = path / JOURNAL_NAME
+    info = read_status(path)
+    if args.json:
+        print(json.dumps(info, indent=2, ensure_ascii=False))
+        return EXIT["ok"]
+    left = info["pending"] + info["running"]
+    print(f"journal  {_printable(info['journal'])}")
+    if info["command"]:
+        print(f"command  redframe {_printable(' '.join(info['command']))}")
+    print(f"files    {info['total']}: {info['done']} done, {info['failed']} failed, {left} to do"
+          + (f" ({info['running']} were in flight)" if info["running"] else ""))
+    print(f"done     {info['megapixels']:g} MP, {info['bytes'] / 1e6:.1f} MB written, "
+          f"{info['cpu_seconds']:.1f} s of work")
+    if info["failures"]:
+        print("failed:")
+        for f in info["failures"]:
+            print(f"  {_printable(f['error'] or f['input'])}")
+    return EXIT["ok"]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.output)
 
@@ -638,10 +880,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "night": cmd_night,
     "looks": cmd_looks,
     "lut": cmd_lut,
+    "video": cmd_video,
     "serve": cmd_serve,
     "sounds": cmd_sounds,
     "info": cmd_info,
     "demo": cmd_demo,
+    "batch": cmd_batch,
 }
 
 
