@@ -37,6 +37,7 @@ from rich.progress import (
 )
 
 from redframe import __version__
+from redframe.burst.bracket import BracketParams
 from redframe.color.encodings import ENCODINGS
 from redframe.demo import run_demo
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
@@ -209,6 +210,31 @@ def build_parser() -> argparse.ArgumentParser:
     night.add_argument("--save-recipe", metavar="FILE", help="write the settings used")
     night.add_argument("--json", action="store_true", help="one JSON object on stdout")
     night.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+    hdr = sub.add_parser("hdr", formatter_class=_Formatter,
+                         help="merge a handheld exposure bracket (raws) into one HDR picture",
+                         description="HDR: align an exposure bracket of 2-9 raw frames "
+                                     "(exposures from EXIF) on the mosaic, merge it into one "
+                                     "linear scene of extended range (noise- and clipping-"
+                                     "weighted, moving objects kept as the reference saw "
+                                     "them), then develop it like `redframe develop`; "
+                                     "--hdr keeps the highlights for HDR screens. See "
+                                     "docs/hdr.md.")
+    hdr.add_argument("frames", nargs="+", metavar="FRAME", help="the bracket's raw frames")
+    hdr.add_argument("-o", "--output", required=True, metavar="FILE",
+                     help="output picture (.jpg, .heic, .png, .tif)")
+    hdr.add_argument("--dng", metavar="FILE",
+                     help="also write the merged scene as a 32-bit float DNG")
+    hdr.add_argument("--reference", type=int, metavar="N",
+                     help="frame N (1-based) is the reference (default: the one with the "
+                          "fewest clipped pixels among the middle exposures)")
+    _add_develop_flags(hdr)
+    hdr.add_argument("--frame", metavar="LAYOUT", help="add a watermark frame")
+    _add_frame_flags(hdr)
+    hdr.add_argument("--recipe", metavar="FILE", help="settings from a recipe file")
+    hdr.add_argument("--save-recipe", metavar="FILE", help="write the settings used")
+    hdr.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    hdr.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
     serve = sub.add_parser("serve", formatter_class=_Formatter,
                            help="run the web camera (needs the [app] extra)",
@@ -527,6 +553,35 @@ def cmd_night(args: argparse.Namespace) -> int:
 
     job = Job(tuple(args.frames), str(out), recipe, kind="night", overwrite=args.overwrite,
               dng=args.dng)
+    result = run_job(job, progress)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, default=str), flush=True)
+    if result.error:
+        print(f"redframe: error: {result.error}", file=sys.stderr)
+        return result.exit_code
+    for note in result.notes:
+        print(f"  {note}", file=sys.stderr)
+    if not args.json:
+        print(f"{len(result.used)} frames merged -> {result.output}"
+              + (f" (+ {result.dng})" if result.dng else ""))
+    return EXIT["ok"]
+
+
+def cmd_hdr(args: argparse.Namespace) -> int:
+    recipes = _Recipes(args, base={"output": {"format": "auto"}})  # the format from -o
+    recipe = recipes.batch
+    _check_recipe(recipe)
+    if args.reference is not None and not 1 <= args.reference <= len(args.frames):
+        raise UsageError(f"--reference must be between 1 and {len(args.frames)}")
+    _save_recipe(args, recipe)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.json:
+            print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
+
+    bracket = BracketParams(reference=None if args.reference is None else args.reference - 1)
+    job = Job(tuple(args.frames), str(args.output), recipe, kind="hdr",
+              overwrite=args.overwrite, dng=args.dng, bracket=bracket)
     result = run_job(job, progress)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str), flush=True)
@@ -878,6 +933,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "develop": cmd_develop,
     "frame": cmd_frame,
     "night": cmd_night,
+    "hdr": cmd_hdr,
     "looks": cmd_looks,
     "lut": cmd_lut,
     "video": cmd_video,

@@ -58,8 +58,8 @@ def write_dng(
 
     path = Path(path)
     data = np.ascontiguousarray(data)
-    if data.dtype != np.uint16:
-        raise ValueError(f"DNG data must be uint16, got {data.dtype}")
+    if data.dtype not in (np.uint16, np.float32):  # float32: SampleFormat 3 (an HDR merge)
+        raise ValueError(f"DNG data must be uint16 or float32, got {data.dtype}")
     meta = meta or Metadata()
     tags: list[tuple] = []
 

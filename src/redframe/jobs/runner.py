@@ -13,7 +13,9 @@ A :class:`Job` is plain data (it pickles to a process pool or a Dask worker):
 - ``kind="night"``: a burst decoded, aligned and merged (:mod:`redframe.burst`), then
   developed like one raw; optionally the merged raw as a DNG too;
 - ``kind="frame"``: a finished JPEG/HEIC/PNG/TIFF framed as it is (no develop: its
-  encoded pixels are kept, :func:`redframe.frame.read_for_frame`).
+  encoded pixels are kept, :func:`redframe.frame.read_for_frame`);
+- ``kind="video"``: a clip with the recipe's look (as its baked 3D LUT) and frame strip,
+  encoded as ``job.video`` says (:func:`redframe.video.transcode`; needs ``[video]``).
 
 Outputs are written atomically (temp + fsync + rename, :func:`redframe.io.write_image`);
 an output that exists is an error unless ``overwrite``; an output that *is* one of the
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redframe.burst.bracket import BracketParams, write_bracket_dng_atomically
 from redframe.burst.files import decode_burst, write_dng_atomically
 from redframe.burst.night import BurstParams, align_and_merge
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
@@ -43,14 +46,15 @@ from redframe.isp.hdr import develop_hdr
 from redframe.isp.pipeline import develop
 from redframe.isp.stage import RAW_KINDS
 from redframe.jobs.capture import capture_metadata
-from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for
+from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for, merge_frames
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
 from redframe.looks import get_look
+from redframe.video import VideoSettings, transcode
 
 __all__ = ["Job", "JobResult", "execute", "run_job", "resources", "KINDS", "Progress"]
 
 #: what a job does with its inputs
-KINDS = ("develop", "night", "frame")
+KINDS = ("develop", "night", "frame", "video", "hdr")
 
 #: ``progress(stage, done, total)``: stages "decode", "align+merge", "develop", "write"
 Progress = Callable[[str, int, int], None]
@@ -69,6 +73,8 @@ class Job:
     thumbnail: str | None = None  # also a small JPEG preview here (the camera's gallery)
     capture: dict[str, Any] | None = None  # what a browser said about the capture
     burst: BurstParams | None = None  # night: alignment and merge parameters
+    bracket: BracketParams | None = None  # hdr: the exposure bracket merge's parameters
+    video: VideoSettings | None = None  # video: codec, quality, the clip's encoding
 
     def __post_init__(self) -> None:
         if isinstance(self.inputs, str | os.PathLike):
@@ -81,7 +87,7 @@ class Job:
             raise UsageError(f"a job's kind is one of {', '.join(KINDS)}, not {self.kind!r}")
         if not self.inputs:
             raise UsageError(f"{self.kind} needs at least one input")
-        if self.kind != "night" and len(self.inputs) != 1:
+        if self.kind not in ("night", "hdr") and len(self.inputs) != 1:
             raise UsageError(f"{self.kind} takes one input per job, not {len(self.inputs)}")
 
 
@@ -134,6 +140,8 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     recipe = job.recipe
     result = JobResult(source=job.inputs[0], inputs=list(job.inputs),
                        recipe=recipe_to_dict(recipe))
+    if job.kind == "video":
+        return _execute_video(job, result, progress, t0)
     fmt = _output_format(job)
     _check_targets(job)
     look, prepared = resources(recipe, job.kind)  # a broken one fails before the work
@@ -176,6 +184,10 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
             result.skipped = skipped
             result.effective_frames = float(merged.effective_frames)
             notes += [f"warning: {Path(p).name} skipped: {why}" for p, why in skipped.items()]
+        elif job.kind == "hdr":
+            scene, result.used, merge_notes, merge_timings = merge_frames(job, step)
+            notes += merge_notes
+            timings.update(merge_timings)
         else:
             step("decode", 0, 1)
             scene = read_image(job.inputs[0])
@@ -183,7 +195,8 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         if job.capture:
             scene.meta = capture_metadata(scene.meta, job.capture)
         notes += _raw_only_settings(recipe, scene)
-        timings["merge" if job.kind == "night" else "decode"] = time.perf_counter() - t
+        timings["merge" if job.kind in ("night", "hdr") else "decode"] = \
+            time.perf_counter() - t
 
         # develop
         t = time.perf_counter()
@@ -231,8 +244,8 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         write_picture()
     else:  # the merged DNG and the picture appear together or not at all
         step("write", 1, targets)
-        result.dng = str(write_dng_atomically(Path(job.dng), scene, job.overwrite,
-                                              then=write_picture))
+        writer = write_bracket_dng_atomically if job.kind == "hdr" else write_dng_atomically
+        result.dng = str(writer(Path(job.dng), scene, job.overwrite, then=write_picture))
     if job.thumbnail is not None:
         write_thumbnail(image, job.thumbnail)
     step("write", targets, targets)
@@ -243,6 +256,24 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     result.notes = notes
     result.seconds = time.perf_counter() - t0
     timings["total"] = result.seconds
+    return result
+
+
+def _execute_video(job: Job, result: JobResult, progress: Progress | None,
+                   t0: float) -> JobResult:
+    """A clip: the recipe's look and frame, ``job.video``'s encoding, written atomically."""
+    _check_targets(job)
+    look, prepared = resources(job.recipe, job.kind)
+    done = transcode(job.inputs[0], job.output, job.video or VideoSettings(), look=look,
+                     layout=job.recipe.frame.layout, prepared=prepared,
+                     strip_gps=job.recipe.metadata.strip_gps, progress=progress)
+    result.output = done.output
+    result.width, result.height = done.width, done.height
+    result.notes = sorted(done.notes, key=lambda n: not n.startswith("warning:"))
+    result.seconds = time.perf_counter() - t0
+    result.timings.update({"video": done.seconds, "total": result.seconds})
+    result.notes.append(f"{done.frames} frames, input {done.input_encoding}, "
+                        f"{done.codec} {done.bits}-bit")
     return result
 
 
