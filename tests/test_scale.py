@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from redframe.jobs.journal import JOURNAL_NAME, consistent, statuses
+from redframe.cli import main
+from redframe.jobs.journal import JOURNAL_NAME, Journal, consistent, statuses
 
 TESTS = Path(__file__).parent
 N_FILES = 12
@@ -201,20 +202,40 @@ def test_dask_local_cluster_is_bit_identical_to_the_local_pool(batch, tmp_path):
     _assert_finished(out, outputs)
 
 
-def test_batch_flags_and_journals_that_are_not(tmp_path, batch):
+def test_dask_retries_a_lost_worker_then_reports_the_file(batch, tmp_path):
+    src, outputs, _ = batch
+    out = tmp_path / "out"
+    run = crash_cli("p04.png=kill", "develop", str(src), "-o", str(out), "--scheduler",
+                    "local:2", "--retries", "1", "--json")
+    assert run.returncode == 1, run.stderr
+    by_name = {Path(d["input"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert "worker was lost 2 times" in by_name.pop("p04.png")["error"]
+    assert {d["status"] for d in by_name.values()} == {"ok"} and len(by_name) == N_FILES - 1
+    for name in _complete_pictures(out):
+        assert (out / name).read_bytes() == outputs[name]
+
+
+def test_batch_flags_and_journals_that_are_not(tmp_path, batch, capsys):
     src = batch[0]
     for flags, words in ((["--scheduler", "local:0"], "local:N"),
                          (["--scheduler", "nowhere"], "tcp://HOST:8786"),
                          (["--timeout-per-file", "0"], "--timeout-per-file"),
                          (["--retries", "-1"], "--retries"),
                          (["--journal", str(tmp_path)], "--journal takes a file")):
-        run = cli("develop", str(src), "-o", str(tmp_path / "o"), *flags)
-        assert run.returncode == 2 and words in run.stderr, (flags, run.stderr)
-        assert len(run.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+        assert main(["develop", str(src), "-o", str(tmp_path / "o"), *flags]) == 2, flags
+        err = capsys.readouterr().err
+        assert words in err and len(err.strip().splitlines()) == 1, (flags, err)
+        assert not (tmp_path / "o").exists()
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database" * 100)
     for args in (["batch", "status", str(junk)], ["batch", "status", str(tmp_path / "no")],
                  ["develop", str(src), "-o", str(tmp_path / "o"), "--journal", str(junk)]):
-        run = cli(*args)
-        assert run.returncode == 2 and "Traceback" not in run.stderr, (args, run.stderr)
-        assert len(run.stderr.strip().splitlines()) == 1
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, (args, err)
+    # a second batch on a journal in use is refused before it touches anything
+    with Journal(tmp_path / "busy.sqlite"):
+        assert main(["develop", str(src), "-o", str(tmp_path / "o"), "--journal",
+                     str(tmp_path / "busy.sqlite")]) == 2
+        assert "another redframe batch" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

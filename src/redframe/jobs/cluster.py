@@ -24,8 +24,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from PIL import Image
+
 from redframe.errors import EXIT, UsageError
 from redframe.jobs.pool import one_thread_per_file
+from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
 
 __all__ = ["parse_scheduler", "run_on_dask", "LOCAL"]
@@ -70,8 +73,13 @@ def _watch(parent: int) -> None:
     threading.Thread(target=watch, name="redframe-parent-watch", daemon=True).start()
 
 
-def _task(job: Job, parent: int | None) -> JobResult:
-    """What a Dask worker runs: the same settings as a local pool's worker, then the job."""
+def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
+    """What a Dask worker runs: the same settings as a local pool's worker, then the job.
+
+    ``fresh``: the output did not exist when the task was sent. The scheduler runs a task
+    again when the worker that holds its result is lost before the result is fetched; if
+    that earlier run got as far as renaming the output into place (outputs appear only
+    whole), the output is kept as it is, not written a second time."""
     global _configured
     with _lock:
         if not _configured:
@@ -79,7 +87,23 @@ def _task(job: Job, parent: int | None) -> JobResult:
             if parent is not None:
                 _watch(parent)
             _configured = True
+    if fresh and not job.overwrite and os.path.isfile(job.output) \
+            and (job.dng is None or os.path.isfile(job.dng)):
+        return _already_written(job)
     return run_job(job)
+
+
+def _already_written(job: Job) -> JobResult:
+    result = JobResult(source=job.inputs[0], inputs=list(job.inputs), output=job.output,
+                       dng=job.dng, recipe=recipe_to_dict(job.recipe),
+                       notes=["written by an earlier run of this task (its worker was lost "
+                              "before the result came back): kept, not written again"])
+    try:
+        with Image.open(job.output) as im:
+            result.width, result.height = im.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        pass
+    return result
 
 
 def _lost(job: Job, why: str) -> JobResult:
@@ -112,7 +136,7 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
             if kind == "local":
                 cluster = LocalCluster(n_workers=int(where), threads_per_worker=1,
                                        processes=True, memory_limit=0,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=None, silence_logs=logging.CRITICAL)
                 client = Client(cluster)
                 parent: int | None = os.getpid()
             else:
@@ -127,7 +151,8 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
         for job in jobs:
             if on_start:
                 on_start(job)
-            futures[client.submit(_task, job, parent, pure=False)] = job
+            fresh = not os.path.lexists(job.output)
+            futures[client.submit(_task, job, parent, fresh, pure=False)] = job
         for fut in as_completed(futures):
             job = futures.pop(fut)
             try:
