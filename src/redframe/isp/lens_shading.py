@@ -184,8 +184,65 @@ def _fix_bad_pixels(x: np.ndarray, ctx, rows, plan_ops, idx: np.ndarray) -> np.n
     return out
 
 
+def _gain_planes(ctx, plan) -> dict | None:
+    """When every opcode is a gain in the levelled domain (GainMap, FixVignetteRadial in
+    list 2; lensfun's vignetting): their product, once per frame, per CFA site (a mosaic)
+    or per channel (camera RGB); None otherwise (the ops then run one by one)."""
+    if not all(isinstance(op, _MULTIPLICATIVE) and n != 1 for n, op in plan.raw_ops):
+        return None
+    with plan._lock:
+        if "gains" in plan._geometry:
+            return plan._geometry["gains"]
+    src = ctx.source if ctx.source is not None else ctx.scene
+    H, W = src.shape
+    planes = {}
+    if src.space == "cfa":
+        full = np.empty((H, W), np.float32)
+        for dy in range(2):
+            for dx in range(2):
+                r, c = np.arange(dy, H, 2), np.arange(dx, W, 2)
+                g = np.ones((r.size, c.size), np.float32)
+                full[dy::2, dx::2] = apply_ops(g, plan.raw_ops, r, c, 0, H, W, None)
+                planes[dy, dx] = full[dy::2, dx::2]
+        planes["full"] = full
+    else:
+        r, c = np.arange(H), np.arange(W)
+        for ch in range(3):
+            g = np.ones((H, W), np.float32)
+            planes[ch] = apply_ops(g, plan.raw_ops, r, c, ch, H, W, None)
+    with plan._lock:
+        plan._geometry["gains"] = planes
+    return planes
+
+
+def _apply_gains(x: np.ndarray, ctx, rows, planes: dict) -> np.ndarray | None:
+    a, b = rows
+    src = ctx.source if ctx.source is not None else ctx.scene
+    out = np.empty(x.shape, np.float32)
+    if x.ndim == 2:
+        return np.multiply(x, planes["full"][a:b], out=out)
+    h, w = x.shape[:2]
+    if src.space == "cfa" and ctx.shape != src.shape:  # binned
+        idx = pattern_to_index(src.calibration.pattern)
+        for c in range(3):
+            sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
+            g = sum(planes[site][a:b, :w] for site in sites) * np.float32(1.0 / len(sites))
+            out[..., c] = x[..., c] * g
+        return out
+    if src.space == "camera" and ctx.shape == src.shape:
+        for c in range(3):
+            out[..., c] = x[..., c] * planes[c][a:b]
+        return out
+    return None
+
+
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
     plan = ctx.plan.lens
+    planes = _gain_planes(ctx, plan)
+    if planes is not None:
+        y = _apply_gains(x, ctx, rows, planes)
+        if y is not None:
+            return y
     src = ctx.source if ctx.source is not None else ctx.scene
     H, W = src.shape
     cal = src.calibration
