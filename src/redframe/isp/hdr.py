@@ -52,7 +52,7 @@ import numpy as np
 
 from redframe.color.transfer import srgb_decode
 from redframe.io.encode import apply_orientation
-from redframe.io.ultrahdr import GainMap, encode_gain_map
+from redframe.io.ultrahdr import GainMap, GainMapMetadata, encode_gain_map
 from redframe.isp.compose import Kernel
 from redframe.isp.fused import highlights_matrix
 from redframe.isp.local_tone import local_tone_map_apply
@@ -317,15 +317,36 @@ def pad_gain(gain: np.ndarray, canvas: tuple[int, int], box: tuple[int, int, int
 def make_gain_map(sdr_codes: np.ndarray, gain: np.ndarray, headroom: float,
                   scale: int = 1, quality: int = 95) -> GainMap:
     """The Ultra HDR gain map of the SDR picture ``sdr_codes`` and its ``gain``, optionally
-    ``scale`` times smaller per axis (the decoder upsamples it bilinearly)."""
-    top = np.asarray(sdr_codes).max(axis=2)
-    sdr = decode_linear(top)
-    hdr = sdr * np.asarray(gain, np.float32)
-    if scale > 1:
-        h, w = sdr.shape
-        size = (max(1, w // scale), max(1, h // scale))
-        sdr = cv2.resize(sdr, size, interpolation=cv2.INTER_AREA)
-        hdr = cv2.resize(hdr, size, interpolation=cv2.INTER_AREA)
-    gm = encode_gain_map(sdr, hdr, capacity_max=None)
-    gm.quality = int(quality)
-    return gm
+    ``scale`` times smaller per axis (the decoder upsamples it bilinearly). The map is
+    :func:`redframe.io.ultrahdr.encode_gain_map` of the two renditions' largest components;
+    at full size it is computed only where ``gain > 1`` (elsewhere the boost is exactly 1,
+    code 0: GainMapMin is 0 since the HDR rendition is never darker)."""
+    codes = np.asarray(sdr_codes)
+    top = np.maximum(np.maximum(codes[..., 0], codes[..., 1]), codes[..., 2])
+    gain = np.asarray(gain, np.float32)
+    if scale > 1 or codes.dtype != np.uint8:
+        sdr = decode_linear(top)
+        hdr = sdr * gain
+        if scale > 1:
+            h, w = sdr.shape
+            size = (max(1, w // scale), max(1, h // scale))
+            sdr = cv2.resize(sdr, size, interpolation=cv2.INTER_AREA)
+            hdr = cv2.resize(hdr, size, interpolation=cv2.INTER_AREA)
+        gm = encode_gain_map(sdr, hdr, capacity_max=None)
+        gm.quality = int(quality)
+        return gm
+    k = np.float32(1.0 / 64)
+    flat = gain.ravel()
+    idx = np.flatnonzero(flat > 1.0)
+    out = np.zeros(top.size, np.uint8)
+    hi = 1.0 / 64
+    if idx.size:
+        sdr = _DECODE8[top.ravel()[idx]]
+        log_g = np.log2((sdr * flat[idx] + k) / (sdr + k))
+        hi = max(hi, float(log_g.max()))
+    hi = float(np.ceil(hi * (1 << 20)) / (1 << 20))  # as the ISO fractions store it
+    if idx.size:
+        out[idx] = np.rint(np.clip(log_g / np.float32(hi), 0.0, 1.0) * 255.0).astype(np.uint8)
+    meta = GainMapMetadata(0.0, hi, 1.0, float(k), float(k), 0.0, hi)
+    meta.check()
+    return GainMap(out.reshape(top.shape), meta, int(quality))
