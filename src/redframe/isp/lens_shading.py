@@ -223,12 +223,17 @@ def _apply_gains(x: np.ndarray, ctx, rows, planes: dict) -> np.ndarray | None:
         return np.multiply(x, planes["full"][a:b], out=out)
     h, w = x.shape[:2]
     if src.space == "cfa" and ctx.shape != src.shape:  # binned
-        idx = pattern_to_index(src.calibration.pattern)
-        for c in range(3):
-            sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
-            g = sum(planes[site][a:b, :w] for site in sites) * np.float32(1.0 / len(sites))
-            out[..., c] = x[..., c] * g
-        return out
+        binned = planes.get(("binned", *ctx.shape))
+        if binned is None:
+            H2, W2 = ctx.shape
+            idx = pattern_to_index(src.calibration.pattern)
+            binned = np.empty((H2, W2, 3), np.float32)
+            for c in range(3):
+                sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
+                g = sum(planes[site][:H2, :W2] for site in sites) / np.float32(len(sites))
+                binned[..., c] = g
+            planes[("binned", *ctx.shape)] = binned
+        return np.multiply(x, binned[a:b], out=out)
     if src.space == "camera" and ctx.shape == src.shape:
         for c in range(3):
             out[..., c] = x[..., c] * planes[c][a:b]
