@@ -296,3 +296,30 @@ def test_lensfun_corrects_a_real_lens_model_within_half_a_pixel(tmp_path):
             assert np.max(err) > 2.0, np.max(err)  # the lens model distorts visibly
         else:
             assert np.median(err) <= 0.25 and err.max() <= 0.5, (np.median(err), err.max())
+
+
+def test_per_correction_switches_and_the_recipe(dot_dng, tmp_path):
+    from redframe.jobs.recipe import dump_recipe, loads_recipe
+
+    path, ideal = dot_dng
+    scene = read_image(path)
+
+    def ca(**kw):
+        p = DevelopParams(lens=LensParams(crop="none", **kw), tone_curve=False, output_bits=None)
+        d = develop(scene, p)
+        r, g, b = _centres(d.image, ideal)
+        return np.median(np.hypot(*(r - g).T)) + np.median(np.hypot(*(b - g).T)), d.notes
+
+    with_tca, _ = ca()
+    without_tca, notes = ca(tca=False)
+    assert without_tca > 1.6 * with_tca, (with_tca, without_tca)
+    assert any("WarpRectilinear (distortion, 3 planes)" in n for n in notes), notes
+    _, notes = ca(distortion=False, tca=False)
+    assert not any("lens:" in n for n in notes)
+    text = (tmp_path / "r.toml")
+    text.write_text('version = 1\n[develop.lens]\nmode = "off"\ncrop = "none"\ntca = false\n')
+    recipe = loads_recipe(text.read_text())
+    assert (recipe.develop.lens.mode, recipe.develop.lens.crop) == ("off", "none")
+    assert loads_recipe(dump_recipe(recipe)).develop.lens == recipe.develop.lens
+    with pytest.raises(Exception, match="develop.lens.mode"):
+        loads_recipe('version = 1\n[develop.lens]\nmode = "sideways"\n')
