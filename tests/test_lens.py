@@ -323,3 +323,14 @@ def test_per_correction_switches_and_the_recipe(dot_dng, tmp_path):
     assert loads_recipe(dump_recipe(recipe)).develop.lens == recipe.develop.lens
     with pytest.raises(Exception, match="develop.lens.mode"):
         loads_recipe('version = 1\n[develop.lens]\nmode = "sideways"\n')
+
+
+def test_35mm_equivalent_from_the_cameras_crop_factor(tmp_path, capsys):
+    """No FocalLengthIn35mmFilm and no focal-plane tags: the crop factor lensfun knows for
+    the camera (Canon EOS 80D: 1.613) gives it; `redframe info` prints it."""
+    meta = Metadata(make="Canon", model="Canon EOS 80D", focal_length=18.0, f_number=4.0)
+    path = _write(tmp_path / "apsc.dng", _dots([[], [], []]), meta=meta)
+    scene = read_image(path)
+    assert scene.meta.focal_length_35mm == round(18.0 * 1.613)
+    assert main(["info", str(path)]) == 0
+    assert "18 mm (29 mm equivalent)" in capsys.readouterr().out

@@ -22,7 +22,7 @@ import numpy as np
 
 from redframe.io.metadata import Metadata
 
-__all__ = ["LensfunMatch", "LensfunGeometry", "match_lens", "available"]
+__all__ = ["LensfunMatch", "LensfunGeometry", "match_lens", "available", "crop_factor"]
 
 _DB = None
 _DB_LOCK = threading.Lock()
@@ -140,6 +140,17 @@ class LensfunGeometry:
 
 def _clean(text: str | None) -> str:
     return (text or "").strip()
+
+
+def crop_factor(meta: Metadata) -> float | None:
+    """The camera's crop factor (full-frame diagonal / sensor diagonal) from the lensfun
+    database, or None when the camera is not in it."""
+    make, model = _clean(meta.make), _clean(meta.model)
+    if not available() or not make or not model:
+        return None
+    cams = _database().find_cameras(make, model)
+    crop = float(cams[0].crop_factor) if cams else 0.0
+    return crop if 0.5 < crop < 20 else None
 
 
 def match_lens(meta: Metadata) -> tuple[LensfunMatch | None, str]:

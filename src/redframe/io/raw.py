@@ -32,7 +32,7 @@ from redframe.io.dng_opcodes import (
     OpcodeLists,
     parse_opcode_list,
 )
-from redframe.io.lensfun import match_lens
+from redframe.io.lensfun import crop_factor, match_lens
 from redframe.io.metadata import Metadata, clean_text
 from redframe.io.scene import RawCalibration, Scene
 
@@ -325,6 +325,12 @@ def _attach_lensfun(calibration: RawCalibration, meta: Metadata) -> None:
     """The lensfun camera + lens for this raw (the database is read once per process)."""
     try:
         calibration.lensfun, calibration.lensfun_reason = match_lens(meta)
+        if meta.focal_length_35mm is None and meta.focal_length:
+            # 35 mm equivalent: EXIF's, else the focal-plane size (io.exif), else the crop
+            # factor lensfun knows for the camera
+            crop = crop_factor(meta)
+            if crop is not None:
+                meta.focal_length_35mm = float(round(meta.focal_length * crop))
     except Exception as exc:  # noqa: BLE001 - a broken database must not stop a develop
         calibration.lensfun, calibration.lensfun_reason = None, f"lensfun failed: {exc}"
 
