@@ -21,7 +21,7 @@ ALLOWED = {
 }
 #: Layers above io and color: nothing in color or io may import them.
 UPPER = ("isp", "looks", "burst", "frame", "app", "jobs", "cli", "demo", "batch", "sim",
-         "sound")
+         "sound", "video")
 REMOVED = ("redframe.isp.colorspaces", "redframe.isp.hashing")
 
 

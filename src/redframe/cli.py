@@ -183,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     vid.add_argument("--crf", type=int, metavar="N",
                      help="quality, lower is better: H.264 default 18, HEVC 20 (0-51); "
                           "ProRes: the profile 0-5 (default 3, HQ)")
-    vid.add_argument("--preset", default="faster",
+    vid.add_argument("--preset", default="veryfast",
                      choices=["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
-                              "slow"], help="x264/x265 speed preset (default: faster)")
+                              "slow"], help="x264/x265 speed preset (default: veryfast)")
     vid.add_argument("--strip-gps", action="store_const", const=True, default=None,
                      help="remove location from outputs")
     vid.add_argument("--recipe", metavar="FILE", help="look and frame settings from a recipe")

@@ -69,7 +69,7 @@ _TECHNICAL_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder
 _LOCATION_TAGS = ("location", "location-eng", "com.apple.quicktime.location.iso6709",
                   "com.apple.quicktime.location.accuracy.horizontal")
 #: x264/x265 speed preset
-DEFAULT_PRESET = "faster"
+DEFAULT_PRESET = "veryfast"
 
 
 @dataclass

@@ -1,0 +1,199 @@
+"""redframe video (issue 18): clips generated here (small), checked against the still look,
+a NumPy reference of the kernel, the input's timestamps and audio, and bad inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import colour
+import numpy as np
+import pytest
+from PIL import Image
+
+from redframe.color.encodings import ENCODINGS
+from redframe.looks import get_look, read_cube
+from redframe.looks.cube import bake_table
+from redframe.video import VideoSettings, transcode
+from redframe.video.kernel import (
+    MATRICES,
+    Signal,
+    apply_lut_yuv,
+    apply_reference,
+    rgb_to_yuv,
+    yuv_to_rgb,
+)
+from redframe.video.synth import make_clip
+
+TAGS = {"com.apple.quicktime.make": "Apple", "com.apple.quicktime.model": "iPhone 15 Pro",
+        "location": "+52.4597+013.3217+035.000/", "creation_time": "2024-05-17T16:32:00Z"}
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "redframe", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _frames(path):
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        out = [(f.pts * float(f.time_base), f) for f in c.decode(s)]
+        return out, dict(c.metadata)
+
+
+def _planes(frame, dtype):
+    return [np.frombuffer(p, dtype).reshape(p.height, -1)[:, : p.width].copy()
+            for p in frame.planes]
+
+
+def _audio_samples(path):
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return 0
+        return sum(f.samples for f in c.decode(c.streams.audio[0]))
+
+
+def _rgb(planes, sig):
+    y, u, v = planes
+    up = lambda c: np.repeat(np.repeat(c, 2, 0), 2, 1)[: y.shape[0], : y.shape[1]]  # noqa: E731
+    return yuv_to_rgb(y, up(u), up(v), sig)
+
+
+def _lab(codes709):
+    lin = ENCODINGS["rec709"].decode(codes709)
+    xyz = colour.RGB_to_XYZ(lin, colour.RGB_COLOURSPACES["ITU-R BT.709"], apply_cctf_decoding=False)
+    return colour.XYZ_to_Lab(xyz)
+
+
+@pytest.mark.parametrize("bits", [8, 10])
+def test_kernel_matches_numpy_reference(bits):
+    rng = np.random.default_rng(bits)
+    lut = rng.random((17, 17, 17, 3)).astype(np.float32)
+    dt = np.uint8 if bits == 8 else np.uint16
+    top = (1 << bits) - 1
+    y = rng.integers(0, top + 1, (31, 46)).astype(dt)
+    u = rng.integers(0, top + 1, (16, 23)).astype(dt)
+    v = rng.integers(0, top + 1, (16, 23)).astype(dt)
+    sig_in = Signal(bits, False, MATRICES[9])
+    sig_out = Signal(bits, False, MATRICES[1])
+    ref = apply_reference((y, u, v), lut, (2, 2), sig_in, sig_out)
+    for table in (True, False):
+        out = [np.zeros_like(p) for p in (y, u, v)]
+        apply_lut_yuv((y, u, v), out, lut, (2, 2), sig_in, sig_out, table=table)
+        for a, b in zip(out, ref, strict=True):
+            assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_sdr_clip_frames_timestamps_audio_tags_and_the_still_look(tmp_path):
+    src = tmp_path / "clip.mp4"
+    made = make_clip(src, width=320, height=180, seconds=0.6, vfr=True, rotation=90, tags=TAGS)
+    out = tmp_path / "out" / "clip.mp4"
+    look = get_look("authentic")
+    # CRF 8: x264's own noise at CRF 18 on this small synthetic clip is 1.1 dE00 alone
+    r = transcode(str(src), str(out), VideoSettings(crf=8), look=look)
+    assert r.input_encoding == "rec709" and r.frames == made["frames"]
+    fin, _ = _frames(src)
+    fout, meta = _frames(out)
+    assert len(fout) == len(fin) == made["frames"]
+    assert np.allclose([t for t, _ in fout], [t for t, _ in fin], atol=1e-4)  # VFR kept
+    assert abs(_audio_samples(out) - _audio_samples(src)) == 0
+    assert meta["com.apple.quicktime.model"] == "iPhone 15 Pro"
+    assert meta["creation_time"].startswith("2024-05-17T16:32")
+    assert meta["location"].startswith("+52.4597+013.3217")
+    assert fout[0][1].rotation == 90
+    assert list(tmp_path.joinpath("out").iterdir()) == [out]  # no temp file left
+    # a frame against the still-image look (reference engine) on the same decoded frame
+    sig = Signal(8, False, MATRICES[1])
+    k = len(fin) // 2
+    codes_in = _rgb(_planes(fin[k][1], np.uint8), sig)
+    light = ENCODINGS["rec709"].decode(codes_in) @ ENCODINGS["rec709"].to_2020.T
+    # (a LUT has no vignette or grain: they depend on position, as for the .cube export)
+    still = look.without_spatial().apply(light.astype(np.float32), display_referred=True,
+                                         engine="reference")
+    still = np.clip(ENCODINGS["rec709"].encode(still @ np.linalg.inv(
+        ENCODINGS["rec709"].to_2020).T), 0, 1)
+    # the oracle through 4:2:0 too (chroma shared by 2x2 pixels: part of the codec)
+    yy, cb, cr = rgb_to_yuv(still, sig)
+    box = lambda c: c.reshape(90, 2, 160, 2).mean((1, 3))  # noqa: E731
+    still = _rgb((yy, box(cb), box(cr)), sig)
+    codes_out = _rgb(_planes(fout[k][1], np.uint8), sig)
+    de = colour.delta_E(_lab(codes_out), _lab(still), method="CIE 2000")
+    assert de.mean() < 1.0, de.mean()
+    # and the look did something measurable (the test can fail)
+    assert colour.delta_E(_lab(codes_in), _lab(codes_out), method="CIE 2000").mean() > 1.0
+
+
+def test_hlg_10bit_stays_10bit_and_bw_has_no_chroma(tmp_path):
+    src = tmp_path / "hlg.mp4"
+    made = make_clip(src, width=192, height=108, seconds=0.4, hdr=True)
+    out = tmp_path / "bw.mp4"
+    r = transcode(str(src), str(out), VideoSettings(codec="hevc"), look=get_look("bw-natural"))
+    assert r.input_encoding == "hlg" and r.bits == 10
+    fout, _ = _frames(out)
+    assert len(fout) == made["frames"]
+    f = fout[1][1]
+    assert f.format.name == "yuv420p10le"
+    _, u, v = _planes(f, np.uint16)
+    assert np.abs(u.astype(int) - 512).mean() < 2 and np.abs(v.astype(int) - 512).mean() < 2
+    assert _audio_samples(out) == _audio_samples(src)
+
+
+def test_cli_frame_strip(tmp_path):
+    src = tmp_path / "c.mp4"
+    make_clip(src, width=640, height=360, seconds=0.2, tags=TAGS)
+    res = _cli("video", src, "-o", tmp_path / "o", "--look", "vibrant", "--frame", "classic")
+    assert res.returncode == 0, res.stderr
+    fout, _ = _frames(tmp_path / "o" / "c.mp4")
+    f = fout[0][1]
+    assert f.width == 640 and f.height > 360 + 30  # the bar below the picture
+    y = _planes(f, np.uint8)[0]
+    bar = y[362:]
+    assert bar.mean() > 200 and bar.min() < 100  # white bar with text on it
+
+
+def test_lut_and_video_share_the_input_table(tmp_path):
+    res = _cli("lut", "authentic", "-o", tmp_path / "a.cube", "--input", "hlg", "--size", "17")
+    assert res.returncode == 0, res.stderr
+    table = read_cube(tmp_path / "a.cube").table3
+    ref = bake_table(get_look("authentic"), 17, "hlg", "rec709")
+    assert np.abs(table - ref).max() < 1e-5
+
+
+def _bad_inputs(d: Path, good: Path) -> dict[str, Path]:
+    data = good.read_bytes()
+    files = {"truncated": d / "truncated.mp4", "random": d / "random.mp4",
+             "empty": d / "empty.mp4", "png": d / "picture.mov", "audio": d / "audio.m4a"}
+    files["truncated"].write_bytes(data[: len(data) // 2])
+    files["random"].write_bytes(np.random.default_rng(1).bytes(20000))
+    files["empty"].write_bytes(b"")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(files["png"], format="PNG")
+    with av.open(str(files["audio"]), "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=48000, layout="mono")
+        for i in range(10):
+            f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                           layout="mono")
+            f.sample_rate, f.pts = 48000, i * 1024
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    return files
+
+
+def test_bad_inputs_one_line_errors_no_output(tmp_path):
+    good = tmp_path / "good.mp4"
+    make_clip(good, width=160, height=90, seconds=0.3)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    expected = {"truncated": "", "random": "not a video", "empty": "empty file",
+                "png": "still image", "audio": "no video stream (audio only)"}
+    for name, path in _bad_inputs(bad, good).items():
+        out = tmp_path / f"out_{name}"
+        res = _cli("video", path, "-o", out)
+        assert res.returncode == 3, (name, res.stderr)
+        errors = [line for line in res.stderr.splitlines() if "error" in line]
+        assert len(errors) == 1 and "Traceback" not in res.stderr, res.stderr
+        assert expected[name] in errors[0], (name, errors[0])
+        assert not out.exists() or list(out.iterdir()) == [], name
