@@ -197,3 +197,24 @@ def test_bad_inputs_one_line_errors_no_output(tmp_path):
         assert len(errors) == 1 and "Traceback" not in res.stderr, res.stderr
         assert expected[name] in errors[0], (name, errors[0])
         assert not out.exists() or list(out.iterdir()) == [], name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hdr", [False, True])
+def test_two_seconds_1080p_through_the_cli(tmp_path, hdr):
+    """The issue's clip: 2 s 1080p (8-bit BT.709 and 10-bit HLG), through the CLI."""
+    src = tmp_path / "c.mp4"
+    made = make_clip(src, width=1920, height=1080, seconds=2.0, hdr=hdr)
+    res = _cli("video", src, "-o", tmp_path / "o", "--look", "authentic",
+               *(["--codec", "hevc"] if hdr else []))
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "o" / "c.mp4"
+    fin, _ = _frames(src)
+    fout, _ = _frames(out)
+    assert len(fout) == len(fin) == made["frames"] == 60
+    assert np.allclose([t for t, _ in fout], [t for t, _ in fin], atol=1e-4)
+    assert _audio_samples(out) == _audio_samples(src) > 0
+    with av.open(str(out)) as c, av.open(str(src)) as d:
+        assert abs(float(c.streams.video[0].duration * c.streams.video[0].time_base)
+                   - float(d.streams.video[0].duration * d.streams.video[0].time_base)) < 1e-3
+    assert fout[0][1].format.name == ("yuv420p10le" if hdr else "yuv420p")
