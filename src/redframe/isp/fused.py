@@ -78,28 +78,35 @@ def levels_wb(
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
 def _clip_fraction(rgb, gain, inv_clip, frac, row_max):  # pragma: no cover - compiled
-    """frac = max_c(rgb * gain / clip) per pixel (how close to clipping), and its row maxima."""
+    """frac = rgb * gain / clip per pixel and channel (how close to clipping), and the row
+    maxima of its largest channel."""
     h, w, _ = rgb.shape
     k0, k1, k2 = gain[0] * inv_clip[0], gain[1] * inv_clip[1], gain[2] * inv_clip[2]
     for i in nb.prange(h):
         m = np.float32(0.0)
         for j in range(w):
-            f = max(rgb[i, j, 0] * k0, max(rgb[i, j, 1] * k1, rgb[i, j, 2] * k2))
-            frac[i, j] = f
-            m = max(m, f)
+            f0 = rgb[i, j, 0] * k0
+            f1 = rgb[i, j, 1] * k1
+            f2 = rgb[i, j, 2] * k2
+            frac[i, j, 0] = f0
+            frac[i, j, 1] = f1
+            frac[i, j, 2] = f2
+            m = max(m, max(f0, max(f1, f2)))
         row_max[i] = m
 
 
 @nb.njit(inline="always", fastmath=True)
-def _repair_matrix(rgb, i, j, gain, weight, reconstruct, m):  # pragma: no cover - compiled
+def _repair_matrix(rgb, i, j, gain, weight, rho, reconstruct, m):  # pragma: no cover
     """White balance, highlight repair and the colour matrix for one pixel."""
     r = rgb[i, j, 0] * gain[0]
     g = rgb[i, j, 1] * gain[1]
     b = rgb[i, j, 2] * gain[2]
     if reconstruct:
-        wgt = weight[i, j]
-        if wgt > 0:
-            r, g, b = highlight_blend(r, g, b, wgt)
+        w0 = weight[i, j, 0]
+        w1 = weight[i, j, 1]
+        w2 = weight[i, j, 2]
+        if max(w0, max(w1, w2)) > 0:
+            r, g, b = highlight_blend(r, g, b, w0, w1, w2, rho)
     return (
         m[0, 0] * r + m[0, 1] * g + m[0, 2] * b,
         m[1, 0] * r + m[1, 1] * g + m[1, 2] * b,
@@ -108,13 +115,21 @@ def _repair_matrix(rgb, i, j, gain, weight, reconstruct, m):  # pragma: no cover
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _highlights_matrix(rgb, gain, weight, reconstruct, m, out):  # pragma: no cover - compiled
+def _highlights_matrix(rgb, gain, weight, rho, reconstruct, m, out):  # pragma: no cover
     h, w, _ = rgb.shape
     for i in nb.prange(h):
         for j in range(w):
             out[i, j, 0], out[i, j, 1], out[i, j, 2] = _repair_matrix(
-                rgb, i, j, gain, weight, reconstruct, m
+                rgb, i, j, gain, weight, rho, reconstruct, m
             )
+
+
+_NO_WEIGHT = np.zeros((1, 1, 3), np.float32)
+
+
+def _ratios(rho) -> np.ndarray:
+    return (np.full((3, 3), -1.0, np.float32) if rho is None
+            else np.ascontiguousarray(rho, np.float32))
 
 
 def clip_weight(
@@ -124,7 +139,7 @@ def clip_weight(
     common case where nothing is near clipping)."""
     gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
     inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
-    frac = np.empty(rgb.shape[:2], np.float32)
+    frac = np.empty(rgb.shape, np.float32)
     row_max = np.empty(rgb.shape[0], np.float32)
     _clip_fraction(rgb, gain, inv, frac, row_max)
     if not np.any(row_max > np.float32(threshold)):
@@ -140,16 +155,19 @@ def highlights_matrix(
     matrix: np.ndarray,
     gain: np.ndarray | None = None,
     out: np.ndarray | None = None,
+    rho: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`reconstruct_highlights` then ``matrix @ rgb`` (colour + exposure), of
-    ``rgb * gain`` (white balance, when not applied yet), into ``out`` (default: in place)."""
+    """:func:`reconstruct_highlights` (with the ratios ``rho``) then ``matrix @ rgb``
+    (colour + exposure), of ``rgb * gain`` (white balance, when not applied yet), into
+    ``out`` (default: in place)."""
     gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
     weight = clip_weight(rgb, clip, threshold, gain) if reconstruct else None
     out = rgb if out is None else out
     _highlights_matrix(
         rgb,
         gain,
-        weight if weight is not None else np.zeros((1, 1), np.float32),
+        weight if weight is not None else _NO_WEIGHT,
+        _ratios(rho),
         weight is not None,
         np.ascontiguousarray(matrix, dtype=np.float32),
         out,
@@ -511,7 +529,7 @@ def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
 
 
 @nb.njit(parallel=True, cache=True, fastmath=True)
-def _denoise_domain(rgb, gain, weight, reconstruct, m, z, y, z_low):  # pragma: no cover
+def _denoise_domain(rgb, gain, weight, rho, reconstruct, m, z, y, z_low):  # pragma: no cover
     """Per pixel: :func:`_repair_matrix`, then sign(x) sqrt|x| into ``z``, its Rec.2020 luma
     into ``y``, and ``z`` binned 2x2 into ``z_low`` (an odd last row/column counts twice)."""
     h, w, _ = rgb.shape
@@ -522,7 +540,7 @@ def _denoise_domain(rgb, gain, weight, reconstruct, m, z, y, z_low):  # pragma: 
         acc = np.zeros((wl, 3), np.float32)
         for i in range(2 * i2, 2 * i2 + rows):
             for j in range(w):
-                r, g, b = _repair_matrix(rgb, i, j, gain, weight, reconstruct, m)
+                r, g, b = _repair_matrix(rgb, i, j, gain, weight, rho, reconstruct, m)
                 zr = signed_sqrt(r)
                 zg = signed_sqrt(g)
                 zb = signed_sqrt(b)
@@ -547,6 +565,7 @@ def denoise_domain(
     threshold: float = 0.9,
     matrix: np.ndarray | None = None,
     gain: np.ndarray | None = None,
+    rho: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The denoiser's working domain in one pass over ``rgb``: optionally white balance
     (``gain``), highlight repair (when ``clip`` is given) and ``matrix`` first (as
@@ -563,7 +582,8 @@ def denoise_domain(
     _denoise_domain(
         rgb,
         gain,
-        weight if weight is not None else np.zeros((1, 1), np.float32),
+        weight if weight is not None else _NO_WEIGHT,
+        _ratios(rho),
         weight is not None,
         np.ascontiguousarray(m),
         z,
@@ -796,12 +816,12 @@ def _render_run(ctx, strip, names, rest):
         if "denoise" in names:
             luma_s, chroma_s, sigma = resolve(params.denoise, ctx.scene.meta.iso, plan.sigma)
             rgb, yz, z_low = denoise_domain(rgb, plan.clip if reconstruct else None,
-                                            threshold, m, gain)
+                                            threshold, m, gain, rho=plan.highlight_ratio)
             dn = (yz, denoise_coefficients(z_low, sigma), chroma_s, luma_s, plan.denoise_bias)
         else:
             shared = strip.source is not None and np.may_share_memory(rgb, strip.source)
             rgb = highlights_matrix(
-                rgb, plan.clip, threshold, reconstruct, m, gain=gain,
+                rgb, plan.clip, threshold, reconstruct, m, gain=gain, rho=plan.highlight_ratio,
                 out=np.empty(rgb.shape, np.float32) if (gain is not None or shared) else None,
             )
     if "output" not in names:

@@ -5,14 +5,19 @@ c clipped on the sensor at ``clip[c]`` (= its white-balance gain, since levels m
 sensor's white to 1). After white balance the three channels clip at different levels, so
 a blown highlight turns magenta (green clips first) unless it is repaired.
 
-Method (ours; the same idea as darktable's "clip highlights" with a soft transition and
-dcraw's "blend"): where a pixel approaches clipping, each clipped channel is raised to the
-largest white-balanced value of the pixel, i.e. we assume the unknown part of a blown
-highlight is neutral and at least as bright as what was still measured. The repair fades
-in smoothly from ``threshold`` of the clip level, so the edge of a blown area keeps its
-measured colour (the 3x3 neighbourhood decides, so demosaic fringes are caught too) and the
-core becomes a neutral white brighter than 1.0, which the tone
-curve rolls off: no magenta, no hard edge.
+Method (after darktable's "inpaint opposed" highlight reconstruction, H. Schwalm 2022, on
+an idea of dcraw's "blend"): a clipped channel has lost only its own value; the other two
+were still measured. So each channel is repaired by its *own* weight, a smoothstep from
+``threshold`` to 1 of its own clip level (the 3x3 neighbourhood decides, so demosaic
+fringes are caught too): it becomes the mean of the two others times the ratio it had to
+them in the pixels around the clipped areas (measured once per image on the analysis
+preview, :func:`highlight_ratios`), predicted from whichever of them are still measured,
+never less than what it read. A blown blue
+light keeps its blue and keeps brightening with its measured channels; a blown white
+gets a neutral green instead of turning magenta. Where all three channels are near their
+clip no colour is left to trust and the pixel moves to a neutral at its largest value,
+brighter than 1.0; the tone curve's path to white (:func:`redframe.isp.pixel.tone_rgb`)
+takes it from there: no hard edge between repaired and measured pixels.
 """
 
 from __future__ import annotations
@@ -21,12 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.isp.compose import preview_through
 from redframe.isp.pixel import highlight_blend_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
 __all__ = ["HighlightParams", "reconstruct_highlights", "clip_weight", "weight_from_fraction",
-           "STAGE"]
+           "highlight_ratios", "STAGE"]
 
 
 @dataclass
@@ -41,36 +47,72 @@ class HighlightParams:
 
 
 def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.ndarray | None:
-    """Per-pixel repair weight in [0, 1] (None when nothing is near clipping).
-
-    How close each pixel is to clipping, in fractions of its channels' clip levels, taken
-    as the maximum over its 3x3 neighbourhood: demosaicing mixes a clipped neighbour into
-    the pixels around a blown area, which otherwise keep a magenta fringe.
-    """
-    inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
-    # elementwise maxima of the channel planes: np.max(axis=2) is ~10x slower here
-    frac = np.maximum(np.maximum(image[..., 0] * inv[0], image[..., 1] * inv[1]),
-                      image[..., 2] * inv[2])
+    """Per-pixel, per-channel repair weight (H, W, 3) in [0, 1] (None when nothing is near
+    clipping): how close each channel is to its clip level, as the maximum over the 3x3
+    neighbourhood (demosaicing mixes a clipped neighbour into the pixels around a blown
+    area, which otherwise keep a coloured fringe), through a smoothstep from
+    ``threshold`` to 1."""
+    frac = image * (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
     if not np.any(frac > np.float32(threshold)):
         return None
     return weight_from_fraction(frac, threshold)
 
 
 def weight_from_fraction(frac: np.ndarray, threshold: float) -> np.ndarray:
-    """Repair weight from the per-pixel fraction of the clip level: 3x3 maximum, then a
-    smoothstep from ``threshold`` to 1 (no visible edge)."""
+    """Repair weights from the per-channel fractions of the clip level (H, W, 3): 3x3
+    maximum, then a smoothstep from ``threshold`` to 1 (no visible edge)."""
     import cv2
 
     t0 = np.float32(threshold)
-    frac = cv2.dilate(frac, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REFLECT_101)
+    frac = cv2.dilate(np.ascontiguousarray(frac, np.float32), np.ones((3, 3), np.uint8),
+                      borderType=cv2.BORDER_REFLECT_101)
     weight = np.clip((frac - t0) / (np.float32(1.0) - t0), 0.0, 1.0)
     return weight * weight * (3.0 - 2.0 * weight)
 
 
+#: A channel counts as clipped on the preview from this fraction of its clip level (the
+#: 2x2-binned preview averages a clipped site with unclipped ones).
+PREVIEW_CLIPPED = 0.97
+#: Fewest unclipped pixels around a channel's clipped areas for its ratio to be measured.
+MIN_SAMPLES = 16
+
+
+def highlight_ratios(rgb: np.ndarray, clip: np.ndarray, threshold: float) -> np.ndarray:
+    """(3, 3) ratios ``q[c, k]`` = channel c / channel k, measured (median) on the pixels of
+    white-balanced (H, W, 3) ``rgb`` within a ring around the areas where channel c
+    clipped, where c is still measured (bright enough to trust) and k unclipped: the hue
+    the clipped area most likely has (darktable's "inpaint opposed" measures its chroma
+    correction on the same pixels). -1 where c did not clip or fewer than
+    :data:`MIN_SAMPLES` pixels qualify (that prediction is then not used)."""
+    import cv2
+
+    rgb = np.asarray(rgb, np.float32)
+    frac = rgb * (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
+    ratios = np.full((3, 3), -1.0, np.float32)
+    radius = max(8, round(max(rgb.shape[:2]) / 32))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    for c in range(3):
+        clipped = (frac[..., c] >= np.float32(PREVIEW_CLIPPED)).astype(np.uint8)
+        if not clipped.any():
+            continue
+        ring = cv2.dilate(clipped, kernel).astype(bool)
+        x, f = rgb[ring], frac[ring]
+        measured = (f[:, c] < np.float32(0.95)) & (f[:, c] > np.float32(0.5 * threshold))
+        for k in range(3):
+            if k == c:
+                continue
+            ok = measured & (f[:, k] < np.float32(threshold)) & (x[:, k] > np.float32(1e-4))
+            if np.count_nonzero(ok) >= MIN_SAMPLES:
+                ratios[c, k] = float(np.median(x[ok, c] / x[ok, k]))
+    return ratios
+
+
 def reconstruct_highlights(
-    image: np.ndarray, clip: np.ndarray, params: HighlightParams | None = None
+    image: np.ndarray, clip: np.ndarray, params: HighlightParams | None = None,
+    ratios: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Repair clipped channels; returns a new float32 (H, W, 3) array (unclipped above 1)."""
+    """Repair clipped channels; returns a new float32 (H, W, 3) array (unclipped above 1).
+    ``ratios``: :func:`highlight_ratios` of the image (None: neutral repair)."""
     params = params or HighlightParams()
     clip = np.asarray(clip, dtype=np.float32).reshape(3)
     if params.mode == "off":
@@ -84,11 +126,26 @@ def reconstruct_highlights(
     weight = clip_weight(image, clip, params.threshold)
     if weight is None:
         return image
-    return highlight_blend_np(np.asarray(image, dtype=np.float32), weight)
+    rho = np.full((3, 3), -1.0, np.float32) if ratios is None else ratios
+    return highlight_blend_np(np.asarray(image, dtype=np.float32), weight, rho)
+
+
+def _analyse(ctx) -> None:
+    plan = ctx.plan
+    if ctx.params.highlights.mode != "reconstruct":
+        return
+    pv = preview_through(ctx, "highlights")
+    plan.highlight_ratio = highlight_ratios(pv, plan.clip, ctx.params.highlights.threshold)
+    q = plan.highlight_ratio
+    measured = [f"{a}/{b} {q[i, j]:.2f}" for i, a in enumerate("RGB")
+                for j, b in enumerate("RGB") if q[i, j] > 0]
+    if measured:
+        plan.notes.append("highlights: clipped channels rebuilt at " + ", ".join(measured))
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
-    return reconstruct_highlights(x, ctx.plan.clip, ctx.params.highlights)
+    return reconstruct_highlights(x, ctx.plan.clip, ctx.params.highlights,
+                                  ctx.plan.highlight_ratio)
 
 
 STAGE = Stage(
@@ -97,9 +154,10 @@ STAGE = Stage(
     reads="white-balanced linear camera RGB (H, W, 3)",
     writes="linear camera RGB, clipped channels repaired toward neutral (above 1 kept)",
     apply=_apply,
-    cite="ours; the idea of darktable's 'clip highlights' with a soft transition and "
-         "dcraw's 'blend'",
+    cite="after darktable's 'inpaint opposed' (H. Schwalm 2022): clipped channels from the "
+         "unclipped ones at their ratio around the clipped areas; neutral where all clip",
     halo=1,  # the 3x3 neighbourhood of the repair weight
     enabled=lambda ctx: is_raw(ctx) and ctx.params.highlights.mode != "off",
+    analyse=_analyse,
     preview=True,
 )

@@ -30,6 +30,8 @@ __all__ = [
     "LTM_PREVIEW",
     "HIGHLIGHT_CEILING",
     "noise_floor",
+    "bound_lift",
+    "MAX_KEY_LIFT",
     "strength",
     "local_tone_map_prepare",
     "local_tone_map_apply",
@@ -63,6 +65,15 @@ _EPS_LOG = 2.0**-24
 #: Linear display level the noise floor may be lifted to (sRGB ~7/255): shadows come up,
 #: their noise does not become grey speckle.
 NOISE_DISPLAY = 0.002
+
+#: The most the local tone map may raise the scene's mean luminance, in EV: a night or
+#: indoor scene keeps its mood ("less noise, not daylight"; ``--auto-exposure`` is the way
+#: to meter a scene up). The mean of linear light is set by the large bright areas, so a
+#: backlit scene's deep shadows may still come up; a dim room lit by a small lamp may not.
+MAX_KEY_LIFT = 1.5
+#: ... and the median pixel is never lifted past mid-grey (the darkest half of a low-key
+#: scene stays in the lower half of the tone scale), unless the exposure put it there.
+MEDIAN_CEILING = 0.18
 
 
 def noise_floor(sigma: float | None) -> float:
@@ -105,11 +116,39 @@ def local_tone_map_prepare(
         + detail * np.float32(params.detail)
     )
     max_gain = float(np.log2(max(1.0, NOISE_DISPLAY / floor)))
-    gain = np.minimum(target - log_y, np.float32(max_gain))
+    gain = bound_lift(log_y, np.minimum(target - log_y, np.float32(max_gain)))
     # model the gain as a local linear function of log luminance, fine radius
     fine = max(1, radius // 3)
     a, b = guided_coefficients(log_y, gain.astype(np.float32), fine, eps=0.05)
     return LocalToneMap(a, b, full_shape, compression, base_range, floor, max_gain)
+
+
+def bound_lift(log_y: np.ndarray, gain: np.ndarray, iterations: int = 12) -> np.ndarray:
+    """``gain`` (log2, per preview pixel) with its lifts (gain > 0) scaled by the largest
+    factor in [0, 1] that raises the mean luminance by at most :data:`MAX_KEY_LIFT` EV
+    and keeps the median at or below
+    ``max(median before, MEDIAN_CEILING)`` (bisection; the key and median only grow with
+    the factor). Compression of highlights (gain < 0) is kept as it is."""
+    lift = np.maximum(gain, np.float32(0.0))
+    if not np.any(lift > 0):
+        return gain
+    rest = gain - lift
+    mean0 = float(np.mean(np.exp2(log_y, dtype=np.float32)))
+    median_max = max(float(np.median(log_y)), float(np.log2(MEDIAN_CEILING)))
+
+    def within(alpha: float) -> bool:
+        out = log_y + rest + np.float32(alpha) * lift
+        mean = float(np.mean(np.exp2(out, dtype=np.float32)))
+        return (mean <= mean0 * 2.0**MAX_KEY_LIFT
+                and float(np.median(out)) <= median_max + 1e-6)
+
+    if within(1.0):
+        return gain
+    lo, hi = 0.0, 1.0
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if within(mid) else (lo, mid)
+    return (rest + np.float32(lo) * lift).astype(np.float32)
 
 
 def local_tone_map_apply(

@@ -19,6 +19,7 @@ import math
 import numba as nb
 import numpy as np
 
+from redframe.color.oklab import LMS_TO_OKLAB, LMS_TO_REC2020, OKLAB_TO_LMS, REC2020_TO_LMS
 from redframe.color.transfer import (
     SRGB_GAMMA,
     SRGB_LINEAR_BREAK,
@@ -31,6 +32,8 @@ __all__ = [
     "MID_GREY",
     "filmic",
     "tone_rgb",
+    "oklab",
+    "oklab_rgb",
     "gamut_distance",
     "gamut_rgb",
     "srgb_from_root",
@@ -55,6 +58,11 @@ __all__ = [
 MID_GREY = 0.18
 
 _jit = nb.njit(inline="always")
+# Oklab's matrices as compile-time constants of the kernels
+_TO_LMS = np.ascontiguousarray(REC2020_TO_LMS)
+_TO_LAB = np.ascontiguousarray(LMS_TO_OKLAB)
+_FROM_LAB = np.ascontiguousarray(OKLAB_TO_LMS)
+_FROM_LMS = np.ascontiguousarray(LMS_TO_REC2020)
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
@@ -89,22 +97,63 @@ def filmic(x, contrast, shoulder, span, k, toe, black):  # pragma: no cover - co
 
 
 @_jit
+def _cbrt(v):  # pragma: no cover - compiled
+    return math.copysign(math.pow(abs(v), 1.0 / 3.0), v)
+
+
+@_jit
+def oklab(r, g, b):  # pragma: no cover - compiled
+    """Linear Rec.2020 -> Oklab (Ottosson 2020; :mod:`redframe.color.oklab`)."""
+    m = _TO_LMS
+    l_ = _cbrt(m[0, 0] * r + m[0, 1] * g + m[0, 2] * b)
+    m_ = _cbrt(m[1, 0] * r + m[1, 1] * g + m[1, 2] * b)
+    s_ = _cbrt(m[2, 0] * r + m[2, 1] * g + m[2, 2] * b)
+    n = _TO_LAB
+    return (n[0, 0] * l_ + n[0, 1] * m_ + n[0, 2] * s_,
+            n[1, 0] * l_ + n[1, 1] * m_ + n[1, 2] * s_,
+            n[2, 0] * l_ + n[2, 1] * m_ + n[2, 2] * s_)
+
+
+@_jit
+def oklab_rgb(lightness, a, b):  # pragma: no cover - compiled
+    """Oklab -> linear Rec.2020 (unclipped)."""
+    n = _FROM_LAB
+    l_ = n[0, 0] * lightness + n[0, 1] * a + n[0, 2] * b
+    m_ = n[1, 0] * lightness + n[1, 1] * a + n[1, 2] * b
+    s_ = n[2, 0] * lightness + n[2, 1] * a + n[2, 2] * b
+    l_, m_, s_ = l_ * l_ * l_, m_ * m_ * m_, s_ * s_ * s_
+    m = _FROM_LMS
+    return (m[0, 0] * l_ + m[0, 1] * m_ + m[0, 2] * s_,
+            m[1, 0] * l_ + m[1, 1] * m_ + m[1, 2] * s_,
+            m[2, 0] * l_ + m[2, 1] * m_ + m[2, 2] * s_)
+
+
+@_jit
 def tone_rgb(r, g, b, contrast, shoulder, span, k, toe, black):  # pragma: no cover
-    """The tone curve on one pixel, hue kept: :func:`filmic` of max(RGB) scales all three;
-    where the shoulder compresses strongly the result blends toward the per-channel curve,
-    so very bright colours desaturate to white."""
+    """The tone curve on one pixel, hue kept, with a path to white.
+
+    :func:`filmic` of max(RGB) scales all three channels (the chromaticity is kept). Above
+    the shoulder the colour then moves toward the display white of its own max channel by
+    ``s = t^2``, ``t`` how far the curve is into its shoulder (0 at ``shoulder``, 1 at
+    white): its Oklab lightness becomes that of the linear-light mix ``(1 - s) c + s grey``
+    (so lightness rises monotonically with the scene value, and reaches white), its Oklab
+    chroma is scaled by ``1 - s`` at constant Oklab hue (Ottosson 2020), so a bright blue
+    light turns a lighter, paler blue and then white, never purple or cyan. This is the
+    idea of a hue-preserving "path to white" of ACES 2.0's output transform and of
+    OpenDRT (J. Smith), on our filmic curve; per-channel clipping never decides a colour.
+    """
     norm = max(r, max(g, b))
     mapped = filmic(norm, contrast, shoulder, span, k, toe, black)
     ratio = mapped / max(norm, 1e-8)
-    r2 = r * ratio
-    g2 = g * ratio
-    b2 = b * ratio
-    bl = min(max((mapped - shoulder) / span, 0.0), 1.0)
-    bl = bl * bl
-    if bl > 0.0:
-        r2 += bl * (filmic(r, contrast, shoulder, span, k, toe, black) - r2)
-        g2 += bl * (filmic(g, contrast, shoulder, span, k, toe, black) - g2)
-        b2 += bl * (filmic(b, contrast, shoulder, span, k, toe, black) - b2)
+    r2 = max(r * ratio, 0.0)
+    g2 = max(g * ratio, 0.0)
+    b2 = max(b * ratio, 0.0)
+    t = min(max((mapped - shoulder) / span, 0.0), 1.0)
+    s = t * t
+    if s > 0.0:
+        lw, _, _ = oklab(r2 + s * (mapped - r2), g2 + s * (mapped - g2), b2 + s * (mapped - b2))
+        _, a0, b0 = oklab(r2, g2, b2)
+        r2, g2, b2 = oklab_rgb(lw, a0 * (1.0 - s), b0 * (1.0 - s))
     return min(max(r2, 0.0), 1.0), min(max(g2, 0.0), 1.0), min(max(b2, 0.0), 1.0)
 
 
@@ -154,11 +203,41 @@ def srgb_encode(v):  # pragma: no cover - compiled
 
 
 @_jit
-def highlight_blend(r, g, b, w):  # pragma: no cover - compiled
-    """Raise each channel toward the pixel's largest by the repair weight ``w`` in [0, 1]
-    (a blown highlight's unknown part taken as neutral): :mod:`redframe.isp.highlights`."""
-    top = max(r, max(g, b))
-    return r + w * (top - r), g + w * (top - g), b + w * (top - b)
+def _repair(x, w, o1, w1, q1, o2, w2, q2):  # pragma: no cover - compiled
+    """One channel ``x`` near its clip (weight ``w``), from the two others ``o1``, ``o2``
+    (their own clip weights ``w1``, ``w2``) and the ratios ``q1 = x / o1``, ``q2 = x / o2``
+    measured next to the clipped areas (<= 0: not measured): each other channel that is
+    still measured predicts ``x`` as ``o * q``; the predictions are averaged, weighted by
+    how far each is from its own clip and by its signal. With no prediction (no ratio
+    measured) the neutral guess ``max(o1, o2)``. Never lowered."""
+    # a clipped predictor still bounds x from below (its true value is at least what it
+    # read): it keeps a small weight, so the estimate never falls back as it clips too
+    t1 = (1.001 - w1) * max(o1, 0.0) if q1 > 0.0 else 0.0
+    t2 = (1.001 - w2) * max(o2, 0.0) if q2 > 0.0 else 0.0
+    if t1 + t2 > 1e-12:
+        est = (t1 * o1 * q1 + t2 * o2 * q2) / (t1 + t2)
+    else:
+        est = max(o1, o2)
+    return x + w * (max(x, est) - x)
+
+
+@_jit
+def highlight_blend(r, g, b, wr, wg, wb, q):  # pragma: no cover - compiled
+    """Repair each channel by its own clip weight (``wr``, ``wg``, ``wb`` in [0, 1]) from
+    the still-measured ones and the (3, 3) ratios ``q[c, k]`` = channel c / channel k
+    measured around the clipped areas (:func:`_repair`); where all three are near their
+    clip no colour is left to trust and the pixel moves to a neutral at its largest value
+    (:mod:`redframe.isp.highlights`)."""
+    r2 = _repair(r, wr, g, wg, q[0, 1], b, wb, q[0, 2])
+    g2 = _repair(g, wg, r, wr, q[1, 0], b, wb, q[1, 2])
+    b2 = _repair(b, wb, r, wr, q[2, 0], g, wg, q[2, 1])
+    wn = min(wr, min(wg, wb))
+    if wn > 0.0:
+        top = max(r2, max(g2, b2))
+        r2 += wn * (top - r2)
+        g2 += wn * (top - g2)
+        b2 += wn * (top - b2)
+    return r2, g2, b2
 
 
 @_jit
@@ -234,9 +313,10 @@ def _srgb_loop(x, out):  # pragma: no cover - compiled
 
 
 @_loop
-def _highlight_loop(x, w, out):  # pragma: no cover - compiled
+def _highlight_loop(x, w, rho, out):  # pragma: no cover - compiled
     for i in range(x.shape[0]):
-        out[i, 0], out[i, 1], out[i, 2] = highlight_blend(x[i, 0], x[i, 1], x[i, 2], w[i])
+        out[i, 0], out[i, 1], out[i, 2] = highlight_blend(
+            x[i, 0], x[i, 1], x[i, 2], w[i, 0], w[i, 1], w[i, 2], rho)
 
 
 @_loop
@@ -312,12 +392,13 @@ def srgb_encode_np(x) -> np.ndarray:
     return out.reshape(x.shape)
 
 
-def highlight_blend_np(rgb, weight) -> np.ndarray:
-    """:func:`highlight_blend` of every pixel of (..., 3) ``rgb`` with (...) ``weight``."""
+def highlight_blend_np(rgb, weight, rho) -> np.ndarray:
+    """:func:`highlight_blend` of every pixel of (..., 3) ``rgb`` with (..., 3) per-channel
+    ``weight`` and the (3, 3) ratios ``rho``."""
     rgb = np.asarray(rgb)
     flat = _flat(rgb, np.float32, 3)
     out = np.empty_like(flat)
-    _highlight_loop(flat, _flat(weight), out)
+    _highlight_loop(flat, _flat(weight, np.float32, 3), np.asarray(rho, np.float32), out)
     return out.reshape(rgb.shape)
 
 

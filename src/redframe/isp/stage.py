@@ -82,8 +82,8 @@ class Plan:
 
     gains: np.ndarray | None = None  # white balance (R, G, B), G = 1
     clip: np.ndarray | None = None  # where each white-balanced channel clipped
-    #: highlights: each channel's ratio to the mean of the other two next to where it
-    #: clipped (its hue there); <= 0 where none was measured
+    #: highlights: (3, 3) ratios channel c / channel k next to where c clipped (its hue
+    #: there); <= 0 where none was measured
     highlight_ratio: np.ndarray | None = None
     matrix: np.ndarray | None = None  # white-balanced camera RGB -> linear Rec.2020
     exposure: float = 1.0  # linear gain

@@ -21,6 +21,7 @@ from redframe.color import (
     cct_to_xy,
     rgb_to_rgb_matrix,
 )
+from redframe.color.oklab import LMS_TO_OKLAB, LMS_TO_REC2020, OKLAB_TO_LMS, REC2020_TO_LMS
 
 __all__ = [
     "rec2020_to_oklab",
@@ -31,24 +32,10 @@ __all__ = [
     "white_balance_bias",
 ]
 
-#: Ottosson 2020: XYZ (D65) -> LMS, and cube-rooted LMS -> Lab.
-_M1 = np.array(
-    [
-        [0.8189330101, 0.3618667424, -0.1288597137],
-        [0.0329845436, 0.9293118715, 0.0361456387],
-        [0.0482003018, 0.2643662691, 0.6338517070],
-    ]
-)
-_M2 = np.array(
-    [
-        [0.2104542553, 0.7936177850, -0.0040720468],
-        [1.9779984951, -2.4285922050, 0.4505937099],
-        [0.0259040371, 0.7827717662, -0.8086757660],
-    ]
-)
-_RGB_TO_LMS = _M1 @ REC2020_TO_XYZ
-_LMS_TO_RGB = np.linalg.inv(_RGB_TO_LMS)
-_M2_INV = np.linalg.inv(_M2)
+_M2 = LMS_TO_OKLAB
+_RGB_TO_LMS = REC2020_TO_LMS
+_LMS_TO_RGB = LMS_TO_REC2020
+_M2_INV = OKLAB_TO_LMS
 
 
 def rec2020_to_oklab(rgb: np.ndarray) -> np.ndarray:
