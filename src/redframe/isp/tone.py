@@ -82,9 +82,10 @@ def filmic_curve(x: np.ndarray, params: ToneParams) -> np.ndarray:
 
 def tone_curve(rgb: np.ndarray, params: ToneParams) -> np.ndarray:
     """Apply :func:`filmic_curve` to linear Rec.2020 keeping hue: the curve runs on the
-    pixel's max channel and scales the others by the same ratio; near white the result
-    blends toward the per-channel curve so that very bright colours desaturate to white,
-    as film and our eyes do (:func:`redframe.isp.pixel.tone_rgb` on every pixel)."""
+    pixel's max channel and scales the others by the same ratio; in the shoulder the
+    colour moves toward white at constant Oklab hue, its lightness rising monotonically,
+    so very bright colours desaturate to white as film and our eyes do, without a hue
+    swing or a jump (:func:`redframe.isp.pixel.tone_rgb` on every pixel)."""
     return tone_rgb_np(np.asarray(rgb, dtype=np.float32), tone_vector(params))
 
 
@@ -136,6 +137,6 @@ STAGE = Stage(
     writes="display-referred linear Rec.2020 in [0, 1]",
     apply=_apply,
     cite="ours: a power contrast about mid-grey, a toe and a tanh shoulder on max(RGB) "
-         "(hue kept), blending to per-channel near white",
+         "(hue kept); a path to white at constant Oklab hue (the idea of ACES 2.0 / OpenDRT)",
     enabled=lambda ctx: is_raw(ctx) and ctx.params.look is None and ctx.params.tone_curve,
 )
