@@ -41,8 +41,6 @@ Steps:
 from __future__ import annotations
 
 import dataclasses
-import os
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,8 +50,9 @@ import cv2
 import numpy as np
 
 from redframe.burst.align import AlignParams, align_frame, build_pyramid
+from redframe.burst.files import write_dng_atomically
 from redframe.burst.merge import flow_maps, grey_from_mosaic, planes_from_mosaic
-from redframe.errors import InputError, OutputError, RedframeError, UsageError
+from redframe.errors import InputError, UsageError
 from redframe.io.dng import write_dng
 from redframe.io.scene import Scene
 
@@ -305,22 +304,6 @@ def write_bracket_dng(path: str | Path, scene: Scene) -> Path:
 def write_bracket_dng_atomically(path: Path, scene: Scene, overwrite: bool,
                                  then: Callable[[], object] | None = None) -> Path:
     """:func:`write_bracket_dng` under a temporary name, moved into place after ``then()``
-    (the picture it goes with) succeeded: both appear, or neither (as the night DNG)."""
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bracket_dng(tmp, scene)
-        if then is not None:
-            then()
-        if not overwrite and path.exists():
-            raise OutputError("exists; use --overwrite", path=str(path))
-        os.replace(tmp, path)
-    except RedframeError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write DNG ({exc.strerror or exc})", path=str(path)) from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    (the picture it goes with) succeeded: both appear, or neither (as the night DNG,
+    :func:`redframe.burst.files.write_dng_atomically`)."""
+    return write_dng_atomically(path, scene, overwrite, then, write=write_bracket_dng)

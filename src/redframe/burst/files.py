@@ -50,14 +50,17 @@ def decode_burst(paths: Sequence[str], progress: Progress | None = None
 
 
 def write_dng_atomically(path: Path, scene: Scene, overwrite: bool,
-                         then: Callable[[], object] | None = None) -> Path:
-    """Write the merged DNG under a temporary name, then move it into place. ``then()``
-    (the picture it goes with being written) runs after the DNG is complete and before it
-    is moved: if it fails, the DNG is removed, so both outputs appear or neither does."""
+                         then: Callable[[], object] | None = None,
+                         write: Callable[[Path, Scene], object] = write_merged_dng) -> Path:
+    """Write the merged DNG (with ``write``, default :func:`write_merged_dng`) under a
+    temporary name, then move it into place. ``then()`` (the picture it goes with being
+    written) runs after the DNG is complete and before it is moved: if it fails, the DNG is
+    removed, so both outputs appear or neither does."""
+    path = Path(path)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_merged_dng(tmp, scene)
+        write(tmp, scene)
         if then is not None:
             then()
         if not overwrite and path.exists():

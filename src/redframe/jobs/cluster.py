@@ -21,13 +21,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 
 from PIL import Image
 
 from redframe.errors import EXIT, UsageError
-from redframe.jobs.pool import one_thread_per_file
+from redframe.jobs.pool import one_thread_per_file, watch_parent
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
 
@@ -57,22 +56,6 @@ def parse_scheduler(text: str) -> tuple[str, int | str]:
                      f"tcp://HOST:8786, not {text!r}")
 
 
-def _watch(parent: int) -> None:
-    """A LocalCluster's worker exits when the command that started it is gone (a kill -9
-    leaves no worker writing behind the next run's back)."""
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:
-                pass
-
-    threading.Thread(target=watch, name="redframe-parent-watch", daemon=True).start()
-
-
 def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
     """What a Dask worker runs: the same settings as a local pool's worker, then the job.
 
@@ -85,7 +68,7 @@ def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
     with _lock:            # run a task on a thread of its pool that it started afresh
         if not _configured:
             if parent is not None:
-                _watch(parent)
+                watch_parent(parent)  # a kill -9 leaves no worker writing behind
             _configured = True
     if fresh and not job.overwrite and os.path.isfile(job.output) \
             and (job.dng is None or os.path.isfile(job.dng)):

@@ -37,7 +37,7 @@ from redframe.io import jpeg_bands
 from redframe.jobs.runner import Job, JobResult, run_job
 from redframe.runtime import reuse_freed_memory
 
-__all__ = ["run_jobs", "WATCH_SECONDS", "DEFAULT_TIMEOUT", "one_thread_per_file"]
+__all__ = ["run_jobs", "watch_parent", "WATCH_SECONDS", "DEFAULT_TIMEOUT", "one_thread_per_file"]
 
 #: how often a worker checks that the process that started it is still there
 WATCH_SECONDS = 0.5
@@ -67,6 +67,12 @@ def _die_with(parent: int) -> None:
     if os.getppid() != parent:  # the parent died before the signal was armed
         os._exit(1)
 
+    watch_parent(parent)
+
+
+def watch_parent(parent: int) -> None:
+    """A daemon thread that ends this process when ``parent`` is gone (checked every
+    :data:`WATCH_SECONDS`)."""
     def watch() -> None:
         while True:
             time.sleep(WATCH_SECONDS)
