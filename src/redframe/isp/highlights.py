@@ -9,10 +9,11 @@ Method (after darktable's "inpaint opposed" highlight reconstruction, H. Schwalm
 an idea of dcraw's "blend"): a clipped channel has lost only its own value; the other two
 were still measured. So each channel is repaired by its *own* weight, a smoothstep from
 ``threshold`` to 1 of its own clip level (the 3x3 neighbourhood decides, so demosaic
-fringes are caught too): it becomes the mean of the two others times the ratio it had to
-them in the pixels around the clipped areas (measured once per image on the analysis
-preview, :func:`highlight_ratios`), predicted from whichever of them are still measured,
-never less than what it read. A blown blue
+fringes are caught too): each other channel predicts it as its own value times the ratio
+the two had in the pixels around the clipped areas (measured once per image on the
+analysis preview, :func:`highlight_ratios`); the predictions are averaged, weighted by how
+far each predictor is from its own clip and by its signal
+(:func:`redframe.isp.pixel.highlight_blend`), and never lower what was read. A blown blue
 light keeps its blue and keeps brightening with its measured channels; a blown white
 gets a neutral green instead of turning magenta. Where all three channels are near their
 clip no colour is left to trust and the pixel moves to a neutral at its largest value,
