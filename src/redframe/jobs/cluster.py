@@ -64,7 +64,7 @@ def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
     that earlier run got as far as renaming the output into place (outputs appear only
     whole), the output is kept as it is, not written a second time."""
     global _configured
-    one_thread_per_file()  # in every task: numba's thread count is per thread, and Dask may
+    one_thread_per_file()  # in every task: the kernels' thread count is per thread, and Dask may
     with _lock:            # run a task on a thread of its pool that it started afresh
         if not _configured:
             if parent is not None:

@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import wait
 
 import cv2
-import numba
 
+from redframe import _threads as kernel_threads
 from redframe.errors import EXIT
 from redframe.io import jpeg_bands
 from redframe.jobs.runner import Job, JobResult, run_job
@@ -89,7 +89,7 @@ def watch_parent(parent: int) -> None:
 def one_thread_per_file() -> None:
     """One file per core: no nested thread pools (the local pool's and Dask's workers)."""
     cv2.setNumThreads(1)
-    numba.set_num_threads(1)
+    kernel_threads.set_num_threads(1)
     jpeg_bands.set_threads(1)
     reuse_freed_memory()
 

@@ -11,7 +11,6 @@ Input and output here are linear Rec.2020 (D65), the working space of the pipeli
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 from redframe.color import (
@@ -22,6 +21,7 @@ from redframe.color import (
     rgb_to_rgb_matrix,
 )
 from redframe.color.oklab import LMS_TO_OKLAB, LMS_TO_REC2020, OKLAB_TO_LMS, REC2020_TO_LMS
+from redframe.looks._oklab import bisect_line
 
 __all__ = [
     "rec2020_to_oklab",
@@ -84,37 +84,6 @@ def cusp(hue: np.ndarray, space: str) -> tuple[np.ndarray, np.ndarray]:
     return np.interp(deg, grid, _CUSPS[space][0]), np.interp(deg, grid, _CUSPS[space][1])
 
 
-@nb.njit(parallel=True, cache=True)
-def _bisect_line(lightness, a, b, anchor, t_max, minv, m, iterations):  # pragma: no cover
-    n = lightness.shape[0]
-    out = np.empty(n)
-    for q in nb.prange(n):
-        lo = 0.0
-        hi = t_max[q]
-        for _ in range(iterations):
-            mid = 0.5 * (lo + hi)
-            ll = anchor[q] + mid * (lightness[q] - anchor[q])
-            aa = mid * a[q]
-            bb = mid * b[q]
-            inside = True
-            lms0 = minv[0, 0] * ll + minv[0, 1] * aa + minv[0, 2] * bb
-            lms1 = minv[1, 0] * ll + minv[1, 1] * aa + minv[1, 2] * bb
-            lms2 = minv[2, 0] * ll + minv[2, 1] * aa + minv[2, 2] * bb
-            lms0 = lms0 * lms0 * lms0
-            lms1 = lms1 * lms1 * lms1
-            lms2 = lms2 * lms2 * lms2
-            for c in range(3):
-                v = m[c, 0] * lms0 + m[c, 1] * lms1 + m[c, 2] * lms2
-                if v < -1e-9 or v > 1.0 + 1e-9:
-                    inside = False
-            if inside:
-                lo = mid
-            else:
-                hi = mid
-        out[q] = lo
-    return out
-
-
 def boundary_along(lightness, a, b, anchor, space: str, t_max, iterations: int = 20):
     """Largest t in [0, t_max] with the colour ``anchor + t * ((L, a, b) - anchor)`` inside
     ``space``'s [0, 1]^3, for an ``anchor`` (L0, 0, 0) on the grey axis (inside), by
@@ -123,7 +92,7 @@ def boundary_along(lightness, a, b, anchor, space: str, t_max, iterations: int =
     shape = np.shape(lightness)
     flat = [np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float64), shape)).ravel()
             for v in (lightness, a, b, anchor, t_max)]
-    out = _bisect_line(*flat, np.ascontiguousarray(_M2_INV), np.ascontiguousarray(m),
+    out = bisect_line(*flat, np.ascontiguousarray(_M2_INV), np.ascontiguousarray(m),
                        iterations)
     return out.reshape(shape)
 
