@@ -8,6 +8,7 @@ edit travels with its file (darktable's XMP and Lightroom's sidecar habit)::
 
     version = 1
     look = "authentic"
+    character = "documentary-35"   # optional: a lens character (redframe.looks.characters)
 
     [develop]           # redframe.isp.pipeline.DevelopParams, stage by stage
     quality = "high"
@@ -148,6 +149,9 @@ class Recipe:
 
     develop: DevelopParams = field(default_factory=DevelopParams)
     look: str | None = None  # a look name, a look .toml or a .cube file; None: no look
+    # a lens character (redframe.looks.characters: crop to its focal length + rendering,
+    # after the develop and look, before the frame), a name or a .toml; None: none
+    character: str | None = None
     output: OutputRecipe = field(default_factory=OutputRecipe)
     frame: FrameRecipe = field(default_factory=FrameRecipe)
     metadata: MetadataRecipe = field(default_factory=MetadataRecipe)
@@ -175,6 +179,8 @@ def recipe_to_dict(recipe: Recipe) -> dict[str, Any]:
     data: dict[str, Any] = {"version": RECIPE_VERSION}
     if recipe.look is not None:
         data["look"] = recipe.look
+    if recipe.character is not None:
+        data["character"] = recipe.character
     data["develop"] = develop
     data["output"] = to_dict(recipe.output)
     frame = to_dict(recipe.frame)
@@ -188,15 +194,19 @@ def recipe_from_dict(data: Mapping[str, Any], path: str | None = None) -> Recipe
     (the file it came from) is named first in errors."""
     data = migrate(dict(data), path)
     data.pop("version")
-    unknown = set(data) - {"look", "develop", "output", "frame", "metadata"}
+    unknown = set(data) - {"look", "character", "develop", "output", "frame", "metadata"}
     if unknown:
         key = sorted(unknown)[0]
-        raise ParameterError(f"unknown key {key!r}; allowed: version, look, develop, output, "
-                             "frame, metadata", path=path, key=key)
+        raise ParameterError(f"unknown key {key!r}; allowed: version, look, character, "
+                             "develop, output, frame, metadata", path=path, key=key)
     look = data.get("look")
     if look is not None and (not isinstance(look, str) or not look.strip()):
         raise ParameterError(f"look must be a look name or file, not {look!r}", path=path,
                              key="look")
+    character = data.get("character")
+    if character is not None and (not isinstance(character, str) or not character.strip()):
+        raise ParameterError(f"character must be a lens character name or .toml file, not "
+                             f"{character!r}", path=path, key="character")
     develop = _table(data, "develop", path)
     for key in _RUNTIME_FIELDS:
         if key in develop:
@@ -208,6 +218,7 @@ def recipe_from_dict(data: Mapping[str, Any], path: str | None = None) -> Recipe
     return Recipe(
         develop=from_dict(DevelopParams, develop, "develop", path=path),
         look=look,
+        character=character,
         output=from_dict(OutputRecipe, _table(data, "output", path), "output", path=path),
         frame=from_dict(FrameRecipe, _table(data, "frame", path), "frame", path=path),
         metadata=from_dict(MetadataRecipe, _table(data, "metadata", path), "metadata",
@@ -339,6 +350,10 @@ def dump_recipe(recipe: Recipe) -> str:
         lines.append(f"look = {_toml_value(data.pop('look'))}")
     else:
         lines.append("# look: unset (no look: the default rendering)")
+    if "character" in data:
+        lines.append(f"character = {_toml_value(data.pop('character'))}")
+    else:
+        lines.append("# character: unset (no lens character: the full field of view)")
     docs = _docs()
     for key, table in data.items():
         _dump_table(lines, key, table, docs)
