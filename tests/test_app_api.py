@@ -439,9 +439,10 @@ def test_sounds_endpoint(client):
 
 def test_config_health_and_front_end(client):
     cfg = client.get("/api/config").json()
-    assert cfg["modes"] == ["photo", "night", "mono"]
-    assert cfg["night"]["frames"] == 8
-    assert set(cfg["default_look"]) == {"photo", "night", "mono"}
+    assert cfg["modes"] == ["photo", "night", "mono", "street"]
+    assert cfg["night"]["frames"] == 8 and cfg["hdr"]["frames"] >= 2
+    assert set(cfg["default_look"]) == {"photo", "night", "mono", "street"}
+    assert isinstance(cfg["characters"], list)
     mono = {lk["name"] for lk in cfg["looks"] if lk["mono"]}
     assert cfg["default_look"]["mono"] in mono
     health = client.get("/api/health").json()

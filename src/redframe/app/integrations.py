@@ -26,7 +26,8 @@ from redframe.isp.output import OutputParams, output_transform
 from redframe.looks import Look, export_cube, get_look, list_looks
 from redframe.looks.cube import write_cube
 
-__all__ = ["LookInfo", "available_looks", "look_cube", "preview_table", "LUT_SIZES"]
+__all__ = ["LookInfo", "available_looks", "look_cube", "preview_table", "LUT_SIZES",
+           "available_characters", "character_names", "character_setting"]
 
 log = logging.getLogger("redframe.app")
 
@@ -137,3 +138,32 @@ def preview_table(look, size: int) -> np.ndarray:
     shown = look.apply(np.ascontiguousarray(light, np.float32), rows=(0, 1),
                        full_shape=(1, codes.shape[1]), display_referred=True)
     return output_transform(shown, OutputParams(space="srgb")).reshape(size, size, size, 3)
+
+
+# --- lens characters (redframe.looks.characters) -----------------------------------------
+
+def available_characters() -> list[dict]:
+    """The lens characters the camera offers: ``list_characters()``'s JSON-ready dicts
+    (name, label, preview parameters), or none while the engine is not installed."""
+    try:
+        from redframe.looks.characters import list_characters
+    except ImportError:
+        return []
+    try:
+        out = []
+        for info in list_characters():
+            if isinstance(info, dict) and _SAFE_NAME.match(str(info.get("name", ""))):
+                out.append(info)
+        return out
+    except Exception as exc:  # noqa: BLE001 - a broken character list: none offered
+        log.warning("lens characters unavailable: %s", exc)
+        return []
+
+
+def character_names() -> list[str]:
+    return [c["name"] for c in available_characters()]
+
+
+def character_setting(name: str) -> dict:
+    """The recipe settings of lens character ``name`` (``character = NAME``, top level)."""
+    return {"character": name} if name in character_names() else {}

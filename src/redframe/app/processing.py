@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from redframe.app import integrations
 from redframe.errors import InputError, UsageError
 from redframe.io.thumbnail import THUMB_SIZE, write_thumbnail
 from redframe.jobs import Job, JobResult, Recipe, execute, merge_recipe
@@ -32,11 +33,19 @@ class CaptureJob:
     thumb_path: str
     capture: dict[str, Any] = field(default_factory=dict)
     quality: int = 92
+    hdr: bool = False  # an Ultra HDR JPEG (recipe [output] hdr)
+    character: str | None = None  # a lens character (redframe.looks.characters)
 
 
-def capture_recipe(look: str | None, frame: str | None, quality: int = 92) -> Recipe:
-    """The recipe of a capture: its look and frame, JPEG at ``quality``, sRGB."""
+def capture_recipe(look: str | None, frame: str | None, quality: int = 92, *,
+                   hdr: bool = False, character: str | None = None) -> Recipe:
+    """The recipe of a capture: its look and frame, JPEG at ``quality``, sRGB; ``hdr``: an
+    Ultra HDR JPEG (the SDR picture plus a gain map); ``character``: a lens character."""
     settings: dict[str, Any] = {"output": {"format": "jpeg", "quality": quality}}
+    if hdr:
+        settings["output"]["hdr"] = True
+    if character:
+        settings.update(integrations.character_setting(character))
     if look:
         settings["look"] = look
     if frame:
@@ -50,7 +59,8 @@ def render_capture(job: CaptureJob) -> dict[str, Any]:
     Raises :class:`redframe.errors.RedframeError` (or anything else, for bugs): the caller
     records the failure and keeps the original.
     """
-    recipe = capture_recipe(job.look, job.frame, job.quality)
+    recipe = capture_recipe(job.look, job.frame, job.quality, hdr=job.hdr,
+                            character=job.character)
     common = dict(recipe=recipe, overwrite=True, thumbnail=job.thumb_path,
                   capture=job.capture)
     notes: list[str] = []

@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS captures (
     render_height INTEGER,
     merged INTEGER,
     capture TEXT NOT NULL DEFAULT '{}',
-    notes TEXT NOT NULL DEFAULT '[]'
+    notes TEXT NOT NULL DEFAULT '[]',
+    options TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS captures_state ON captures (state, created);
 CREATE INDEX IF NOT EXISTS captures_created ON captures (created);
@@ -115,12 +116,14 @@ class Capture:
     merged: bool | None
     capture: dict
     notes: list
+    options: dict  # how to develop it beyond look and frame: {"hdr": bool, "character": name}
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Capture:
         d = dict(row)
         d["capture"] = json.loads(d["capture"] or "{}")
         d["notes"] = json.loads(d["notes"] or "[]")
+        d["options"] = json.loads(d.get("options") or "{}")
         d["merged"] = None if d["merged"] is None else bool(d["merged"])
         return cls(**d)
 
@@ -139,6 +142,10 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(captures)")}
+        if "options" not in columns:  # a gallery made before develop options existed
+            self._db.execute("ALTER TABLE captures ADD COLUMN options TEXT NOT NULL "
+                             "DEFAULT '{}'")
         self._clean_tmp()
 
     # --- paths (ids only) -----------------------------------------------------------------
@@ -175,7 +182,8 @@ class Store:
 
     def add(self, *, kind: str, mode: str, look: str, frame: str | None, files: list[Path],
             formats: list[str], sizes: list[tuple[int, int]], client_id: str | None,
-            capture: dict[str, Any]) -> tuple[Capture, bool]:
+            capture: dict[str, Any], options: dict[str, Any] | None = None
+            ) -> tuple[Capture, bool]:
         """Store received files (already fsynced in :attr:`tmp`) as a new pending capture.
 
         Returns (capture, created). With a ``client_id`` seen before, the earlier capture
@@ -211,10 +219,11 @@ class Store:
             with self._lock:
                 self._db.execute(
                     "INSERT INTO captures (id, client_id, created, updated, kind, mode, look, "
-                    "frame, state, original, frames, format, bytes, width, height, capture) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                    "frame, state, original, frames, format, bytes, width, height, capture, "
+                    "options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                     (cid, client_id, now, now, kind, mode, look, frame, name, len(files),
-                     formats[0], total, width, height, json.dumps(capture)),
+                     formats[0], total, width, height, json.dumps(capture),
+                     json.dumps(options or {})),
                 )
         except sqlite3.IntegrityError:
             # the same client_id arrived twice at once: keep the first, drop ours
@@ -256,13 +265,19 @@ class Store:
             )
         return cur.rowcount == 1
 
-    def requeue(self, cid: str, *, look: str, frame: str | None, mode: str) -> Capture | None:
-        """Develop a finished (or failed) capture again with another look/frame."""
+    def requeue(self, cid: str, *, look: str, frame: str | None, mode: str,
+                options: dict[str, Any] | None = None) -> Capture | None:
+        """Develop a finished (or failed) capture again with another look/frame (and
+        develop options; None keeps them)."""
         with self._lock:
+            if options is None:
+                row = self._db.execute("SELECT options FROM captures WHERE id=?",
+                                       (cid,)).fetchone()
+                options = json.loads(row[0]) if row else {}
             cur = self._db.execute(
                 "UPDATE captures SET state='pending', attempts=0, error=NULL, look=?, frame=?, "
-                "mode=?, updated=? WHERE id=? AND state IN ('done', 'error')",
-                (look, frame, mode, time.time(), cid),
+                "mode=?, options=?, updated=? WHERE id=? AND state IN ('done', 'error')",
+                (look, frame, mode, json.dumps(options), time.time(), cid),
             )
         return self.get(cid) if cur.rowcount == 1 else None
 

@@ -118,7 +118,8 @@ class Workers:
             originals = [str(self.store.original_path(cap))]
         return CaptureJob(id=cap.id, kind=cap.kind, originals=originals, look=cap.look,
                    frame=cap.frame, render_path=str(self.store.render_path(cap.id)),
-                   thumb_path=str(self.store.thumb_path(cap.id)), capture=cap.capture)
+                   thumb_path=str(self.store.thumb_path(cap.id)), capture=cap.capture,
+                   hdr=bool(cap.options.get("hdr")), character=cap.options.get("character"))
 
     def _run(self, job: CaptureJob) -> dict:
         if self.executor == "thread":

@@ -18,7 +18,11 @@ def capture_metadata(meta: Metadata, info: Mapping[str, Any]) -> Metadata:
     (the phone model, from client hints) -> Model; ``device`` (the camera's label, e.g.
     "Back Camera") -> LensModel, as phones name their camera modules there; ``location``
     (only when the user allowed it) -> GPS; ``exposure_time``/``iso`` when the browser
-    exposes them. Nothing is invented: a missing value stays missing.
+    exposes them; the track's ``zoom`` -> DigitalZoomRatio, ``focus_distance`` (m) ->
+    SubjectDistance, ``exposure_compensation`` -> ExposureBiasValue, a manual
+    ``color_temperature`` -> WhiteBalance manual, the framing chosen
+    (``focal_length_35mm``) -> FocalLengthIn35mmFilm. Nothing is invented: a missing value
+    stays missing.
     """
     exif = dict(meta.exif or {})
     taken = info.get("taken")
@@ -47,5 +51,19 @@ def capture_metadata(meta: Metadata, info: Mapping[str, Any]) -> Metadata:
         meta.exposure_time = float(info["exposure_time"])
     if meta.iso is None and info.get("iso"):
         meta.iso = float(info["iso"])
+    # the camera track's settings, where the device exposes them (MediaStreamTrack)
+    zoom = info.get("zoom")
+    if zoom and "Exif.Photo.DigitalZoomRatio" not in exif:
+        exif["Exif.Photo.DigitalZoomRatio"] = f"{round(float(zoom) * 100)}/100"
+    distance = info.get("focus_distance")
+    if distance is not None and "Exif.Photo.SubjectDistance" not in exif:
+        exif["Exif.Photo.SubjectDistance"] = f"{round(float(distance) * 1000)}/1000"
+    if info.get("color_temperature") and "Exif.Photo.WhiteBalance" not in exif:
+        exif["Exif.Photo.WhiteBalance"] = "1"  # manual white balance
+    ev = info.get("exposure_compensation")
+    if ev is not None and "Exif.Photo.ExposureBiasValue" not in exif:
+        exif["Exif.Photo.ExposureBiasValue"] = f"{round(float(ev) * 100)}/100"
+    if meta.focal_length_35mm is None and info.get("focal_length_35mm"):
+        meta.focal_length_35mm = float(info["focal_length_35mm"])
     meta.exif = exif
     return meta
