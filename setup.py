@@ -20,6 +20,7 @@ import platform
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 SRC = ROOT / "src"
@@ -76,4 +77,22 @@ def cythonized():
                      include_path=[str(SRC)])
 
 
-setup(ext_modules=cythonized())
+class BuildKernels(build_ext):
+    """build_ext whose failure to find or run a C compiler is one clear sentence."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # distutils' CompileError, PlatformError, ...
+            if "compiler" not in str(exc).lower() and "gcc" not in str(exc).lower() and \
+                    type(exc).__name__ not in ("CompileError", "DistutilsPlatformError"):
+                raise
+            raise SystemExit(
+                "redframe: its kernels are compiled C (Cython + OpenMP) and this machine "
+                f"could not build them ({type(exc).__name__}: {exc}). Install a C compiler "
+                "with OpenMP (Debian/Ubuntu: apt-get install gcc python3-dev; Fedora: dnf "
+                "install gcc python3-devel; macOS: brew install gcc libomp) and run pip "
+                "install again.") from None
+
+
+setup(ext_modules=cythonized(), cmdclass={"build_ext": BuildKernels})

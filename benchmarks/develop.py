@@ -1,7 +1,20 @@
 """Develop speed and memory against LibRaw, measured in the same run.
 
-For a 12 MP raw (a synthetic 4000x3000 DNG written by redframe's DNG writer, plus any raws
-given on the command line) this prints wall time and peak RSS of
+Whole process (the default, ``--whole-process``; turn off with ``--no-whole-process``):
+what a user waits for, each run a fresh process timed from outside, median of
+``--repeat``:
+
+- one 12 MP raw -> JPEG: ``redframe develop RAW -o DIR`` (and ``--fast``) against
+  ``python -c`` rawpy ``postprocess()`` + Pillow JPEG q90, warm (after one run) and cold
+  (empty cache folders: a new ``XDG_CACHE_HOME`` and ``NUMBA_CACHE_DIR``, byte-code
+  writing off, the first run after an install);
+- the bundled 0.4 MP sample the same way;
+- a batch of ``--batch`` copies of the 12 MP raw, ``redframe develop DIR -o OUT --jobs N``
+  against rawpy + Pillow in a process pool of the same size N (all cores).
+
+In-process (``--in-process``, default on): for a 12 MP raw (a synthetic 4000x3000 DNG
+written by redframe's DNG writer, plus any raws given on the command line) this prints
+wall time and peak RSS of
 
 - rawpy ``postprocess()`` with default settings (LibRaw AHD, 8-bit sRGB),
 - ``redframe develop`` at full quality (decode + develop + JPEG encode),
@@ -11,7 +24,7 @@ each in its own fresh process (peak RSS is the whole process, imports included) 
 ratios to rawpy. Times are the best of ``--repeat`` runs inside that process, after one
 warm-up (numba's compiled kernels are cached on disk after the first ever run).
 
-    python benchmarks/develop.py [--size 4000x3000] [--repeat 3] [RAW ...]
+    python benchmarks/develop.py [--size 4000x3000] [--repeat 3] [--batch 8] [RAW ...]
 """
 
 from __future__ import annotations
@@ -19,10 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 CHILD = textwrap.dedent(
     """
@@ -65,6 +81,125 @@ def measure(kind: str, path: str, repeat: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+RAWPY_ONE = textwrap.dedent(
+    """
+    import sys, rawpy
+    from PIL import Image
+    with rawpy.imread(sys.argv[1]) as raw:
+        rgb = raw.postprocess()
+    Image.fromarray(rgb).save(sys.argv[2], quality=90)
+    """
+)
+
+RAWPY_POOL = textwrap.dedent(
+    """
+    import os, sys
+    from multiprocessing import Pool
+    def one(args):
+        import rawpy
+        from PIL import Image
+        src, dst = args
+        with rawpy.imread(src) as raw:
+            rgb = raw.postprocess()
+        Image.fromarray(rgb).save(dst, quality=90)
+    if __name__ == "__main__":
+        src, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        names = sorted(os.listdir(src))
+        with Pool(n) as pool:
+            pool.map(one, [(os.path.join(src, f), os.path.join(out, f + ".jpg"))
+                           for f in names], chunksize=1)
+    """
+)
+
+
+def redframe_command() -> list[str]:
+    """The installed ``redframe`` script, as a user runs it (else ``python -m redframe``)."""
+    exe = shutil.which("redframe")
+    return [exe] if exe else [sys.executable, "-m", "redframe"]
+
+
+def timed(cmd: list[str], env: dict | None = None) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env)
+    return time.perf_counter() - t
+
+
+def cold_env(tmp: str) -> dict:
+    """Empty caches: what the first run after a fresh install sees."""
+    d = tempfile.mkdtemp(dir=tmp)
+    return dict(os.environ, XDG_CACHE_HOME=os.path.join(d, "cache"),
+                NUMBA_CACHE_DIR=os.path.join(d, "numba"), PYTHONDONTWRITEBYTECODE="1")
+
+
+def whole_process(raw: str, label: str, tmp: str, repeat: int, cold: bool) -> list[dict]:
+    """Fresh processes on one file: rawpy + Pillow, redframe develop (and --fast)."""
+    out = os.path.join(tmp, "out")
+    os.makedirs(out, exist_ok=True)
+    rf = redframe_command()
+    contenders = {
+        "rawpy + Pillow": [sys.executable, "-c", RAWPY_ONE, raw, os.path.join(out, "r.jpg")],
+        "redframe develop": [*rf, "develop", raw, "-o", out, "--overwrite"],
+        "redframe develop --fast": [*rf, "develop", raw, "-o", out, "--overwrite", "--fast"],
+    }
+    rows = []
+    warm = {}
+    for name, cmd in contenders.items():
+        timed(cmd)  # warm: caches filled, files in the page cache
+        warm[name] = statistics.median(timed(cmd) for _ in range(repeat))
+    base = warm["rawpy + Pillow"]
+    for name, cmd in contenders.items():
+        row = {"file": label, "contender": name, "warm_s": warm[name],
+               "warm_ratio": warm[name] / base}
+        if cold and name != "rawpy + Pillow":
+            row["cold_s"] = statistics.median(timed(cmd, cold_env(tmp))
+                                              for _ in range(max(1, repeat // 2)))
+            row["cold_over_warm"] = row["cold_s"] / warm[name]
+        rows.append(row)
+    return rows
+
+
+def whole_batch(raw: str, copies: int, tmp: str, repeat: int) -> list[dict]:
+    """``copies`` files on all cores: redframe's pool against rawpy in a Pool."""
+    src = os.path.join(tmp, "batch")
+    os.makedirs(src, exist_ok=True)
+    for i in range(copies):
+        dst = os.path.join(src, f"b{i:02d}.dng")
+        if not os.path.exists(dst):
+            shutil.copyfile(raw, dst)
+    n = os.cpu_count() or 1
+    out = os.path.join(tmp, "batch-out")
+
+    def fresh() -> str:
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        return out
+
+    def run_rawpy() -> float:
+        return timed([sys.executable, "-c", RAWPY_POOL, src, fresh(), str(n)])
+
+    def run_redframe() -> float:
+        return timed([*redframe_command(), "develop", src, "-o", fresh(), "--jobs", str(n)])
+
+    base = statistics.median(run_rawpy() for _ in range(repeat))
+    ours = statistics.median(run_redframe() for _ in range(repeat))
+    label = f"{copies} x batch, {n} workers"
+    return [{"file": label, "contender": "rawpy + Pillow pool", "warm_s": base,
+             "warm_ratio": 1.0},
+            {"file": label, "contender": "redframe develop --jobs", "warm_s": ours,
+             "warm_ratio": ours / base}]
+
+
+def print_whole(rows: list[dict]) -> None:
+    print(f"{'whole process':<28} {'contender':<26} {'warm s':>7} {'ratio':>6} "
+          f"{'cold s':>7} {'cold/warm':>9}")
+    for r in rows:
+        cold = (f"{r['cold_s']:7.2f} {r['cold_over_warm']:9.2f}" if "cold_s" in r
+                else f"{'':>7} {'':>9}")
+        print(f"{r['file'][:28]:<28} {r['contender']:<26} {r['warm_s']:7.2f} "
+              f"{r['warm_ratio']:6.2f} {cold}")
+
+
 def synthetic_dng(path: str, width: int, height: int) -> None:
     import cv2
     import numpy as np
@@ -96,11 +231,34 @@ def main() -> int:
     parser.add_argument("--size", default="4000x3000", help="synthetic DNG size (WxH)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--whole-process", action=argparse.BooleanOptionalAction,
+                        default=True, help="fresh-process timings (default on)")
+    parser.add_argument("--in-process", action=argparse.BooleanOptionalAction,
+                        default=True, help="in-process timings and memory (default on)")
+    parser.add_argument("--cold", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time first runs with empty caches")
+    parser.add_argument("--batch", type=int, default=8, help="files in the batch (0: none)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
     tmp = tempfile.mkdtemp()
     synthetic = os.path.join(tmp, f"synthetic_{width}x{height}.dng")
     synthetic_dng(synthetic, width, height)
+    report: dict = {}
+    if args.whole_process:
+        from redframe.demo import sample_path
+
+        rows = whole_process(synthetic, f"{width}x{height} DNG", tmp, args.repeat, args.cold)
+        rows += whole_process(str(sample_path()), "sample 0.4 MP", tmp, args.repeat,
+                              args.cold)
+        if args.batch:
+            rows += whole_batch(synthetic, args.batch, tmp, max(1, args.repeat // 2))
+        print_whole(rows)
+        report["whole_process"] = rows
+    if not args.in_process:
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(report, fh, indent=2)
+        return 0
     files = [(synthetic, width * height)]
     for raw in args.raws:
         import rawpy
@@ -135,8 +293,9 @@ def main() -> int:
                 f"{ratio:6.2f} {m['rss'] / 2**20:8.0f} {per_px:6.1f}"
             )
     if args.json:
+        report["in_process"] = results
         with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump(report, fh, indent=2)
     return 0
 
 

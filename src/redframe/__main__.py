@@ -1,3 +1,3 @@
-from redframe.cli import main
+from redframe.launch import main
 
 raise SystemExit(main())

@@ -27,12 +27,6 @@ from pathlib import Path
 from redframe.errors import InputError, UsageError
 from redframe.io.metadata import Gps, Metadata, clean_text
 
-try:  # the [video] extra
-    import av
-    import av.error
-except ImportError:  # pragma: no cover - checked by require_av
-    av = None
-
 __all__ = ["Clip", "open_clip", "require_av", "MAX_SIDE", "VIDEO_EXTENSIONS",
            "clip_metadata", "parse_iso6709"]
 
@@ -45,9 +39,15 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".m
 _IMAGE_DEMUXERS = re.compile(r"(_pipe|^image2|^apng|^gif|^webp|^jpegxl|^ico)")
 
 
-def require_av() -> None:
-    if av is None:
-        raise UsageError("video needs PyAV: pip install 'redframe[video]'")
+def require_av():
+    """PyAV, the [video] extra, imported on first use (importing it costs ~0.3 s, which
+    every other command would pay at start-up); a UsageError when it is not installed."""
+    try:
+        import av
+        import av.error
+    except ImportError:
+        raise UsageError("video needs PyAV: pip install 'redframe[video]'") from None
+    return av
 
 
 @dataclass
@@ -81,7 +81,7 @@ def _reason(exc: BaseException) -> str:
 
 def open_clip(path: str | os.PathLike) -> Clip:
     """Open ``path`` and check it is a clip we can develop (see the module docstring)."""
-    require_av()
+    av = require_av()
     src = os.fspath(path)
     try:
         st = os.stat(src)
@@ -104,6 +104,7 @@ def open_clip(path: str | os.PathLike) -> Clip:
 
 
 def _check(src: str, container) -> Clip:
+    av = require_av()
     fmt = container.format.name or ""
     if _IMAGE_DEMUXERS.search(fmt):
         raise InputError(f"a still image ({fmt.replace('_pipe', '')}), not a video", path=src)

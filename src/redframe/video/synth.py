@@ -19,7 +19,7 @@ import numpy as np
 
 from redframe.color.encodings import ENCODINGS
 from redframe.video.kernel import MATRICES, Signal, rgb_to_yuv
-from redframe.video.probe import av, require_av
+from redframe.video.probe import require_av
 
 __all__ = ["make_clip", "pattern", "PATCHES"]
 
@@ -73,7 +73,7 @@ def make_clip(path, *, width: int = 320, height: int = 180, seconds: float = 0.5
               vfr: bool = False, rotation: int = 0, tags: dict | None = None,
               container: str | None = None) -> dict:
     """Write a clip; returns what was written (frames, pts, sample count...)."""
-    require_av()
+    av = require_av()
     codec = codec or ("libx265" if hdr else "libx264")
     bits = 10 if hdr else 8
     fmt = "yuv420p10le" if hdr else "yuv420p"

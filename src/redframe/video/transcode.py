@@ -41,7 +41,7 @@ from redframe.looks import CubeLook, get_look
 from redframe.looks.cube import bake_table
 from redframe.video.kernel import MATRICES, Signal, apply_lut_yuv, yuv_to_rgb
 from redframe.video.overlay import Overlay, build_overlay, exposure_line
-from redframe.video.probe import Clip, av, clip_metadata, fps_text, open_clip
+from redframe.video.probe import Clip, clip_metadata, fps_text, open_clip, require_av
 
 __all__ = ["VideoSettings", "VideoResult", "CODECS", "transcode", "video_lut",
            "input_encoding", "output_suffix"]
@@ -189,6 +189,7 @@ class _Peek:
     """What the first decoded frame tells: rotation, tags, format."""
 
     def __init__(self, clip: Clip):
+        av = require_av()
         self.frame = None
         try:
             for frame in clip.container.decode(clip.video):
@@ -216,6 +217,7 @@ def _tags(clip: Clip, strip_gps: bool) -> tuple[dict, dict]:
 
 
 def _open_output(tmp: Path, container_fmt: str):
+    av = require_av()
     try:
         # use_metadata_tags: QuickTime keys (com.apple.quicktime.*) are written, not dropped
         return av.open(str(tmp), "w", format=container_fmt,
@@ -229,6 +231,7 @@ def transcode(src: str, target: str, settings: VideoSettings, *, look=None,
               progress: Callable[[str, int, int], None] | None = None) -> VideoResult:
     """``src`` developed with ``look`` (and the ``layout`` strip) into ``target``; see the
     module docstring. Raises InputError/OutputError/UsageError; nothing is left behind."""
+    av = require_av()
     t0 = time.perf_counter()
     notes: list[str] = []
     encoder, fmt8, fmt10, crf_default, container_fmt = CODECS[settings.codec]
