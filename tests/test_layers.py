@@ -145,6 +145,9 @@ def _imports_anywhere(path: Path):
 #: (module -> the redframe modules it may import inside a function).
 LAZY_EXTRAS = {
     "redframe/cli.py": {"redframe.app"},  # `redframe serve`: the web camera needs the [app] extra
+    # the entry point imports the command line only once the compiled kernels are known to
+    # be built (else one line on how to build them, not an ImportError traceback)
+    "redframe/launch.py": {"redframe.cli"},
 }
 
 
