@@ -26,7 +26,7 @@ Order (reference math, :func:`render_colour`, then the spatial stages of :class:
    (seed, pixel position), so strips of a frame get the grain of the whole frame.
 
 Steps 1 and 3-8 are a pure function of the pixel's colour: the fast path bakes them into a
-3D LUT (:mod:`redframe.looks.fast`) and runs 1-9 as one numba kernel.
+3D LUT (:mod:`redframe.looks.fast`) and runs 1-9 as one compiled kernel.
 """
 
 from __future__ import annotations
@@ -380,7 +380,7 @@ class Look:
         None: the image is the whole frame.
         display_referred: the input is display light (decoded JPEG/PNG/HEIC), not scene
         light; it is taken back through the inverse neutral curve first.
-        engine: "lut" (baked 3D LUT, fused numba kernel) or "reference" (NumPy math).
+        engine: "lut" (baked 3D LUT, fused compiled kernel) or "reference" (NumPy math).
         """
         rgb = np.asarray(rgb)
         rows, full = _rows_of(rgb, rows, full_shape)

@@ -7,7 +7,7 @@ H.273 colour tags or ``--input``), composites an optional static frame strip, an
 H.264, HEVC or ProRes with the input's timestamps, audio and tags. See ``docs/video.md``.
 
 - :mod:`~redframe.video.probe`: opening and checking a clip, its metadata;
-- :mod:`~redframe.video.kernel`: the per-frame Y'CbCr -> LUT -> Y'CbCr kernel (numba);
+- :mod:`~redframe.video.kernel`: the per-frame Y'CbCr -> LUT -> Y'CbCr kernel (compiled);
 - :mod:`~redframe.video.overlay`: the strip rendered once and composited;
 - :mod:`~redframe.video.transcode`: the whole clip, atomically.
 """

@@ -1,12 +1,14 @@
 """The per-frame kernel: Y'CbCr planes in -> a baked 3D LUT on R'G'B' codes -> Y'CbCr out.
 
-One numba pass per frame, row blocks in parallel, no intermediate RGB image: each chroma
-block (2x2 pixels in 4:2:0, 2x1 in 4:2:2, 1x1 in 4:4:4) is read once, its pixels turned into
-non-linear R'G'B' with the input's matrix and range (ITU-R BT.709-6 / BT.601-7 / BT.2020-2
-Y'CbCr equations, "narrow" (limited) or full range as in ITU-T H.273), looked up in the
-LUT with tetrahedral interpolation (:func:`redframe.looks.fast._tetra`, the kernel the
-still-image look uses), and written back as BT.709 Y'CbCr; the block's output chroma is the
-mean of its pixels' (a box filter, co-sited with the input's chroma block).
+One compiled pass per frame (Cython + OpenMP, ahead of time, in ``_kernel.pyx``; 8- and
+10-bit codes through one fused-type implementation), row blocks in parallel, no
+intermediate RGB image: each chroma block (2x2 pixels in 4:2:0, 2x1 in 4:2:2, 1x1 in 4:4:4)
+is read once, its pixels turned into non-linear R'G'B' with the input's matrix and range
+(ITU-R BT.709-6 / BT.601-7 / BT.2020-2 Y'CbCr equations, "narrow" (limited) or full range
+as in ITU-T H.273), looked up in the LUT with tetrahedral interpolation (``tetra`` of
+``redframe/looks/_fast.pxd``, the function the still-image look's kernel uses), and
+written back as BT.709 Y'CbCr; the block's output chroma is the mean of its pixels' (a box
+filter, co-sited with the input's chroma block).
 
 The LUT's lattice is uniform in *code values* of the clip's encoding (as a .cube file is),
 so 8- and 10-bit inputs index it directly. :func:`apply_reference` is the same mathematics
@@ -17,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
-from redframe.looks.fast import _tetra, tetrahedral_reference
+from redframe.looks.fast import tetrahedral_reference
+from redframe.video import _kernel
 
 __all__ = ["Matrix", "MATRICES", "Signal", "apply_lut_yuv", "apply_reference",
            "rgb_to_yuv", "yuv_to_rgb", "table8"]
@@ -61,128 +63,6 @@ class Signal:
         return 16.0 * k, 219.0 * k, 128.0 * k, 224.0 * k, top
 
 
-_FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
-
-
-@nb.njit(parallel=True, cache=True, fastmath=_FAST)
-def _kernel(yi, ui, vi, yo, uo, vo, lut, n, sx, sy, pin, pout):  # pragma: no cover
-    yoff, ysc, coff, csc, kr, kb = pin[0], pin[1], pin[2], pin[3], pin[4], pin[5]
-    zoff, zsc, doff, dsc, lr, lb, top = (pout[0], pout[1], pout[2], pout[3], pout[4],
-                                         pout[5], pout[6])
-    kg = 1.0 - kr - kb
-    lg = 1.0 - lr - lb
-    cr_r = 2.0 * (1.0 - kr)
-    cb_b = 2.0 * (1.0 - kb)
-    cb_g = -cb_b * kb / kg
-    cr_g = -cr_r * kr / kg
-    ncb = 1.0 / (2.0 * (1.0 - lb))
-    ncr = 1.0 / (2.0 * (1.0 - lr))
-    scale = np.float32(n - 1)
-    hc, wc = ui.shape
-    h, w = yi.shape
-    inv_y = 1.0 / ysc
-    inv_c = 1.0 / csc
-    for bi in nb.prange(hc):
-        for bj in range(wc):
-            cb = (np.float32(ui[bi, bj]) - coff) * inv_c
-            cr = (np.float32(vi[bi, bj]) - coff) * inv_c
-            acc_b = np.float32(0.0)
-            acc_r = np.float32(0.0)
-            count = 0
-            for di in range(sy):
-                i = bi * sy + di
-                if i >= h:
-                    continue
-                for dj in range(sx):
-                    j = bj * sx + dj
-                    if j >= w:
-                        continue
-                    yy = (np.float32(yi[i, j]) - yoff) * inv_y
-                    r = yy + cr_r * cr
-                    g = yy + cb_g * cb + cr_g * cr
-                    b = yy + cb_b * cb
-                    r = min(max(r, np.float32(0.0)), np.float32(1.0)) * scale
-                    g = min(max(g, np.float32(0.0)), np.float32(1.0)) * scale
-                    b = min(max(b, np.float32(0.0)), np.float32(1.0)) * scale
-                    o0, o1, o2 = _tetra(lut, r, g, b, n)
-                    y2 = lr * o0 + lg * o1 + lb * o2
-                    acc_b += (o2 - y2) * ncb
-                    acc_r += (o0 - y2) * ncr
-                    count += 1
-                    q = y2 * zsc + zoff + np.float32(0.5)
-                    yo[i, j] = min(max(q, np.float32(0.0)), top)
-            inv = np.float32(1.0) / np.float32(count)
-            q = acc_b * inv * dsc + doff + np.float32(0.5)
-            uo[bi, bj] = min(max(q, np.float32(0.0)), top)
-            q = acc_r * inv * dsc + doff + np.float32(0.5)
-            vo[bi, bj] = min(max(q, np.float32(0.0)), top)
-
-
-@nb.njit(parallel=True, cache=True, fastmath=_FAST)
-def _build_table8(table, lut, n, pin, pout):  # pragma: no cover - compiled
-    """table[cb, cr, y] = (Y', Cb, Cr) output codes of the input codes (y, cb, cr), 8-bit:
-    the per-pixel mathematics of :func:`_kernel`, evaluated at all 2^24 inputs."""
-    yoff, ysc, coff, csc, kr, kb = pin[0], pin[1], pin[2], pin[3], pin[4], pin[5]
-    zoff, zsc, doff, dsc, lr, lb, top = (pout[0], pout[1], pout[2], pout[3], pout[4],
-                                         pout[5], pout[6])
-    kg = 1.0 - kr - kb
-    lg = 1.0 - lr - lb
-    cr_r = 2.0 * (1.0 - kr)
-    cb_b = 2.0 * (1.0 - kb)
-    cb_g = -cb_b * kb / kg
-    cr_g = -cr_r * kr / kg
-    ncb = 1.0 / (2.0 * (1.0 - lb))
-    ncr = 1.0 / (2.0 * (1.0 - lr))
-    scale = np.float32(n - 1)
-    for u in nb.prange(256):
-        cb = (np.float32(u) - coff) / csc
-        for v in range(256):
-            cr = (np.float32(v) - coff) / csc
-            for y in range(256):
-                yy = (np.float32(y) - yoff) / ysc
-                r = yy + cr_r * cr
-                g = yy + cb_g * cb + cr_g * cr
-                b = yy + cb_b * cb
-                r = min(max(r, np.float32(0.0)), np.float32(1.0)) * scale
-                g = min(max(g, np.float32(0.0)), np.float32(1.0)) * scale
-                b = min(max(b, np.float32(0.0)), np.float32(1.0)) * scale
-                o0, o1, o2 = _tetra(lut, r, g, b, n)
-                y2 = lr * o0 + lg * o1 + lb * o2
-                q0 = y2 * zsc + zoff + np.float32(0.5)
-                q1 = (o2 - y2) * ncb * dsc + doff + np.float32(0.5)
-                q2 = (o0 - y2) * ncr * dsc + doff + np.float32(0.5)
-                table[u, v, y, 0] = min(max(q0, np.float32(0.0)), top)
-                table[u, v, y, 1] = min(max(q1, np.float32(0.0)), top)
-                table[u, v, y, 2] = min(max(q2, np.float32(0.0)), top)
-
-
-@nb.njit(parallel=True, cache=True)
-def _apply_table8(yi, ui, vi, yo, uo, vo, table, sx, sy):  # pragma: no cover - compiled
-    hc, wc = ui.shape
-    h, w = yi.shape
-    for bi in nb.prange(hc):
-        for bj in range(wc):
-            row = table[ui[bi, bj], vi[bi, bj]]
-            acc_b = 0
-            acc_r = 0
-            count = 0
-            for di in range(sy):
-                i = bi * sy + di
-                if i >= h:
-                    continue
-                for dj in range(sx):
-                    j = bj * sx + dj
-                    if j >= w:
-                        continue
-                    e = row[yi[i, j]]
-                    yo[i, j] = e[0]
-                    acc_b += e[1]
-                    acc_r += e[2]
-                    count += 1
-            uo[bi, bj] = (acc_b + count // 2) // count
-            vo[bi, bj] = (acc_r + count // 2) // count
-
-
 _TABLES: dict = {}
 
 
@@ -196,8 +76,8 @@ def table8(lut: np.ndarray, sig_in: Signal, sig_out: Signal) -> np.ndarray:
     hit = _TABLES.get(key)
     if hit is None:
         hit = np.empty((256, 256, 256, 3), np.uint8)
-        _build_table8(hit, np.ascontiguousarray(lut, np.float32).reshape(-1), lut.shape[0],
-                      _params(sig_in), _params(sig_out, True))
+        _kernel.build_table8(hit, np.ascontiguousarray(lut, np.float32).reshape(-1),
+                             lut.shape[0], _params(sig_in), _params(sig_out, True))
         _TABLES.clear()
         _TABLES[key] = hit
     return hit
@@ -219,12 +99,14 @@ def apply_lut_yuv(planes_in, planes_out, lut: np.ndarray, sub: tuple[int, int],
     yo, uo, vo = planes_out
     if table and sig_in.bits == 8 and sig_out.bits == 8 and yi.dtype == np.uint8 \
             and yo.dtype == np.uint8:
-        _apply_table8(yi, ui, vi, yo, uo, vo, table8(lut, sig_in, sig_out), int(sub[0]),
-                      int(sub[1]))
+        _kernel.apply_table8(yi, ui, vi, yo, uo, vo, table8(lut, sig_in, sig_out),
+                             int(sub[0]), int(sub[1]))
         return
+    if lut.shape[0] < 2:
+        raise ValueError(f"a 3D LUT needs at least 2 points per axis, got {lut.shape[0]}")
     flat = np.ascontiguousarray(lut, np.float32).reshape(-1)
-    _kernel(yi, ui, vi, yo, uo, vo, flat, lut.shape[0], int(sub[0]), int(sub[1]),
-            _params(sig_in), _params(sig_out, True))
+    _kernel.frame(yi, ui, vi, yo, uo, vo, flat, lut.shape[0], int(sub[0]), int(sub[1]),
+                  _params(sig_in), _params(sig_out, True))
 
 
 def yuv_to_rgb(y, u, v, sig: Signal) -> np.ndarray:

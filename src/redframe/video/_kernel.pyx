@@ -1,0 +1,190 @@
+"""Compiled kernels of :mod:`redframe.video.kernel`: Y'CbCr codes -> R'G'B' -> baked 3D LUT
+(tetrahedral, ``redframe.looks._fast.tetra``, the still look's interpolation) -> BT.709
+Y'CbCr codes, per chroma block, row blocks in parallel; and the 8-bit route's 2^24-entry
+table (built with the same per-pixel function) with its one-gather-a-pixel apply.
+
+8-, 10-, 12- and 16-bit planes share one implementation: the code types are fused
+(uint8_t / uint16_t, in and out independently), the per-pixel mathematics is one inline
+function (:c:func:`_pixel`) that the frame kernel and the table build both call.
+"""
+
+from cython.parallel cimport prange
+from libc.stdint cimport uint8_t, uint16_t
+
+from redframe.looks._fast cimport Tetra, tetra
+
+
+ctypedef fused code_in:
+    uint8_t
+    uint16_t
+
+ctypedef fused code_out:
+    uint8_t
+    uint16_t
+
+
+cdef struct Coefs:
+    # input Y'CbCr -> R'G'B' (double, as the numba kernel promoted them)
+    double cr_r, cb_g, cr_g, cb_b
+    # output R'G'B' -> Y'CbCr: luma weights and chroma normalisers
+    double lr, lg, lb, ncb, ncr
+    float scale  # n - 1
+
+
+cdef Coefs _coefs(const float[::1] pin, const float[::1] pout, Py_ssize_t n):
+    cdef double kr = pin[4], kb = pin[5], lr = pout[4], lb = pout[5]
+    cdef double kg = 1.0 - kr - kb
+    cdef Coefs c
+    c.cr_r = 2.0 * (1.0 - kr)
+    c.cb_b = 2.0 * (1.0 - kb)
+    c.cb_g = -c.cb_b * kb / kg
+    c.cr_g = -c.cr_r * kr / kg
+    c.lr = lr
+    c.lb = lb
+    c.lg = 1.0 - lr - lb
+    c.ncb = 1.0 / (2.0 * (1.0 - lb))
+    c.ncr = 1.0 / (2.0 * (1.0 - lr))
+    c.scale = <float>(n - 1)
+    return c
+
+
+cdef inline double _clamp(double v, double hi) noexcept nogil:
+    v = v if v > 0.0 else 0.0
+    return v if v < hi else hi
+
+
+cdef inline Tetra _pixel(const Coefs* c, const float* lut, Py_ssize_t n, double yy, double cb,
+                         double cr) noexcept nogil:
+    """Normalised input (Y' in [0, 1], Cb/Cr in [-0.5, 0.5]) -> (Y', Cb, Cr) normalised
+    output of the LUT: R'G'B' clamped to [0, 1] on the lattice, tetrahedral, BT.709-style
+    luma and colour differences with the output's coefficients."""
+    cdef double r = yy + c.cr_r * cr
+    cdef double g = yy + c.cb_g * cb + c.cr_g * cr
+    cdef double b = yy + c.cb_b * cb
+    cdef Tetra o = tetra(lut, _clamp(r, 1.0) * c.scale, _clamp(g, 1.0) * c.scale,
+                         _clamp(b, 1.0) * c.scale, n)
+    cdef Tetra q
+    q.r = c.lr * o.r + c.lg * o.g + c.lb * o.b
+    q.g = (o.b - q.r) * c.ncb
+    q.b = (o.r - q.r) * c.ncr
+    return q
+
+
+def frame(const code_in[:, :] yi, const code_in[:, :] ui, const code_in[:, :] vi,
+          code_out[:, :] yo, code_out[:, :] uo, code_out[:, :] vo, const float[::1] lut,
+          Py_ssize_t n, Py_ssize_t sx, Py_ssize_t sy, const float[::1] pin,
+          const float[::1] pout):
+    """One frame: each (sx x sy) chroma block read once, its pixels through :c:func:`_pixel`,
+    luma rounded per pixel, chroma the block's mean, rounded; chroma block rows in parallel.
+    ``pin`` = (y off, y scale, c off, c scale, Kr, Kb), ``pout`` the same + max code."""
+    cdef Coefs c = _coefs(pin, pout, n)
+    cdef float yoff = pin[0], ysc = pin[1], coff = pin[2], csc = pin[3]
+    cdef float zoff = pout[0], zsc = pout[1], doff = pout[2], dsc = pout[3], top = pout[6]
+    cdef double inv_y = 1.0 / ysc, inv_c = 1.0 / csc
+    cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], h = yi.shape[0], w = yi.shape[1]
+    cdef Py_ssize_t bi, bj, di, dj, i, j, count
+    cdef double cb, cr, acc_b, acc_r, yy
+    cdef float inv
+    cdef const float* plut = &lut[0]
+    cdef Tetra o
+    if hc == 0 or wc == 0:
+        return
+    if vi.shape[0] < hc or vi.shape[1] < wc or uo.shape[0] < hc or uo.shape[1] < wc \
+            or vo.shape[0] < hc or vo.shape[1] < wc or yo.shape[0] < h or yo.shape[1] < w:
+        raise ValueError("output planes smaller than the input's")
+    for bi in prange(hc, nogil=True, schedule="static"):
+        for bj in range(wc):
+            cb = (<float>ui[bi, bj] - coff) * inv_c
+            cr = (<float>vi[bi, bj] - coff) * inv_c
+            acc_b = 0.0
+            acc_r = 0.0
+            count = 0
+            for di in range(sy):
+                i = bi * sy + di
+                if i >= h:
+                    break
+                for dj in range(sx):
+                    j = bj * sx + dj
+                    if j >= w:
+                        break
+                    yy = (<float>yi[i, j] - yoff) * inv_y
+                    o = _pixel(&c, plut, n, yy, cb, cr)
+                    acc_b = acc_b + o.g
+                    acc_r = acc_r + o.b
+                    count = count + 1
+                    yo[i, j] = <code_out>_clamp(o.r * zsc + zoff + <float>0.5, top)
+            if count == 0:
+                continue
+            inv = <float>1.0 / <float>count
+            uo[bi, bj] = <code_out>_clamp(acc_b * inv * dsc + doff + <float>0.5, top)
+            vo[bi, bj] = <code_out>_clamp(acc_r * inv * dsc + doff + <float>0.5, top)
+
+
+def build_table8(uint8_t[:, :, :, ::1] table, const float[::1] lut, Py_ssize_t n,
+                 const float[::1] pin, const float[::1] pout):
+    """table[cb, cr, y] = (Y', Cb, Cr) output codes of the 8-bit input codes (y, cb, cr):
+    :c:func:`_pixel` at all 2^24 inputs, each rounded (as :func:`frame` rounds luma)."""
+    cdef Coefs c = _coefs(pin, pout, n)
+    cdef float yoff = pin[0], ysc = pin[1], coff = pin[2], csc = pin[3]
+    cdef float zoff = pout[0], zsc = pout[1], doff = pout[2], dsc = pout[3], top = pout[6]
+    cdef const float* plut = &lut[0]
+    cdef Py_ssize_t u, v, y
+    cdef float cb, cr, yy
+    cdef float inv_ysc = <float>1.0 / ysc, inv_csc = <float>1.0 / csc
+    cdef uint8_t* e
+    cdef Tetra o
+    if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
+            or table.shape[3] != 3:
+        raise ValueError("the table is (256, 256, 256, 3)")
+    for u in prange(256, nogil=True, schedule="static"):
+        # the table's inputs are float32, times the float32 reciprocal (the frame kernel's
+        # are double): what the numba build computed (its fastmath's reciprocal), bit for bit
+        cb = (<float>u - coff) * inv_csc
+        for v in range(256):
+            cr = (<float>v - coff) * inv_csc
+            e = &table[u, v, 0, 0]
+            for y in range(256):
+                yy = (<float>y - yoff) * inv_ysc
+                o = _pixel(&c, plut, n, yy, cb, cr)
+                e[3 * y] = <uint8_t>_clamp(o.r * zsc + zoff + <float>0.5, top)
+                e[3 * y + 1] = <uint8_t>_clamp(o.g * dsc + doff + <float>0.5, top)
+                e[3 * y + 2] = <uint8_t>_clamp(o.b * dsc + doff + <float>0.5, top)
+
+
+def apply_table8(const uint8_t[:, :] yi, const uint8_t[:, :] ui, const uint8_t[:, :] vi,
+                 uint8_t[:, :] yo, uint8_t[:, :] uo, uint8_t[:, :] vo,
+                 const uint8_t[:, :, :, ::1] table, Py_ssize_t sx, Py_ssize_t sy):
+    """8-bit frame through :func:`build_table8`'s table: one gather per pixel; the block's
+    chroma is the rounded mean of its pixels' (integer)."""
+    cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], h = yi.shape[0], w = yi.shape[1]
+    cdef Py_ssize_t bi, bj, di, dj, i, j, count, acc_b, acc_r
+    cdef const uint8_t* row
+    cdef const uint8_t* e
+    if hc == 0 or wc == 0:
+        return
+    if vi.shape[0] < hc or vi.shape[1] < wc or uo.shape[0] < hc or uo.shape[1] < wc \
+            or vo.shape[0] < hc or vo.shape[1] < wc or yo.shape[0] < h or yo.shape[1] < w:
+        raise ValueError("output planes smaller than the input's")
+    for bi in prange(hc, nogil=True, schedule="static"):
+        for bj in range(wc):
+            row = &table[ui[bi, bj], vi[bi, bj], 0, 0]
+            acc_b = 0
+            acc_r = 0
+            count = 0
+            for di in range(sy):
+                i = bi * sy + di
+                if i >= h:
+                    break
+                for dj in range(sx):
+                    j = bj * sx + dj
+                    if j >= w:
+                        break
+                    e = row + 3 * <Py_ssize_t>yi[i, j]
+                    yo[i, j] = e[0]
+                    acc_b = acc_b + e[1]
+                    acc_r = acc_r + e[2]
+                    count = count + 1
+            if count == 0:
+                continue
+            uo[bi, bj] = <uint8_t>((acc_b + count // 2) // count)
+            vo[bi, bj] = <uint8_t>((acc_r + count // 2) // count)
