@@ -5,7 +5,8 @@ result so a batch goes on): ``redframe develop``, ``night`` and ``frame``, ``red
 demo``, the web camera's worker and the batch pool. So a setting added to the recipe
 reaches all of them, and the output rules live in one place. The data flows one way:
 
-    decode (io) -> [burst align + merge] -> develop (isp stages, look) -> frame -> write
+    decode (io) -> [burst align + merge] -> develop (isp stages, look)
+        -> [lens character: crop + rendering] -> frame -> write
 
 A :class:`Job` is plain data (it pickles to a process pool or a Dask worker):
 
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from redframe.burst.bracket import BracketParams, write_bracket_dng_atomically
 from redframe.burst.files import decode_burst, write_dng_atomically
 from redframe.burst.night import BurstParams, align_and_merge
@@ -49,6 +52,7 @@ from redframe.jobs.capture import capture_metadata
 from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for, merge_frames
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
 from redframe.looks import get_look
+from redframe.looks.characters import NATIVE_FOCAL_MM, get_character
 from redframe.video import VideoSettings, transcode
 
 __all__ = ["Job", "JobResult", "execute", "run_job", "resources", "KINDS", "Progress"]
@@ -147,6 +151,13 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     look, prepared = resources(recipe, job.kind)  # a broken one fails before the work
     layout = recipe.frame.layout
     timings = result.timings
+    character = get_character(recipe.character) if recipe.character else None
+    notes: list[str] = []
+    if character is not None and character.look and job.kind != "frame":
+        if recipe.look and recipe.look != character.look:
+            notes.append(f"lens character {character.name} renders with its look "
+                         f"{character.look} instead of {recipe.look}")
+        look = get_look(character.look)
 
     def step(stage: str, done: int, total: int) -> None:
         if progress is not None:
@@ -156,7 +167,6 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     t = time.perf_counter()
     icc_profile = None
     gain = None  # the HDR rendition's gain over the SDR picture (--hdr)
-    notes: list[str] = []
     if job.kind == "frame":
         step("decode", 0, 1)
         source = read_for_frame(job.inputs[0])
@@ -203,7 +213,9 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         step("develop", 0, 1)
         params = recipe.develop_params()
         params.look = look
-        params.output_bits = _develop_bits(fmt, recipe.output.bit_depth)
+        # a lens character re-renders the developed picture: 16 bits in, quantised once more
+        params.output_bits = 16 if character is not None else _develop_bits(
+            fmt, recipe.output.bit_depth)
         if recipe.output.hdr:
             hdr = develop_hdr(scene, params, recipe.output.hdr_headroom)
             developed, gain = hdr.sdr, hdr.gain
@@ -219,6 +231,14 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         notes += [f"warning: {w}" for w in meta.warnings]
         step("develop", 1, 1)
         timings["develop"] = time.perf_counter() - t
+
+    # lens character: the crop (so a frame fits the cropped picture) and its rendering
+    if character is not None:
+        t = time.perf_counter()
+        image, gain, meta, char_notes = _apply_character(character, image, gain, meta, space,
+                                                         job, fmt)
+        notes += char_notes
+        timings["character"] = time.perf_counter() - t
 
     # frame + write
     t = time.perf_counter()
@@ -274,19 +294,76 @@ def _execute_video(job: Job, result: JobResult, progress: Progress | None,
     result.timings.update({"video": done.seconds, "total": result.seconds})
     result.notes.append(f"{done.frames} frames, input {done.input_encoding}, "
                         f"{done.codec} {done.bits}-bit")
+    if job.recipe.character:
+        result.notes.append(f"warning: lens character {job.recipe.character}: applies to "
+                            "pictures, not to video; the clip is without it")
     return result
 
 
 def resources(recipe: Recipe, kind: str = "develop"):
     """(the look, the prepared frame options) a recipe needs, loaded and checked: a broken
-    look, layout, font or logo raises here, before any file is read (a frame job has no
-    develop, so no look)."""
+    look, lens character, layout, font or logo raises here, before any file is read (a
+    frame job has no develop, so no look)."""
     look = get_look(recipe.look) if recipe.look and kind != "frame" else None
+    if recipe.character and kind != "video":
+        character = get_character(recipe.character)
+        if character.look and kind != "frame":
+            get_look(character.look)
     prepared = None
     if recipe.frame.layout:
         load_layout(recipe.frame.layout)
         prepared = prepare_options(recipe.frame.options())
     return look, prepared
+
+
+def _native_focal(job: Job, meta) -> tuple[float, str]:
+    """The picture's native 35 mm-equivalent focal length and where it came from: the
+    capture's ``native_focal_mm`` (the web camera says what its lens is), the file's own
+    FocalLengthIn35mmFilm as the camera reported it, else :data:`NATIVE_FOCAL_MM`."""
+    declared = (job.capture or {}).get("native_focal_mm")
+    if declared is not None:
+        if isinstance(declared, bool) or not isinstance(declared, int | float) \
+                or not 8 <= declared <= 800:
+            raise UsageError(f"native_focal_mm = {declared!r} must be a 35 mm-equivalent "
+                             "focal length in mm (8..800)")
+        return float(declared), "the capture"
+    estimated = "Exif.Photo.FocalPlaneXResolution" in (meta.exif or {})
+    if meta.focal_length_35mm and not estimated and 8 <= meta.focal_length_35mm <= 800:
+        return float(meta.focal_length_35mm), "the file"
+    return NATIVE_FOCAL_MM, "the default"
+
+
+def _apply_character(character, image, gain, meta, space, job: Job, fmt: str):
+    """The developed (or, for a frame job, decoded) picture cropped to the character's
+    focal length and rendered; its metadata says the new 35 mm-equivalent focal length.
+    Returns (image, gain, meta, notes)."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise UsageError(f"lens character {character.name}: needs an RGB picture, this one "
+                         f"has {1 if image.ndim == 2 else image.shape[2]} channels")
+    native, source = _native_focal(job, meta)
+    factor = character.crop_factor(native)
+    if job.kind == "frame":
+        dtype = image.dtype
+    else:
+        dtype = np.uint16 if _develop_bits(fmt, job.recipe.output.bit_depth) > 8 else np.uint8
+    image, gain, _ = character.apply_picture(image, space, native_focal_mm=native,
+                                             dtype=dtype, gain=gain)
+    notes = [f"lens character {character.name}: {character.focal_mm:g} mm from "
+             f"{native:g} mm ({source}), crop x{factor:.3g} to "
+             f"{image.shape[1]}x{image.shape[0]}"]
+    if factor > 1.0:
+        exif = dict(meta.exif or {})
+        exif["Exif.Photo.FocalLengthIn35mmFilm"] = str(int(round(character.focal_mm)))
+        meta = dataclasses.replace(meta, focal_length_35mm=float(character.focal_mm),
+                                   exif=exif)
+    else:
+        notes.append(f"warning: lens character {character.name}: the picture is already "
+                     f"{native:g} mm equivalent; rendered without the crop to "
+                     f"{character.focal_mm:g} mm")
+    if job.kind == "frame" and character.look:
+        notes.append(f"warning: lens character {character.name}: its look {character.look} "
+                     "needs a develop; a finished picture gets the rendering only")
+    return image, gain, meta, notes
 
 
 def run_job(job: Job, progress: Progress | None = None) -> JobResult:
