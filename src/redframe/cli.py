@@ -64,6 +64,7 @@ from redframe.jobs.pool import run_jobs
 from redframe.jobs.recipe import read_recipe_data
 from redframe.jobs.runner import resources
 from redframe.looks import export_cube, get_look, list_looks
+from redframe.looks.characters import list_characters
 from redframe.params import to_dict
 from redframe.runtime import reuse_freed_memory
 from redframe.sound import EXPORTS, export_sounds
@@ -138,12 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: 92)")
     frm.add_argument("--strip-gps", action="store_const", const=True, default=None,
                      help="remove location from outputs")
+    _add_character_flag(frm)
     _add_frame_flags(frm)
     _add_batch_flags(frm)
 
     looks = sub.add_parser("looks", formatter_class=_Formatter,
                            help="list the looks (bundled and your own)")
     looks.add_argument("--json", action="store_true", help="machine-readable output")
+    chars = sub.add_parser("characters", formatter_class=_Formatter,
+                           help="list the lens characters (--lens-character NAME)")
+    chars.add_argument("--json", action="store_true",
+                       help="machine-readable output, with each one's preview parameters")
 
     lut = sub.add_parser("lut", formatter_class=_Formatter,
                          help="export a look as a .cube 3D LUT for other tools",
@@ -314,6 +320,14 @@ def _add_develop_flags(p: argparse.ArgumentParser) -> None:
                         "none: extend the edges")
     p.add_argument("--strip-gps", action="store_const", const=True, default=None,
                    help="remove location from outputs")
+    _add_character_flag(p)
+
+
+def _add_character_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lens-character", metavar="NAME",
+                   help="a lens character: crop to its focal length and its rendering "
+                        "(documentary-35, swirl-50, portrait-75, soft-90, or a .toml; see "
+                        "`redframe characters`); none: no character")
 
 
 def _add_batch_flags(p: argparse.ArgumentParser) -> None:
@@ -408,6 +422,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         data["develop"] = develop
     if given("look"):  # "none": no look, whatever a recipe or sidecar says
         data["look"] = None if args.look == "none" else args.look
+    if given("lens_character"):  # "none": no character, whatever a recipe or sidecar says
+        data["character"] = None if args.lens_character == "none" else args.lens_character
     output: dict[str, Any] = {}
     if given("format"):
         output["format"] = args.format
@@ -805,6 +821,18 @@ def cmd_looks(args: argparse.Namespace) -> int:
     return EXIT["ok"]
 
 
+def cmd_characters(args: argparse.Namespace) -> int:
+    rows = list_characters()
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT["ok"]
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        print(f"{_printable(r['name']):<{width}}  {r['focal_mm']:g} mm  "
+              f"{_printable(r['description'])}")
+    return EXIT["ok"]
+
+
 def cmd_lut(args: argparse.Namespace) -> int:
     target = Path(args.output_file)
     if (target.exists() or target.is_symlink()) and not args.overwrite:
@@ -935,6 +963,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "night": cmd_night,
     "hdr": cmd_hdr,
     "looks": cmd_looks,
+    "characters": cmd_characters,
     "lut": cmd_lut,
     "video": cmd_video,
     "serve": cmd_serve,
