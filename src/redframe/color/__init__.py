@@ -1,5 +1,6 @@
 """Colour primitives, the bottom layer of redframe: imported by io, isp, looks, frame and
-app; imports nothing of redframe but :mod:`redframe.errors` (and only NumPy / numba).
+app; imports nothing of redframe but :mod:`redframe.errors` (NumPy, and its own compiled
+kernels).
 
 Modules (each cites its standard):
 
@@ -10,6 +11,9 @@ Modules (each cites its standard):
 - :mod:`~redframe.color.encodings`: primaries + transfer as one table of input transforms;
 - :mod:`~redframe.color.luma`: Rec.2020 / Rec.709 luma weights (ITU-R BT.2020, BT.709);
 - :mod:`~redframe.color.temperature`: CCT + Duv -> xy (CIE 015 daylight, Kang 2002);
+- :mod:`~redframe.color.gamut`: RGB gamut boundaries in Oklab, cusp tables, and the one
+  gamut compression (constant Oklab hue, toward the cusp's grey; compiled in _gamut.pyx,
+  inlined by the develop's kernels from _gamut.pxd);
 - :mod:`~redframe.color.dither`: position hash and TPDF dither (numba; not re-exported here,
   so importing :mod:`redframe.color` does not load numba).
 """

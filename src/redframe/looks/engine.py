@@ -21,7 +21,8 @@ Order (reference math, :func:`render_colour`, then the spatial stages of :class:
    lightness, all partly undone on skin tones; split toning;
 8. gamut compression: colours beyond ``threshold`` of the way to the gamut boundary
    (toward the grey at the hue's cusp lightness) roll off smoothly toward it, so
-   saturated gradients never flatten;
+   saturated gradients never flatten (:func:`redframe.color.gamut.compress_oklab`, the
+   one implementation the develop's output transform also runs);
 9. grain: luminance-only, multiplicative, fading out toward white; deterministic for
    (seed, pixel position), so strips of a frame get the grain of the whole frame.
 
@@ -39,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from redframe.color import LUMA_REC2020
+from redframe.color.gamut import compress_oklab
 from redframe.isp.tone import (
     MID_GREY,
     ToneParams,
@@ -47,8 +49,6 @@ from redframe.isp.tone import (
 )
 from redframe.looks import fast
 from redframe.looks.oklab import (
-    boundary_along,
-    cusp,
     oklab_to_rec2020,
     rec2020_to_oklab,
     white_balance_bias,
@@ -147,7 +147,7 @@ def render_colour(rgb: np.ndarray, p: LookParams, display_referred: bool = False
                 a = a + amount * w * math.cos(math.radians(hue))
                 b = b + amount * w * math.sin(math.radians(hue))
     lightness = np.clip(lightness, 0.0, 1.0)
-    lightness, a, b = _gamut_compress(lightness, a, b, p.gamut.space, p.gamut.threshold)
+    lightness, a, b = compress_oklab(lightness, a, b, p.gamut.space, p.gamut.threshold)
     out = oklab_to_rec2020(np.stack([lightness, a, b], axis=-1))
     return np.clip(out, 0.0, 1.0).astype(np.float32).reshape(shape)
 
@@ -175,49 +175,6 @@ def _colour_adjust(c0, h_deg, lightness, p: LookParams):
         dh = dh * keep
         dl = dl * keep
     return c0 * gain, h_deg + dh, lightness + dl
-
-
-def _gamut_compress(lightness, a, b, space: str, threshold: float):
-    """Soft gamut compression toward the grey axis at the gamut's cusp lightness.
-
-    Each colour moves on the line from itself to a grey between its own lightness (for
-    near-greys) and its hue's cusp lightness (for colours as chromatic as the cusp) - the
-    "CUSP" direction of CIE 156:2004, made adaptive as in Ottosson's gamut clipping post
-    (2021): with ``r`` how far the colour is along that line relative to the gamut
-    boundary, ``r`` above ``threshold`` rolls off with the Reinhard-shaped knee
-    ``t + (1 - t) x / (1 + x)`` of the output transform (C1 at the threshold, reaching the
-    boundary only at infinity, so distinct colours stay distinct). Bright out-of-gamut
-    colours thus lose some lightness rather than only chroma: a sunlit red stays a deep
-    red instead of turning pink. Colours within ``threshold`` of the boundary are exact.
-    """
-    out_l, out_a, out_b = lightness, a, b
-    c = np.hypot(a, b)
-    hue = np.arctan2(b, a)
-    cusp_l, cusp_c = cusp(hue, space)
-    # near-greys keep their lightness (a white stays white); chromatic colours aim at
-    # the cusp's lightness, as far as their chroma approaches the cusp's
-    anchor = lightness + np.clip(c / cusp_c, 0.0, 1.0) * (cusp_l - lightness)
-    t_probe = 1.0 / threshold if threshold < 1.0 else 1.0
-    probe = np.stack([anchor + t_probe * (lightness - anchor), t_probe * a, t_probe * b], -1)
-    rgb = oklab_to_rec2020(probe, space)
-    outside = np.any((rgb < -1e-7) | (rgb > 1.0 + 1e-7), axis=-1) & (c > 1e-6)
-    if not np.any(outside):
-        return out_l, out_a, out_b
-    sel = outside
-    t_b = boundary_along(lightness[sel], a[sel], b[sel], anchor[sel], space, t_probe)
-    ratio = 1.0 / np.maximum(t_b, 1e-9)
-    t = threshold
-    if t < 1.0:
-        x = np.maximum(ratio - t, 0.0) / (1 - t)
-        squeezed = np.where(ratio > t, t + (1 - t) * x / (1 + x), ratio)
-    else:
-        squeezed = np.minimum(ratio, 1.0)
-    k = squeezed / ratio
-    out_l, out_a, out_b = lightness.copy(), a.copy(), b.copy()
-    out_l[sel] = anchor[sel] + k * (lightness[sel] - anchor[sel])
-    out_a[sel] *= k
-    out_b[sel] *= k
-    return out_l, out_a, out_b
 
 
 # --- spatial stages -----------------------------------------------------------------------

@@ -1,0 +1,96 @@
+# Gamut compression in Oklab toward the grey at the hue's cusp lightness, for the compiled
+# kernels: one definition, used by the develop's output transform (per pixel) and by the
+# looks (over a LUT's entries, through redframe.color.gamut). Float64 inside: it runs
+# only on colours at or outside the boundary.
+#
+# Method: the "CUSP" direction of CIE 156:2004 (compress toward a grey at the cusp's
+# lightness), made adaptive as in B. Ottosson, "sRGB gamut clipping" (2021): each colour
+# moves on the line from itself to the grey between its own lightness (near-greys) and
+# its hue's cusp lightness (colours as chromatic as the cusp); with r how far the colour
+# is along that line relative to the boundary, r above the threshold t rolls off with the
+# knee t + (1 - t) x / (1 + x) (C1 at t, the boundary reached only at infinity, so
+# distinct colours stay distinct); hue is constant (a, b scaled together).
+#
+# Matrices (row-major double[9]): ``minv`` Oklab -> LMS' (cube-rooted LMS), ``m`` LMS ->
+# the target space's linear RGB. Cusp tables: 361 entries, one per degree of Oklab hue.
+
+from libc.math cimport atan2, floor, sqrt, M_PI
+
+
+cdef inline bint lab_inside(double ll, double aa, double bb, const double* minv,
+                            const double* m, double tol) noexcept nogil:
+    """Is Oklab (ll, aa, bb) inside [0, 1]^3 of the space, within ``tol``?"""
+    cdef double l0 = minv[0] * ll + minv[1] * aa + minv[2] * bb
+    cdef double l1 = minv[3] * ll + minv[4] * aa + minv[5] * bb
+    cdef double l2 = minv[6] * ll + minv[7] * aa + minv[8] * bb
+    cdef double v
+    cdef int c
+    l0 = l0 * l0 * l0
+    l1 = l1 * l1 * l1
+    l2 = l2 * l2 * l2
+    for c in range(3):
+        v = m[3 * c] * l0 + m[3 * c + 1] * l1 + m[3 * c + 2] * l2
+        if v < -tol or v > 1.0 + tol:
+            return False
+    return True
+
+
+cdef inline double boundary_t(double ll, double aa, double bb, double anchor, double t_max,
+                              const double* minv, const double* m,
+                              int iterations) noexcept nogil:
+    """Largest t in [0, t_max] with anchor + t ((ll, aa, bb) - anchor) inside (bisection:
+    along such a line from a grey inside, the cube is left once)."""
+    cdef double lo = 0.0, hi = t_max, mid
+    cdef int it
+    for it in range(iterations):
+        mid = 0.5 * (lo + hi)
+        if lab_inside(anchor + mid * (ll - anchor), mid * aa, mid * bb, minv, m, 1e-9):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline bint compress_lab(double* ll, double* aa, double* bb, const double* minv,
+                              const double* m, const double* cusp_l, const double* cusp_c,
+                              double threshold) noexcept nogil:
+    """Compress Oklab (ll, aa, bb) in place; False (untouched) when it is within
+    ``threshold`` of the boundary along its line to the anchor grey."""
+    cdef double c = sqrt(aa[0] * aa[0] + bb[0] * bb[0])
+    if c <= 1e-6:
+        return False
+    cdef double deg = atan2(bb[0], aa[0]) * (180.0 / M_PI)
+    if deg < 0.0:
+        deg += 360.0
+    cdef int i = <int>floor(deg)
+    if i > 359:
+        i = 359
+    cdef double f = deg - i
+    cdef double cl = cusp_l[i] + f * (cusp_l[i + 1] - cusp_l[i])
+    cdef double cc = cusp_c[i] + f * (cusp_c[i + 1] - cusp_c[i])
+    cdef double w = c / cc
+    if w > 1.0:
+        w = 1.0
+    cdef double anchor = ll[0] + w * (cl - ll[0])
+    cdef double t_probe = 1.0 / threshold if threshold < 1.0 else 1.0
+    # a looser tolerance for the probe than for the bisection: colours on the boundary
+    # (a clipped primary) count as inside and stay exact
+    if lab_inside(anchor + t_probe * (ll[0] - anchor), t_probe * aa[0], t_probe * bb[0],
+                  minv, m, 1e-7):
+        return False
+    cdef double t_b = boundary_t(ll[0], aa[0], bb[0], anchor, t_probe, minv, m, 20)
+    cdef double ratio = 1.0 / (t_b if t_b > 1e-9 else 1e-9)
+    cdef double x, squeezed
+    if threshold < 1.0:
+        if ratio > threshold:
+            x = (ratio - threshold) / (1.0 - threshold)
+            squeezed = threshold + (1.0 - threshold) * x / (1.0 + x)
+        else:
+            squeezed = ratio
+    else:
+        squeezed = ratio if ratio < 1.0 else 1.0
+    cdef double k = squeezed / ratio
+    ll[0] = anchor + k * (ll[0] - anchor)
+    aa[0] = aa[0] * k
+    bb[0] = bb[0] * k
+    return True

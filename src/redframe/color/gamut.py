@@ -1,0 +1,96 @@
+"""RGB gamut boundaries in Oklab, and the one gamut compression of redframe.
+
+Used by the looks (their colour math, baked into LUTs) and by the develop's output
+transform (per pixel, in the compiled kernels, from the same ``_gamut.pxd``): a colour
+outside the output gamut moves toward a grey at its hue's cusp lightness along constant
+Oklab hue (B. Ottosson, "A perceptual color space for image processing", 2020, and "sRGB
+gamut clipping", 2021; the "CUSP" direction of CIE 156:2004), rolled off by a knee from
+``threshold`` of the way to the boundary, so in-gamut colours stay exact and distinct
+out-of-gamut colours stay distinct. Per-channel clipping never decides a colour.
+
+Spaces are named as :func:`redframe.color.rgb_to_rgb_matrix` names them; colours are
+Oklab of linear Rec.2020 (:mod:`redframe.color.oklab`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from redframe.color._gamut import bisect_line, compress_arrays
+from redframe.color.oklab import LMS_TO_REC2020, OKLAB_TO_LMS
+from redframe.color.primaries import rgb_to_rgb_matrix
+
+__all__ = ["lms_to_rgb", "boundary_along", "boundary_chroma", "cusp", "cusp_table",
+           "compress_oklab", "OKLAB_TO_LMS_C"]
+
+#: Oklab -> cube-rooted LMS, C-contiguous (as the kernels take it)
+OKLAB_TO_LMS_C = np.ascontiguousarray(OKLAB_TO_LMS)
+
+
+def lms_to_rgb(space: str) -> np.ndarray:
+    """LMS -> linear RGB of ``space`` (3x3, C-contiguous)."""
+    m = LMS_TO_REC2020 if space == "rec2020" else rgb_to_rgb_matrix("rec2020", space) @ \
+        LMS_TO_REC2020
+    return np.ascontiguousarray(m, dtype=np.float64)
+
+
+def boundary_along(lightness, a, b, anchor, space: str, t_max, iterations: int = 20):
+    """Largest t in [0, t_max] with the colour ``anchor + t * ((L, a, b) - anchor)`` inside
+    ``space``'s [0, 1]^3, for an ``anchor`` (L0, 0, 0) on the grey axis (inside), by
+    bisection (along such a line the cube is left once)."""
+    shape = np.shape(lightness)
+    flat = [np.ascontiguousarray(np.broadcast_to(np.asarray(v, np.float64), shape)).ravel()
+            for v in (lightness, a, b, anchor, t_max)]
+    out = bisect_line(*flat, OKLAB_TO_LMS_C, lms_to_rgb(space), iterations)
+    return out.reshape(shape)
+
+
+def boundary_chroma(lightness, hue, space: str, iterations: int = 20) -> np.ndarray:
+    """Largest Oklab chroma at (L, h) (h in radians) whose ``space`` RGB lies in [0, 1]^3.
+
+    Along a ray of constant L and h from the grey axis the RGB cube is left once, so a
+    bisection on chroma finds the boundary (Ottosson's gamut clipping solves the same
+    cubic with Halley's method; bisection is simpler and exact enough for tables).
+    """
+    lightness = np.asarray(lightness, np.float64)
+    hue = np.broadcast_to(np.asarray(hue, np.float64), lightness.shape)
+    top = 0.5  # beyond every RGB gamut's chroma in Oklab
+    return top * boundary_along(lightness, top * np.cos(hue), top * np.sin(hue), lightness,
+                                space, 1.0, iterations)
+
+
+_CUSPS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def cusp_table(space: str) -> tuple[np.ndarray, np.ndarray]:
+    """(L, C) of ``space``'s cusp (its most chromatic colour) at each whole degree of Oklab
+    hue, 0 .. 360 (361 entries, the last equal to the first), built once per space."""
+    if space not in _CUSPS:
+        hues = np.radians(np.arange(0.0, 361.0))
+        ls = np.linspace(0.02, 0.99, 195)
+        c = boundary_chroma(np.broadcast_to(ls[None, :], (361, ls.size)),
+                            np.broadcast_to(hues[:, None], (361, ls.size)), space)
+        _CUSPS[space] = (np.ascontiguousarray(ls[np.argmax(c, axis=1)]),
+                         np.ascontiguousarray(np.max(c, axis=1)))
+    return _CUSPS[space]
+
+
+def cusp(hue, space: str) -> tuple[np.ndarray, np.ndarray]:
+    """(L, C) of the cusp at hue ``hue`` (radians), interpolated in :func:`cusp_table`."""
+    table_l, table_c = cusp_table(space)
+    deg = np.degrees(hue) % 360.0
+    grid = np.arange(0.0, 361.0)
+    return np.interp(deg, grid, table_l), np.interp(deg, grid, table_c)
+
+
+def compress_oklab(lightness, a, b, space: str, threshold: float):
+    """The gamut compression (module docstring) of Oklab colours into ``space``: returns
+    new (L, a, b) float64 arrays of the input's shape; colours within ``threshold`` of the
+    boundary along their line to the anchor grey are returned exactly."""
+    shape = np.shape(lightness)
+    out = [np.array(np.broadcast_to(np.asarray(v, np.float64), shape)).ravel()
+           for v in (lightness, a, b)]
+    table_l, table_c = cusp_table(space)
+    compress_arrays(*out, OKLAB_TO_LMS_C, lms_to_rgb(space), table_l, table_c,
+                    float(threshold))
+    return tuple(v.reshape(shape) for v in out)
