@@ -465,3 +465,82 @@ def test_health_answers_while_a_develop_runs(client):
         assert client.get("/api/health").status_code == 200
         assert time.perf_counter() - t < 0.5
         assert time.perf_counter() - t0 < 60
+
+
+# --- issue 19: HDR, lens characters, the track's settings ------------------------------------
+
+def test_an_hdr_capture_is_stored_as_ultra_hdr(client, data):
+    from redframe.io.ultrahdr import read_ultrahdr
+
+    frames = [("frames", (f"f{i}.jpg", picture_bytes(96, 72, seed=i), "image/jpeg"))
+              for i in range(3)]
+    r = client.post("/api/captures", files=frames,
+                    data={"mode": "photo", "hdr": "1", "meta": json.dumps(META)})
+    assert r.status_code == 201, r.text
+    item = wait_state(client, r.json()["id"], timeout=120)
+    assert item["state"] == "done", item
+    assert item["hdr"] is True and item["kind"] == "burst"
+    body = client.get(item["urls"]["image"]).content
+    uhdr = read_ultrahdr(body)  # raises unless an MPF Ultra HDR file with a gain map
+    assert uhdr is not None
+    # a single photo too
+    item = wait_state(client, upload(client, hdr="1").json()["id"])
+    assert item["state"] == "done" and item["hdr"] is True
+    read_ultrahdr(client.get(item["urls"]["image"]).content)
+    assert upload(client, hdr="maybe").status_code == 422
+    # develop again without HDR: a plain JPEG
+    r = client.post(f"/api/captures/{item['id']}/process", json={"hdr": False})
+    assert r.status_code == 202 and r.json()["hdr"] is False
+    item = wait_state(client, item["id"])
+    with pytest.raises(ValueError):
+        read_ultrahdr(client.get(item["urls"]["image"]).content)
+
+
+def test_a_lens_character_capture_is_cropped_and_rendered(client, data):
+    from redframe.app.integrations import available_characters
+
+    chars = {c["name"]: c for c in available_characters()}
+    if not chars:
+        pytest.skip("the lens character engine is not installed")
+    cfg = client.get("/api/config").json()
+    assert [c["name"] for c in cfg["characters"]] == list(chars)
+    name, char = next((n, c) for n, c in chars.items() if c["focal_mm"] > 26)
+    meta = dict(META, native_focal_mm=26)
+    item = wait_state(client, upload(client, picture_bytes(520, 390), meta=meta,
+                                     character=name).json()["id"], timeout=120)
+    assert item["state"] == "done", item
+    assert item["character"] == name
+    # the character's crop: focal / native of each side
+    assert abs(item["width"] - 520 / (char["focal_mm"] / 26)) <= 2, item
+    rendered = read_metadata(str(data / "renders" / f"{item['id']}.jpg"))
+    assert rendered.focal_length_35mm == pytest.approx(char["focal_mm"], abs=0.5)
+    assert upload(client, character="no-such-lens").status_code == 422
+    r = client.post(f"/api/captures/{item['id']}/process", json={"character": None})
+    assert r.status_code == 202 and r.json()["character"] is None
+
+
+def test_track_settings_go_into_exif(client, data):
+    meta = dict(META, zoom=2.5, focus_distance=1.25, exposure_compensation=-0.7,
+                focal_length_35mm=50, source="photo", iso=1e9)
+    item = wait_state(client, upload(client, meta=meta).json()["id"])
+    m = read_metadata(str(data / "renders" / f"{item['id']}.jpg"))
+    assert m.exif.get("Exif.Photo.DigitalZoomRatio") == "250/100"
+    assert m.exif.get("Exif.Photo.SubjectDistance") == "1250/1000"
+    assert m.exif.get("Exif.Photo.ExposureBiasValue") in ("-70/100", "-7/10")
+    assert m.focal_length_35mm == 50
+    assert item["source"] == "photo"
+    assert m.iso is None  # out of range: dropped
+
+
+def test_an_old_gallery_gets_the_options_column(data):
+    data.mkdir(parents=True)
+    db = sqlite3.connect(data / "redframe.sqlite3")
+    from redframe.app import store as store_module
+
+    old = store_module._SCHEMA.replace(",\n    options TEXT NOT NULL DEFAULT '{}'", "")
+    assert "options" not in old
+    db.executescript(old)
+    db.close()
+    with TestClient(create_app(data)) as c:
+        item = wait_state(c, upload(c, hdr="1").json()["id"])
+        assert item["hdr"] is True and item["state"] == "done"

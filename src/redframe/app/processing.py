@@ -38,12 +38,15 @@ class CaptureJob:
 
 
 def capture_recipe(look: str | None, frame: str | None, quality: int = 92, *,
-                   hdr: bool = False, character: str | None = None) -> Recipe:
+                   hdr: bool = False, character: str | None = None,
+                   lift: float = 0.0) -> Recipe:
     """The recipe of a capture: its look and frame, JPEG at ``quality``, sRGB; ``hdr``: an
     Ultra HDR JPEG (the SDR picture plus a gain map); ``character``: a lens character."""
     settings: dict[str, Any] = {"output": {"format": "jpeg", "quality": quality}}
     if hdr:
         settings["output"]["hdr"] = True
+    if lift:  # an HDR burst shot darker to keep its highlights: brought back up here
+        settings["develop"] = {"tone": {"exposure": float(lift)}}
     if character:
         settings.update(integrations.character_setting(character))
     if look:
@@ -53,6 +56,16 @@ def capture_recipe(look: str | None, frame: str | None, quality: int = 92, *,
     return merge_recipe(Recipe(), settings)
 
 
+def hdr_lift(job: CaptureJob) -> float:
+    """The exposure (EV) to give back to an HDR burst the browser shot under-exposed (its
+    ``ev_bracket``: every frame at the same negative compensation) - the highlights it
+    kept go into the HDR rendition's headroom. 0 for anything else."""
+    evs = job.capture.get("ev_bracket") if job.hdr else None
+    if not evs or len(set(evs)) != 1 or not -4.0 <= evs[0] < 0:
+        return 0.0
+    return -float(evs[0])
+
+
 def render_capture(job: CaptureJob) -> dict[str, Any]:
     """Develop ``job`` into its render and thumbnail; returns size, merge state and notes.
 
@@ -60,7 +73,7 @@ def render_capture(job: CaptureJob) -> dict[str, Any]:
     records the failure and keeps the original.
     """
     recipe = capture_recipe(job.look, job.frame, job.quality, hdr=job.hdr,
-                            character=job.character)
+                            character=job.character, lift=hdr_lift(job))
     common = dict(recipe=recipe, overwrite=True, thumbnail=job.thumb_path,
                   capture=job.capture)
     notes: list[str] = []

@@ -55,7 +55,10 @@ _NUMBERS = (("exposure_time", 1e-6, 60.0, False), ("iso", 1, 409600, False),
             ("focus_distance", 0.0, 10000.0, False),  # metres
             ("color_temperature", 1000, 20000, False),  # kelvin, manual white balance
             ("exposure_compensation", -10.0, 10.0, False),  # EV
-            ("focal_length_35mm", 8, 1200, True))  # the framing chosen (street mode, zoom stops)
+            ("focal_length_35mm", 8, 1200, True),  # the framing chosen (street mode, zoom stops)
+            # what the uploaded picture covers, 35 mm equivalent: a lens character crops
+            # from it to its own focal length (redframe.looks.characters)
+            ("native_focal_mm", 8, 1200, False))
 
 
 def clean_capture_info(raw: str | None, limit: int) -> dict[str, Any]:

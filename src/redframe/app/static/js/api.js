@@ -34,9 +34,9 @@ export function localIso(d = new Date()) {
 
 /**
  * Upload a capture: {blobs: [Blob] (one photo, or the frames of a burst), look, frame,
- * mode, meta}. Retries network failures and 5xx with back-off; a 4xx is final.
+ * mode, meta, hdr (an Ultra HDR result), character (a lens character)}. Retries network failures and 5xx with back-off; a 4xx is final.
  */
-export async function uploadCapture({ blobs, look, frame, mode, meta, id }, onRetry) {
+export async function uploadCapture({ blobs, look, frame, mode, meta, id, hdr, character }, onRetry) {
   const form = new FormData();
   const ext = (b) => ({ "image/png": "png", "image/webp": "webp" }[b.type] || "jpg");
   if (blobs.length === 1) form.append("file", blobs[0], `capture.${ext(blobs[0])}`);
@@ -45,6 +45,8 @@ export async function uploadCapture({ blobs, look, frame, mode, meta, id }, onRe
   form.append("frame", frame || "none");
   form.append("mode", mode);
   form.append("client_id", id);
+  if (hdr) form.append("hdr", "1");
+  if (character) form.append("character", character);
   form.append("meta", JSON.stringify(meta));
   let delay = 800;
   for (let attempt = 1; ; attempt++) {

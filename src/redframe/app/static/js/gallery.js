@@ -17,8 +17,9 @@ function label(name, list) {
 }
 
 export class Gallery {
-  constructor({ looks, toast, onChange }) {
+  constructor({ looks, characters, toast, onChange }) {
     this.looks = looks;
+    this.characters = characters || (() => []);
     this.toast = toast;
     this.onChange = onChange;
     this.items = [];
@@ -84,6 +85,8 @@ export class Gallery {
       tile.dataset.id = item.id || "";
       tile.dataset.state = item.state;
       if (item.frame) tile.dataset.frame = item.frame;
+      if (item.hdr) tile.dataset.hdr = "1";
+      if (item.character) tile.dataset.character = item.character;
       tile.setAttribute("aria-label", `Photo ${when(item)}`);
       const img = document.createElement("img");
       img.loading = "lazy";
@@ -98,10 +101,11 @@ export class Gallery {
         tile.classList.toggle("working", item.state !== "error");
         tile.append(s);
       }
-      if (item.kind === "burst") {
+      const kind = item.hdr ? "HDR" : item.kind === "burst" ? "Night" : item.mode === "street" ? "Street" : "";
+      if (kind) {
         const k = document.createElement("span");
         k.className = "kind";
-        k.textContent = "Night";
+        k.textContent = kind;
         tile.append(k);
       }
       frag.append(tile);
@@ -145,10 +149,13 @@ export class Gallery {
     const src = item.localUrl || (item.urls.image || item.urls.thumb);
     if (img.getAttribute("src") !== src) img.src = src;
     img.dataset.id = item.id || "";
+    img.dataset.hdr = item.hdr ? "1" : "";
     $("viewer-date").textContent = when(item);
     const parts = [label(item.look, this.looks())];
     if (item.frame) parts.push(`${item.frame.replace(/-/g, " ")} frame`);
-    if (item.kind === "burst") parts.push(item.merged ? `night, ${item.frames} frames merged` : `night, ${item.frames} frames`);
+    if (item.character) parts.push(label(item.character, this.characters()));
+    if (item.hdr) parts.push(item.kind === "burst" ? `HDR, ${item.frames} frames` : "HDR");
+    else if (item.kind === "burst") parts.push(item.merged ? `night, ${item.frames} frames merged` : `night, ${item.frames} frames`);
     if (item.width) parts.push(`${item.width} \u00d7 ${item.height}`);
     $("viewer-meta").textContent = parts.join("  \u00b7  ");
     const state = $("viewer-state");

@@ -10,6 +10,53 @@ void main() {
   gl_Position = vec4(a_pos, 0.0, 1.0);
 }`;
 
+
+// Shared by both shaders: digital zoom (a centred crop), the lens character's live
+// approximation (after the look, in display space), focus peaking (edges of the camera
+// frame's luma) and zebras (diagonal stripes where the looked picture's luma passes a
+// threshold). Overlays are off for the histogram and the gallery thumbnail.
+const FS_BODY = `
+uniform float u_zoom;      // digital zoom factor (>= 1): a centred crop
+uniform vec2 u_texel;      // 1 / the camera frame's size
+uniform float u_zebra;     // zebra luma threshold (0..1); > 1: off
+uniform float u_peak;      // peaking edge threshold; 0: off
+uniform vec4 u_vig;        // character: vignette amount, radius, falloff, aspect
+uniform vec4 u_tone;       // character: contrast, saturation, glow, softness (< 0: sharper)
+uniform vec3 u_edge;       // character: edge blur amount, where it starts, glow threshold
+uniform vec3 u_tint;       // character: colour balance (multipliers)
+uniform float u_flare;     // character: veiling glare (lifted blacks)
+uniform float u_overlays;  // 1: draw peaking and zebras
+float luma(vec3 c) { return dot(c, vec3(0.2126, 0.7152, 0.0722)); }
+vec3 character(vec3 c, vec2 uv, vec3 blurred) {
+  vec2 d = (uv - 0.5) * vec2(u_vig.w, 1.0) * 2.0;
+  float r = length(d) / length(vec2(u_vig.w, 1.0));
+  float soft = u_tone.w + u_edge.x * smoothstep(u_edge.y, 1.0, r);
+  c = mix(c, blurred, soft);
+  float hi = max(luma(blurred) - u_edge.z, 0.0) / max(1.0 - u_edge.z, 0.05);
+  c += u_tone.z * hi * hi * blurred;
+  float y = luma(c);
+  c = mix(vec3(y), c, u_tone.y);
+  c = (c - 0.5) * u_tone.x + 0.5;
+  c *= u_tint;
+  c = c * (1.0 - u_flare) + u_flare;
+  float v = smoothstep(u_vig.y, u_vig.y + u_vig.z, r);
+  c *= 1.0 - u_vig.x * v;
+  return clamp(c, 0.0, 1.0);
+}
+vec3 overlays(vec3 c, vec3 src, vec3 n, vec3 s, vec3 e, vec3 w) {
+  if (u_overlays < 0.5) return c;
+  if (u_peak > 0.0) {
+    float gx = luma(e) - luma(w);
+    float gy = luma(s) - luma(n);
+    float g = sqrt(gx * gx + gy * gy);
+    if (g > u_peak) c = mix(c, vec3(1.0, 0.12, 0.1), clamp((g - u_peak) / u_peak + 0.6, 0.0, 1.0));
+  }
+  if (u_zebra <= 1.0 && luma(c) >= u_zebra) {
+    float stripe = mod(gl_FragCoord.x + gl_FragCoord.y, 12.0);
+    if (stripe < 6.0) c = mix(c, vec3(0.0), 0.85);
+  }
+  return c;
+}`;
 const FS2 = `#version 300 es
 precision highp float;
 precision highp sampler3D;
@@ -18,10 +65,21 @@ uniform sampler3D u_lut;
 uniform float u_size;
 in vec2 v_uv;
 out vec4 o;
+#define TEX texture
+${FS_BODY}
+vec3 looked(vec3 c) {
+  c = clamp(c, 0.0, 1.0);
+  return texture(u_lut, c * ((u_size - 1.0) / u_size) + 0.5 / u_size).rgb;
+}
 void main() {
-  vec3 c = clamp(texture(u_img, v_uv).rgb, 0.0, 1.0);
-  vec3 uvw = c * ((u_size - 1.0) / u_size) + 0.5 / u_size;
-  o = vec4(texture(u_lut, uvw).rgb, 1.0);
+  vec2 uv = 0.5 + (v_uv - 0.5) / u_zoom;
+  vec2 t = u_texel * 1.5 / u_zoom;
+  vec3 src = texture(u_img, uv).rgb;
+  vec3 n = texture(u_img, uv - vec2(0.0, t.y)).rgb, s = texture(u_img, uv + vec2(0.0, t.y)).rgb;
+  vec3 e = texture(u_img, uv + vec2(t.x, 0.0)).rgb, w = texture(u_img, uv - vec2(t.x, 0.0)).rgb;
+  vec3 blurred = looked((src * 4.0 + n + s + e + w) / 8.0);
+  vec3 c = character(looked(src), v_uv, blurred);
+  o = vec4(overlays(c, src, n, s, e, w), 1.0);
 }`;
 
 const VS1 = `attribute vec2 a_pos;
@@ -36,8 +94,9 @@ uniform sampler2D u_img;
 uniform sampler2D u_lut;
 uniform float u_size;
 varying vec2 v_uv;
-void main() {
-  vec3 c = clamp(texture2D(u_img, v_uv).rgb, 0.0, 1.0);
+${FS_BODY}
+vec3 looked(vec3 c) {
+  c = clamp(c, 0.0, 1.0);
   float n = u_size;
   float b = c.b * (n - 1.0);
   float b0 = floor(b);
@@ -46,7 +105,17 @@ void main() {
   float y = (c.g * (n - 1.0) + 0.5) / n;
   vec3 s0 = texture2D(u_lut, vec2((b0 * n + x) / (n * n), y)).rgb;
   vec3 s1 = texture2D(u_lut, vec2((b1 * n + x) / (n * n), y)).rgb;
-  gl_FragColor = vec4(mix(s0, s1, b - b0), 1.0);
+  return mix(s0, s1, b - b0);
+}
+void main() {
+  vec2 uv = 0.5 + (v_uv - 0.5) / u_zoom;
+  vec2 t = u_texel * 1.5 / u_zoom;
+  vec3 src = texture2D(u_img, uv).rgb;
+  vec3 n = texture2D(u_img, uv - vec2(0.0, t.y)).rgb, s = texture2D(u_img, uv + vec2(0.0, t.y)).rgb;
+  vec3 e = texture2D(u_img, uv + vec2(t.x, 0.0)).rgb, w = texture2D(u_img, uv - vec2(t.x, 0.0)).rgb;
+  vec3 blurred = looked((src * 4.0 + n + s + e + w) / 8.0);
+  vec3 c = character(looked(src), v_uv, blurred);
+  gl_FragColor = vec4(overlays(c, src, n, s, e, w), 1.0);
 }`;
 
 const HIST_W = 96;
@@ -95,6 +164,13 @@ export class LutRenderer {
       lut: gl.getUniformLocation(prog, "u_lut"),
       size: gl.getUniformLocation(prog, "u_size"),
     };
+    for (const k of ["zoom", "texel", "zebra", "peak", "vig", "tone", "edge", "tint", "flare", "overlays"]) {
+      this.u[k] = gl.getUniformLocation(prog, `u_${k}`);
+    }
+    this.zoom = 1;
+    this.zebra = 0; // threshold 0..1; 0: off
+    this.peaking = 0; // edge threshold; 0: off
+    this.setCharacter(null);
     gl.uniform1i(this.u.img, 0);
     gl.uniform1i(this.u.lut, 1);
     this.imgTex = this._texture2d();
@@ -112,6 +188,42 @@ export class LutRenderer {
   }
 
   get ok() { return !!this.gl; }
+
+  /**
+   * The lens character's live approximation from list_characters()' preview parameters
+   * (null: none): vignette (EV at the corner, from vignette_radius), mono, micro_contrast
+   * (an unsharp mask), falloff and swirl (a blur growing toward the edges), glow (over
+   * glow_threshold) and haze (a veil). Grain is left to the developed picture.
+   */
+  setCharacter(p) {
+    p = p || {};
+    const num = (v, d) => (typeof v === "number" && Number.isFinite(v) ? v : d);
+    const ev = Math.min(0, num(p.vignette, 0));
+    const edge = Math.min(0.9, num(p.falloff, 0) * 40 + num(p.swirl, 0) * 4);
+    this.character = {
+      vig: [1 - 2 ** ev, Math.min(0.95, num(p.vignette_radius, 0.3)), 1 - Math.min(0.95, num(p.vignette_radius, 0.3))],
+      tone: [1, p.mono ? 0 : 1, num(p.glow, 0), -Math.min(1, num(p.micro_contrast, 0))],
+      edge: [edge, num(p.falloff_radius, num(p.swirl_start, 0.3))],
+      glowAt: num(p.glow_threshold, 0.7),
+      tint: [1, 1, 1],
+      flare: Math.min(0.3, num(p.haze, 0) * 0.5),
+    };
+  }
+
+  _uniforms(w, h, overlays) {
+    const gl = this.gl;
+    const c = this.character;
+    gl.uniform1f(this.u.zoom, Math.max(1, this.zoom));
+    gl.uniform2f(this.u.texel, 1 / w, 1 / h);
+    gl.uniform1f(this.u.zebra, this.zebra > 0 ? this.zebra : 2.0);
+    gl.uniform1f(this.u.peak, this.peaking);
+    gl.uniform4f(this.u.vig, c.vig[0], c.vig[1], c.vig[2], w / h);
+    gl.uniform4f(this.u.tone, c.tone[0], c.tone[1], c.tone[2], c.tone[3]);
+    gl.uniform3f(this.u.edge, c.edge[0], c.edge[1], c.glowAt);
+    gl.uniform3f(this.u.tint, c.tint[0], c.tint[1], c.tint[2]);
+    gl.uniform1f(this.u.flare, c.flare);
+    gl.uniform1f(this.u.overlays, overlays ? 1 : 0);
+  }
 
   _texture2d() {
     const gl = this.gl;
@@ -173,8 +285,9 @@ export class LutRenderer {
     gl.bindTexture(gl.TEXTURE_2D, this.imgTex);
   }
 
-  /** Draw the current video frame through the LUT; returns false when there is none. */
-  draw(video) {
+  /** Draw the current video frame through the LUT; returns false when there is none.
+   *  overlays=false leaves peaking and zebras out (the thumbnail snapshot). */
+  draw(video, overlays = true) {
     const gl = this.gl;
     if (!gl || !this.lutTex || video.readyState < 2 || !video.videoWidth) return false;
     const w = video.videoWidth;
@@ -191,6 +304,8 @@ export class LutRenderer {
     gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, video);
     this._bindLut();
+    this._uniforms(w, h, overlays);
+    this.frameSize = [w, h];
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.viewport(0, 0, cw, ch);
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
@@ -203,49 +318,67 @@ export class LutRenderer {
     const gl = this.gl;
     if (!gl || !this.hasFrame) return null;
     this._bindLut();
+    this._uniforms(this.frameSize[0], this.frameSize[1], false);
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.fbo);
     gl.viewport(0, 0, HIST_W, HIST_H);
     gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     gl.readPixels(0, 0, HIST_W, HIST_H, gl.RGBA, gl.UNSIGNED_BYTE, this.pixels);
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.viewport(0, 0, this.canvas.width, this.canvas.height);
+    this._uniforms(this.frameSize[0], this.frameSize[1], true);
     return this.pixels;
   }
 }
 
-/** Luma (Rec. 709 weights on the encoded values) histogram of RGBA pixels, and mean RGB. */
+/** Luma (Rec. 709 weights on the encoded values) and R, G, B histograms of RGBA pixels,
+ *  and the mean RGB. */
 export function histogram(pixels, bins = 64) {
   const h = new Float32Array(bins);
+  const rgb = [new Float32Array(bins), new Float32Array(bins), new Float32Array(bins)];
   let r = 0, g = 0, b = 0;
   const n = pixels.length / 4;
+  const k = bins / 256;
   for (let i = 0; i < pixels.length; i += 4) {
-    r += pixels[i]; g += pixels[i + 1]; b += pixels[i + 2];
-    const y = 0.2126 * pixels[i] + 0.7152 * pixels[i + 1] + 0.0722 * pixels[i + 2];
-    h[Math.min(bins - 1, (y * bins / 256) | 0)]++;
+    const pr = pixels[i], pg = pixels[i + 1], pb = pixels[i + 2];
+    r += pr; g += pg; b += pb;
+    rgb[0][(pr * k) | 0]++; rgb[1][(pg * k) | 0]++; rgb[2][(pb * k) | 0]++;
+    const y = 0.2126 * pr + 0.7152 * pg + 0.0722 * pb;
+    h[Math.min(bins - 1, (y * k) | 0)]++;
   }
-  return { bins: h, mean: [r / n, g / n, b / n] };
+  return { bins: h, rgb, mean: [r / n, g / n, b / n] };
 }
 
-/** Draw a histogram into a 2D canvas: a soft filled curve, clipped ends marked. */
-export function drawHistogram(canvas, bins) {
+/** Draw a histogram into a 2D canvas: R, G, B curves (added light) under the luma curve,
+ *  the ends marked. */
+export function drawHistogram(canvas, bins, rgb = null) {
   const ctx = canvas.getContext("2d");
   const w = canvas.width;
   const h = canvas.height;
   ctx.clearRect(0, 0, w, h);
-  let peak = 1;
-  for (let i = 1; i < bins.length - 1; i++) peak = Math.max(peak, bins[i]);
   const pad = 6;
-  ctx.beginPath();
-  ctx.moveTo(pad, h - pad);
-  for (let i = 0; i < bins.length; i++) {
-    const x = pad + (i / (bins.length - 1)) * (w - 2 * pad);
-    const y = h - pad - Math.min(1, Math.sqrt(bins[i] / peak)) * (h - 2 * pad);
-    ctx.lineTo(x, y);
+  const curve = (data, fill) => {
+    let peak = 1;
+    for (let i = 1; i < data.length - 1; i++) peak = Math.max(peak, data[i]);
+    ctx.beginPath();
+    ctx.moveTo(pad, h - pad);
+    for (let i = 0; i < data.length; i++) {
+      const x = pad + (i / (data.length - 1)) * (w - 2 * pad);
+      const y = h - pad - Math.min(1, Math.sqrt(data[i] / peak)) * (h - 2 * pad);
+      ctx.lineTo(x, y);
+    }
+    ctx.lineTo(w - pad, h - pad);
+    ctx.closePath();
+    ctx.fillStyle = fill;
+    ctx.fill();
+  };
+  if (rgb) {
+    ctx.globalCompositeOperation = "lighter";
+    curve(rgb[0], "rgba(255,70,60,0.45)");
+    curve(rgb[1], "rgba(70,230,90,0.45)");
+    curve(rgb[2], "rgba(70,120,255,0.5)");
+    ctx.globalCompositeOperation = "source-over";
   }
-  ctx.lineTo(w - pad, h - pad);
-  ctx.closePath();
-  ctx.fillStyle = "rgba(255,255,255,0.62)";
-  ctx.fill();
+  curve(bins, rgb ? "rgba(255,255,255,0.42)" : "rgba(255,255,255,0.62)");
   ctx.fillStyle = "rgba(255,255,255,0.18)";
   ctx.fillRect(pad, h - pad, w - 2 * pad, 1);
 }
