@@ -1,5 +1,5 @@
 """Fast path of the develop pipeline: the same per-pixel math as the NumPy reference stages,
-fused into a few numba kernels that run on all cores without full-size temporaries.
+fused into a few kernels that run on all cores without full-size temporaries.
 
 This is the Halide camera_pipe idea (Ragan-Kelley et al. 2013, "Halide: a language and
 compiler for optimizing parallelism, locality, and recomputation in image processing
@@ -8,37 +8,27 @@ pipelines", PLDI): the algorithm of each stage stays readable in its own module
 module is only a *schedule* of it: which runs of stages of
 :data:`redframe.isp.stages.STAGES` each kernel computes (:data:`SCHEDULE`), tiled in rows
 and vectorised. The per-pixel formulas are not repeated here: the kernels inline the
-scalar functions of :mod:`redframe.isp.pixel`, the same ones the reference stages run over
-arrays. ``tests/test_stages.py`` checks, stage by stage, that both engines agree.
+scalar functions of :mod:`redframe.isp.pixel` (``_pixel.pxd``), the same ones the reference
+stages run over arrays. ``tests/test_stages.py`` checks, stage by stage, that both engines
+agree. The kernels are compiled ahead of time (Cython + OpenMP) in ``_fused.pyx``; this
+module allocates their outputs and prepares their arguments.
 """
 
 from __future__ import annotations
 
-import math
-
 import cv2
-import numba as nb
 import numpy as np
 
 from redframe.color import LUMA_REC709, LUMA_REC2020, rgb_to_rgb_matrix
-from redframe.color.dither import DITHER_SEED, hash32, row_key, tpdf
+from redframe.color.dither import DITHER_SEED
 from redframe.color.transfer import SRGB_GAMMA
 from redframe.io.scene import pattern_to_index
 from redframe.isp.compose import Kernel
 from redframe.isp.denoise import denoise_coefficients, resolve
 from redframe.isp.filters import weighted_sum
+from redframe.isp import _fused as _k
 from redframe.isp.highlights import weight_from_fraction
 from redframe.isp.output import OUTPUT_SPACES, gamut_vector
-from redframe.isp.pixel import (
-    code_value,
-    denoise_px,
-    gamut_rgb,
-    highlight_blend,
-    signed_sqrt,
-    soft_threshold,
-    srgb_from_root,
-    tone_rgb,
-)
 from redframe.isp.quantize import OUTPUT_DTYPES
 from redframe.isp.sharpen import SharpenParams
 from redframe.isp.tone import tone_vector
@@ -47,19 +37,23 @@ __all__ = ["levels_wb", "highlights_matrix", "finish", "finish_denoise_only", "s
            "sharpen_quantize", "denoise_domain", "bin_preview", "clip_weight", "SCHEDULE"]
 
 _LUMA_709 = LUMA_REC709  # as redframe.isp.sharpen
-# the luma weights as float32 scalars: numba freezes module globals into the kernels
-_Y0, _Y1, _Y2 = LUMA_REC2020
-_W0, _W1, _W2 = LUMA_REC709
+# the luma weights (float32) as the kernels take them
+_LUM_2020 = np.ascontiguousarray(LUMA_REC2020, np.float32)
+_LUM_709 = np.ascontiguousarray(LUMA_REC709, np.float32)
+#: mosaic dtypes the kernels read as they are (others are converted to float32 first, the
+#: conversion the kernels make per value)
+_MOSAIC_DTYPES = (np.dtype(np.uint16), np.dtype(np.float32))
 
 
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _levels_wb(mosaic, black, scale, row0, out):  # pragma: no cover - compiled
-    h, w = mosaic.shape
-    for i in nb.prange(h):
-        sy = (i + row0) & 1
-        for j in range(w):
-            sx = j & 1
-            out[i, j] = (np.float32(mosaic[i, j]) - black[sy, sx]) * scale[sy, sx]
+def _mosaic(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype not in _MOSAIC_DTYPES:
+        x = x.astype(np.float32)
+    return np.ascontiguousarray(x)
+
+
+def _f32(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def levels_wb(
@@ -71,57 +65,10 @@ def levels_wb(
     scale = (
         np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0)
     ).astype(np.float32)
+    mosaic = _mosaic(mosaic)
     out = np.empty(mosaic.shape, np.float32)
-    _levels_wb(mosaic, black, scale, row0, out)
+    _k.levels_wb(mosaic, black, np.ascontiguousarray(scale), int(row0), out)
     return out
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _clip_fraction(rgb, gain, inv_clip, frac, row_max):  # pragma: no cover - compiled
-    """frac = rgb * gain / clip per pixel and channel (how close to clipping), and the row
-    maxima of its largest channel."""
-    h, w, _ = rgb.shape
-    k0, k1, k2 = gain[0] * inv_clip[0], gain[1] * inv_clip[1], gain[2] * inv_clip[2]
-    for i in nb.prange(h):
-        m = np.float32(0.0)
-        for j in range(w):
-            f0 = rgb[i, j, 0] * k0
-            f1 = rgb[i, j, 1] * k1
-            f2 = rgb[i, j, 2] * k2
-            frac[i, j, 0] = f0
-            frac[i, j, 1] = f1
-            frac[i, j, 2] = f2
-            m = max(m, max(f0, max(f1, f2)))
-        row_max[i] = m
-
-
-@nb.njit(inline="always", fastmath=True)
-def _repair_matrix(rgb, i, j, gain, weight, rho, reconstruct, m):  # pragma: no cover
-    """White balance, highlight repair and the colour matrix for one pixel."""
-    r = rgb[i, j, 0] * gain[0]
-    g = rgb[i, j, 1] * gain[1]
-    b = rgb[i, j, 2] * gain[2]
-    if reconstruct:
-        w0 = weight[i, j, 0]
-        w1 = weight[i, j, 1]
-        w2 = weight[i, j, 2]
-        if max(w0, max(w1, w2)) > 0:
-            r, g, b = highlight_blend(r, g, b, w0, w1, w2, rho)
-    return (
-        m[0, 0] * r + m[0, 1] * g + m[0, 2] * b,
-        m[1, 0] * r + m[1, 1] * g + m[1, 2] * b,
-        m[2, 0] * r + m[2, 1] * g + m[2, 2] * b,
-    )
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _highlights_matrix(rgb, gain, weight, rho, reconstruct, m, out):  # pragma: no cover
-    h, w, _ = rgb.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            out[i, j, 0], out[i, j, 1], out[i, j, 2] = _repair_matrix(
-                rgb, i, j, gain, weight, rho, reconstruct, m
-            )
 
 
 _NO_WEIGHT = np.zeros((1, 1, 3), np.float32)
@@ -139,9 +86,10 @@ def clip_weight(
     common case where nothing is near clipping)."""
     gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
     inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
+    rgb = _f32(rgb)
     frac = np.empty(rgb.shape, np.float32)
     row_max = np.empty(rgb.shape[0], np.float32)
-    _clip_fraction(rgb, gain, inv, frac, row_max)
+    _k.clip_fraction(rgb, _f32(gain), inv, frac, row_max)
     if not np.any(row_max > np.float32(threshold)):
         return None
     return weight_from_fraction(frac, threshold)
@@ -162,17 +110,22 @@ def highlights_matrix(
     ``out`` (default: in place)."""
     gain = np.ones(3, np.float32) if gain is None else np.asarray(gain, np.float32)
     weight = clip_weight(rgb, clip, threshold, gain) if reconstruct else None
-    out = rgb if out is None else out
-    _highlights_matrix(
-        rgb,
-        gain,
-        weight if weight is not None else _NO_WEIGHT,
+    src = _f32(rgb)
+    target = rgb if out is None else out  # default: in place
+    dst = target if (target.dtype == np.float32 and target.flags.c_contiguous
+                     and target.shape == src.shape) else np.empty(src.shape, np.float32)
+    _k.highlights_matrix(
+        src,
+        _f32(gain),
+        _f32(weight) if weight is not None else _NO_WEIGHT,
         _ratios(rho),
         weight is not None,
-        np.ascontiguousarray(matrix, dtype=np.float32),
-        out,
+        _f32(matrix),
+        dst,
     )
-    return out
+    if dst is not target:
+        target[...] = dst
+    return target
 
 
 def axis_map(n_dst: int, n_src: int, start: int = 0, n_full: int | None = None):
@@ -185,241 +138,6 @@ def axis_map(n_dst: int, n_src: int, start: int = 0, n_full: int | None = None):
     i0 = np.minimum(i0, n_src - 1)
     i1 = np.minimum(i0 + 1, n_src - 1)
     return i0, i1, (f - i0).astype(np.float32)
-
-
-@nb.njit(inline="always", fastmath=True)
-def _bilinear(grid, k, y0, y1, fy, x0, x1, fx):  # pragma: no cover - compiled
-    top = grid[k, y0, x0] + (grid[k, y0, x1] - grid[k, y0, x0]) * fx
-    bot = grid[k, y1, x0] + (grid[k, y1, x1] - grid[k, y1, x0]) * fx
-    return top + (bot - top) * fy
-
-
-@nb.njit(inline="always", fastmath=True)
-def _log2_bits(bits):  # pragma: no cover - compiled
-    """log2 of a positive normal float32 given its IEEE-754 bits: exponent + a degree-6
-    least-squares polynomial of log2(1 + f) on the mantissa (|error| < 3e-6).
-
-    libm's frexp/ldexp were the single largest cost of the finish pass (15x slower)."""
-    e = np.float32(((bits >> 23) & 255) - 127)
-    f = np.float32(bits & 0x7FFFFF) * np.float32(1.0 / 8388608.0)
-    p = np.float32(2.12374089e-06) + f * (
-        np.float32(1.44247531)
-        + f
-        * (
-            np.float32(-0.717557872)
-            + f
-            * (
-                np.float32(0.455527088)
-                + f
-                * (
-                    np.float32(-0.274623258)
-                    + f * (np.float32(0.119298238) + f * np.float32(-0.0251232033))
-                )
-            )
-        )
-    )
-    return e + p
-
-
-@nb.njit(inline="always", fastmath=True)
-def _exp2_parts(y):  # pragma: no cover - compiled
-    """2**y as (mantissa in [1, 2), exponent bits to add): degree-5 fit, |rel error| < 2e-7."""
-    n = math.floor(y)
-    f = np.float32(y - n)
-    p = np.float32(0.9999999) + f * (
-        np.float32(0.69315462)
-        + f
-        * (
-            np.float32(0.24014077)
-            + f
-            * (np.float32(0.05586328) + f * (np.float32(0.00894621) + f * np.float32(0.00189511)))
-        )
-    )
-    return p, np.int32(n) << 23
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _finish(
-    rgb,
-    yz,
-    dn,
-    sqrt_in,
-    ca,
-    cb,
-    chroma_s,
-    luma_s,
-    bias,
-    cmy,
-    cmx,
-    ta,
-    tb,
-    tmy,
-    ltm_lim,
-    tone_on,
-    tv,
-    mout,
-    gamut,
-    out,
-    want_luma,
-    luma,
-):  # pragma: no cover - compiled
-    h, w, _ = rgb.shape
-    th = ta.shape[0]  # ta, tb: the local tone map's grid rows, already interpolated along x
-    cy0, cy1, cfy = cmy
-    cx0, cx1, cfx = cmx
-    ty0, ty1, tfy = tmy
-    gt, gs, gp = gamut[0], gamut[1], gamut[2]
-    shoulder = tv[1]
-    lum0 = _Y0
-    lum1 = _Y1
-    lum2 = _Y2
-    nc = ca.shape[2]
-    for i in nb.prange(h):
-        # interpolate the coefficient grids along y once per row; per pixel only along x
-        cx = np.empty((8, w if dn else 1), np.float32)  # coefficients of this row, per pixel
-        if dn:
-            crow = np.empty((8, nc), np.float32)
-            a0, a1, fa = cy0[i], cy1[i], cfy[i]
-            for k in range(4):
-                for x in range(nc):
-                    crow[k, x] = ca[k, a0, x] + (ca[k, a1, x] - ca[k, a0, x]) * fa
-                    crow[4 + k, x] = cb[k, a0, x] + (cb[k, a1, x] - cb[k, a0, x]) * fa
-            if w == 2 * nc:  # the 2x grid: pixels 2q+1, 2q+2 sit at 1/4, 3/4 of cell q
-                for k in range(8):
-                    cx[k, 0] = crow[k, 0]
-                    for q in range(nc - 1):
-                        lo = crow[k, q]
-                        d = crow[k, q + 1] - lo
-                        cx[k, 2 * q + 1] = lo + np.float32(0.25) * d
-                        cx[k, 2 * q + 2] = lo + np.float32(0.75) * d
-                    cx[k, w - 1] = crow[k, nc - 1]
-            else:
-                for k in range(8):
-                    for j in range(w):
-                        b0, b1, fb = cx0[j], cx1[j], cfx[j]
-                        cx[k, j] = crow[k, b0] + (crow[k, b1] - crow[k, b0]) * fb
-        rr = np.empty(w, np.float32)
-        gg = np.empty(w, np.float32)
-        bb = np.empty(w, np.float32)
-        lrow = np.empty(w, np.float32)
-        grow = np.empty(w, np.float32)
-        for j in range(w):
-            r = rgb[i, j, 0]
-            g = rgb[i, j, 1]
-            b = rgb[i, j, 2]
-            if dn:
-                if not sqrt_in:  # else already sign(x) sqrt|x| (see denoise_domain)
-                    r, g, b = signed_sqrt(r), signed_sqrt(g), signed_sqrt(b)
-                r, g, b = denoise_px(r, g, b, yz[i, j], cx[0, j], cx[1, j], cx[2, j],
-                                     cx[3, j], cx[4, j], cx[5, j], cx[6, j], cx[7, j],
-                                     chroma_s, luma_s)
-                r += bias[0]
-                g += bias[1]
-                b += bias[2]
-            rr[j] = r
-            gg[j] = g
-            bb[j] = b
-        if th > 0:  # local tone map gain, bit-level log2/exp2 on row buffers
-            lbits = lrow.view(np.int32)
-            for j in range(w):
-                lrow[j] = max(
-                    lum0 * rr[j] + lum1 * gg[j] + lum2 * bb[j], ltm_lim[0]
-                )
-            gbits = grow.view(np.int32)
-            t0, t1, ft = ty0[i], ty1[i], tfy[i]
-            for j in range(w):
-                ga = ta[t0, j] + (ta[t1, j] - ta[t0, j]) * ft
-                gb = tb[t0, j] + (tb[t1, j] - tb[t0, j]) * ft
-                mant, ebits = _exp2_parts(min(ga * _log2_bits(lbits[j]) + gb, ltm_lim[1]))
-                grow[j] = mant
-                gbits[j] += ebits
-            for j in range(w):
-                rr[j] *= grow[j]
-                gg[j] *= grow[j]
-                bb[j] *= grow[j]
-        # the common case, branch-free so it vectorises: below the filmic shoulder with the
-        # default curve the tone map is max(x, 0), and most pixels are inside the gamut.
-        # Pixels that need more (shoulder, other curves, gamut compression) are flagged and
-        # done one by one after.
-        linear_below = tv[0] == 1.0 and tv[4] == 0.0 and tv[5] == 0.0
-        floor = np.float32(0.0) if tone_on else np.float32(-3.0e38)
-        if not tone_on:
-            special_above = np.float32(3.0e38)
-        elif linear_below:
-            special_above = np.float32(shoulder)
-        else:
-            special_above = np.float32(-3.0e38)
-        knee = np.float32(1.0 - gt)
-        o0b = np.empty(w, np.float32)
-        o1b = np.empty(w, np.float32)
-        o2b = np.empty(w, np.float32)
-        flag = np.empty(w, np.uint8)
-        for j in range(w):
-            r = rr[j]
-            g = gg[j]
-            b = bb[j]
-            norm = max(r, max(g, b))
-            r = max(r, floor)
-            g = max(g, floor)
-            b = max(b, floor)
-            o0 = mout[0, 0] * r + mout[0, 1] * g + mout[0, 2] * b
-            o1 = mout[1, 0] * r + mout[1, 1] * g + mout[1, 2] * b
-            o2 = mout[2, 0] * r + mout[2, 1] * g + mout[2, 2] * b
-            top = max(o0, max(o1, o2))
-            out_of_gamut = (top > 0.0) & (min(o0, min(o1, o2)) < top * knee)
-            flag[j] = (norm > special_above) | out_of_gamut
-            o0b[j] = o0
-            o1b[j] = o1
-            o2b[j] = o2
-        for j in range(w):
-            if not flag[j]:
-                continue
-            r = rr[j]
-            g = gg[j]
-            b = bb[j]
-            if tone_on:
-                norm = max(r, max(g, b))
-                if linear_below and norm <= shoulder:  # the curve is the identity here
-                    r = max(r, np.float32(0.0))
-                    g = max(g, np.float32(0.0))
-                    b = max(b, np.float32(0.0))
-                else:
-                    r, g, b = tone_rgb(r, g, b, tv[0], tv[1], tv[2], tv[3], tv[4], tv[5])
-            o0 = mout[0, 0] * r + mout[0, 1] * g + mout[0, 2] * b
-            o1 = mout[1, 0] * r + mout[1, 1] * g + mout[1, 2] * b
-            o2 = mout[2, 0] * r + mout[2, 1] * g + mout[2, 2] * b
-            o0, o1, o2 = gamut_rgb(o0, o1, o2, gt, gs, gp)
-            o0b[j] = o0
-            o1b[j] = o1
-            o2b[j] = o2
-        rr, gg, bb = o0b, o1b, o2b
-        _encode_row(rr, lrow, grow, out[0, i])
-        _encode_row(gg, lrow, grow, out[1, i])
-        _encode_row(bb, lrow, grow, out[2, i])
-        if want_luma:  # Rec.709 luma of the encoded row, for output sharpening
-            for j in range(w):
-                luma[i, j] = (_W0 * out[0, i, j] + _W1 * out[1, i, j]
-                              + _W2 * out[2, i, j])
-
-
-@nb.njit(inline="always", fastmath=True)
-def _encode_row(x, lg, ex, out):  # pragma: no cover - compiled
-    """sRGB encoding (IEC 61966-2-1) of a row buffer into ``out``, as flat loops the compiler
-    vectorises: x**(1/2.4) = 2**(log2(x) / 2.4) from the IEEE-754 bits (|rel. error| < 2e-6;
-    a lookup table needs a gather per value). ``lg``/``ex`` are scratch rows."""
-    n = x.shape[0]
-    xbits = x.view(np.int32)
-    ebits = ex.view(np.int32)
-    for j in range(n):
-        x[j] = min(max(x[j], np.float32(0.0)), np.float32(1.0))
-    for j in range(n):
-        lg[j] = _log2_bits(xbits[j]) * np.float32(1.0 / SRGB_GAMMA)
-    for j in range(n):
-        mant, e = _exp2_parts(lg[j])
-        ex[j] = mant
-        ebits[j] += e
-    for j in range(n):
-        out[j] = srgb_from_root(x[j], ex[j])
 
 
 _EMPTY4 = np.zeros((4, 1, 1), np.float32)
@@ -481,41 +199,33 @@ def finish(
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
     gamut = gamut_vector()
     cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
-    _finish(
-        rgb,
-        yz,
+    _k.finish(
+        _f32(rgb),
+        _f32(yz),
         dn,
         dn and sqrt_input,
-        ca,
-        cb,
+        _f32(ca),
+        _f32(cb),
         np.float32(chroma_s),
         np.float32(luma_s),
         bias,
         cmy,
         cmx,
-        ta,
-        tb,
+        _f32(ta),
+        _f32(tb),
         tmy,
         ltm_lim,
         tone is not None,
-        tv,
+        np.ascontiguousarray(tv, np.float64),
         mout,
-        gamut,
+        np.ascontiguousarray(gamut, np.float64),
         out,
         luma is not None,
         _EMPTY2 if luma is None else luma,
+        _LUM_2020,
+        _LUM_709,
     )
     return out if planar else np.ascontiguousarray(np.moveaxis(out, 0, -1))
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _sharpen_apply(img, y, blur, amount, t):  # pragma: no cover - compiled
-    h, w, _ = img.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            d = soft_threshold(y[i, j] - blur[i, j], t) * amount
-            for c in range(3):
-                img[i, j, c] = min(max(img[i, j, c] + d, np.float32(0.0)), np.float32(1.0))
 
 
 def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
@@ -524,39 +234,12 @@ def sharpen_apply(img: np.ndarray, params) -> np.ndarray:
         return img
     y = weighted_sum(img, _LUMA_709)
     blur = cv2.GaussianBlur(y, (0, 0), params.radius, borderType=cv2.BORDER_REFLECT_101)
-    _sharpen_apply(img, y, blur, np.float32(params.amount), np.float32(params.threshold))
+    work = img if (img.dtype == np.float32 and img.flags.c_contiguous) else _f32(img)
+    _k.sharpen_apply(work, _f32(y), _f32(blur), np.float32(params.amount),
+                     np.float32(params.threshold))
+    if work is not img:
+        img[...] = work
     return img
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _denoise_domain(rgb, gain, weight, rho, reconstruct, m, z, y, z_low):  # pragma: no cover
-    """Per pixel: :func:`_repair_matrix`, then sign(x) sqrt|x| into ``z``, its Rec.2020 luma
-    into ``y``, and ``z`` binned 2x2 into ``z_low`` (an odd last row/column counts twice)."""
-    h, w, _ = rgb.shape
-    hl, wl, _ = z_low.shape
-    l0, l1, l2 = _Y0, _Y1, _Y2
-    for i2 in nb.prange(hl):
-        rows = 2 if 2 * i2 + 1 < h else 1
-        acc = np.zeros((wl, 3), np.float32)
-        for i in range(2 * i2, 2 * i2 + rows):
-            for j in range(w):
-                r, g, b = _repair_matrix(rgb, i, j, gain, weight, rho, reconstruct, m)
-                zr = signed_sqrt(r)
-                zg = signed_sqrt(g)
-                zb = signed_sqrt(b)
-                z[i, j, 0] = zr
-                z[i, j, 1] = zg
-                z[i, j, 2] = zb
-                y[i, j] = l0 * zr + l1 * zg + l2 * zb
-                jj = j >> 1
-                acc[jj, 0] += zr
-                acc[jj, 1] += zg
-                acc[jj, 2] += zb
-        scale = np.float32(0.25 if rows == 2 else 0.5)
-        for jj in range(wl):
-            edge = np.float32(2.0) if (w % 2 == 1 and jj == wl - 1) else np.float32(1.0)
-            for c in range(3):
-                z_low[i2, jj, c] = acc[jj, c] * scale * edge
 
 
 def denoise_domain(
@@ -579,13 +262,14 @@ def denoise_domain(
     z = np.empty((h, w, 3), np.float32)
     y = np.empty((h, w), np.float32)
     z_low = np.empty(((h + 1) // 2, (w + 1) // 2, 3), np.float32)
-    _denoise_domain(
+    _k.denoise_domain(
         rgb,
-        gain,
-        weight if weight is not None else _NO_WEIGHT,
+        _f32(gain),
+        _f32(weight) if weight is not None else _NO_WEIGHT,
         _ratios(rho),
         weight is not None,
-        np.ascontiguousarray(m),
+        _f32(m),
+        _LUM_2020,
         z,
         y,
         z_low,
@@ -598,57 +282,12 @@ def finish_denoise_only(rgb: np.ndarray, dn, sqrt_input: bool = False) -> np.nda
     h, w, _ = rgb.shape
     yz, (ca, cb), chroma_s, luma_s, bias = dn
     bias = np.zeros(3, np.float32) if bias is None else np.asarray(bias, np.float32)
+    rgb = _f32(rgb)
     out = np.empty_like(rgb)
     cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
-    _denoise_only(rgb, yz, ca, cb, np.float32(chroma_s), np.float32(luma_s), cmy, cmx,
-                  bool(sqrt_input), bias, out)
+    _k.denoise_only(rgb, _f32(yz), _f32(ca), _f32(cb), np.float32(chroma_s),
+                    np.float32(luma_s), cmy, cmx, bool(sqrt_input), bias, out)
     return out
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _denoise_only(rgb, yz, ca, cb, chroma_s, luma_s, cmy, cmx, sqrt_in, bias, out):  # noqa: E501 # pragma: no cover
-    h, w, _ = rgb.shape
-    cy0, cy1, cfy = cmy
-    cx0, cx1, cfx = cmx
-    for i in nb.prange(h):
-        for j in range(w):
-            a0, a1, fa = cy0[i], cy1[i], cfy[i]
-            b0, b1, fb = cx0[j], cx1[j], cfx[j]
-            r, g, b = rgb[i, j, 0], rgb[i, j, 1], rgb[i, j, 2]
-            if not sqrt_in:
-                r, g, b = signed_sqrt(r), signed_sqrt(g), signed_sqrt(b)
-            r, g, b = denoise_px(
-                r, g, b, yz[i, j],
-                _bilinear(ca, 0, a0, a1, fa, b0, b1, fb), _bilinear(ca, 1, a0, a1, fa, b0, b1, fb),
-                _bilinear(ca, 2, a0, a1, fa, b0, b1, fb), _bilinear(ca, 3, a0, a1, fa, b0, b1, fb),
-                _bilinear(cb, 0, a0, a1, fa, b0, b1, fb), _bilinear(cb, 1, a0, a1, fa, b0, b1, fb),
-                _bilinear(cb, 2, a0, a1, fa, b0, b1, fb), _bilinear(cb, 3, a0, a1, fa, b0, b1, fb),
-                chroma_s, luma_s,
-            )
-            out[i, j, 0] = r + bias[0]
-            out[i, j, 1] = g + bias[1]
-            out[i, j, 2] = b + bias[2]
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _bin_preview(mosaic, black, scale, site, out):  # pragma: no cover - compiled
-    """``site`` (4, 2): (dy, dx) of R, G1, G2, B in the 2x2 quad; ``black``/``scale`` (4,)."""
-    hl, wl, _ = out.shape
-    ry, rx, g1y, g1x = site[0, 0], site[0, 1], site[1, 0], site[1, 1]
-    g2y, g2x, by, bx = site[2, 0], site[2, 1], site[3, 0], site[3, 1]
-    half = np.float32(0.5)
-    for i in nb.prange(hl):
-        r_row = mosaic[2 * i + ry]
-        g1_row = mosaic[2 * i + g1y]
-        g2_row = mosaic[2 * i + g2y]
-        b_row = mosaic[2 * i + by]
-        for j in range(wl):
-            out[i, j, 0] = (np.float32(r_row[2 * j + rx]) - black[0]) * scale[0]
-            out[i, j, 1] = half * (
-                (np.float32(g1_row[2 * j + g1x]) - black[1]) * scale[1]
-                + (np.float32(g2_row[2 * j + g2x]) - black[2]) * scale[2]
-            )
-            out[i, j, 2] = (np.float32(b_row[2 * j + bx]) - black[3]) * scale[3]
 
 
 def bin_preview(
@@ -663,8 +302,9 @@ def bin_preview(
         next((dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c) for c in (0, 2)
     )
     site = np.array([(ry, rx), greens[0], greens[1], (by, bx)], np.int64)
+    mosaic = _mosaic(mosaic)
     out = np.empty((mosaic.shape[0] // 2, mosaic.shape[1] // 2, 3), np.float32)
-    _bin_preview(
+    _k.bin_preview(
         mosaic,
         np.ascontiguousarray(black[site[:, 0], site[:, 1]]),
         np.ascontiguousarray(scale[site[:, 0], site[:, 1]]),
@@ -672,33 +312,6 @@ def bin_preview(
         out,
     )
     return out
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _sharpen_quantize(img, y, blur, amount, t, row0, out, maxval, dither):  # pragma: no cover
-    _, h, w = img.shape
-    imax = np.int32(maxval)
-    for i in nb.prange(h):
-        # row buffers keep the per-pixel loop free of branches
-        detail = np.zeros(w, np.float32)
-        if amount > 0:
-            for j in range(w):
-                detail[j] = soft_threshold(y[i, j] - blur[i, j], t) * amount
-        n0 = np.zeros(w, np.float32)
-        n1 = np.zeros(w, np.float32)
-        n2 = np.zeros(w, np.float32)
-        if dither:
-            hy = row_key(i + row0, DITHER_SEED)
-            for j in range(w):
-                hx = hash32(np.uint64(j) + hy)
-                n0[j] = tpdf(hx, 0)
-                n1[j] = tpdf(hx, 1)
-                n2[j] = tpdf(hx, 2)
-        for j in range(w):  # int() truncates: as floor where it matters (>= 0, then clipped)
-            d = detail[j]
-            out[i, j, 0] = min(max(np.int32(code_value(img[0, i, j] + d, maxval, n0[j])), 0), imax)
-            out[i, j, 1] = min(max(np.int32(code_value(img[1, i, j] + d, maxval, n1[j])), 0), imax)
-            out[i, j, 2] = min(max(np.int32(code_value(img[2, i, j] + d, maxval, n2[j])), 0), imax)
 
 
 def sharpen_quantize(
@@ -737,18 +350,25 @@ def sharpen_quantize(
         y, blur = y[offset : offset + n], blur[offset : offset + n]
     else:
         y = blur = np.zeros((1, 1), np.float32)
-    _sharpen_quantize(
-        img[:, offset : offset + n],
-        y,
-        blur,
+    planes = [_f32(img[c, offset : offset + n]) for c in range(3)]
+    target = out
+    if not out.flags.c_contiguous:
+        out = np.empty(out.shape, out.dtype)
+    _k.sharpen_quantize(
+        *planes,
+        _f32(y),
+        _f32(blur),
         np.float32(max(params.amount, 0.0)),
         np.float32(params.threshold),
         int(row0),
         out,
         maxval,
         bool(dither),
+        DITHER_SEED,
     )
-    return out
+    if out is not target:
+        target[...] = out
+    return target
 
 
 # ----------------------------------------------------------------------------- the schedule
