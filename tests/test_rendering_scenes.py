@@ -18,6 +18,7 @@ from pathlib import Path
 import colour
 import numpy as np
 import pytest
+import rawpy
 import tifffile
 
 from redframe.io.dng import write_dng
@@ -127,6 +128,62 @@ def test_a_low_key_scene_is_not_lifted_into_daylight():
     assert np.median(log_y + bounded) <= np.log2(0.18) + 1e-6
     assert np.all(bounded[:200] == -1.0)  # the lamp's compression kept
     assert np.log2(np.mean(np.exp2(log_y + gain)) / mean0) > 3  # unbounded: daylight
+
+
+def low_key_xyz(h: int = 600, w: int = 900, seed: int = 4) -> np.ndarray:
+    """A dim room at 2-5 % of sensor white (a wall lit by a monitor's glow, textured, a sofa
+    in the shadow, a red cushion), the monitor itself (75 % of white, bluish: the camera
+    exposes for it) and a deep-blue LED strip 4x past clipping. XYZ, Y = 1 sensor white."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    d2 = ((yy - 0.4 * h) ** 2 + (xx - 0.52 * w) ** 2) / (0.35 * w) ** 2
+    texture = rng.normal(0, 1, (h // 8 + 1, w // 8 + 1)).repeat(8, 0).repeat(8, 1)[:h, :w]
+    y = (0.02 + 0.03 / (1 + d2)) * 2.0 ** (0.3 * texture)
+    xyz = np.stack([y * 0.9505, y, y * 1.089], -1)
+    xyz[int(0.7 * h):int(0.95 * h), int(0.07 * w):int(0.4 * w)] *= 0.4
+    xyz[int(0.75 * h):int(0.85 * h), int(0.2 * w):int(0.28 * w)] = (0.035, 0.02, 0.01)
+    xyz[int(0.25 * h):int(0.55 * h), int(0.37 * w):int(0.67 * w)] = (
+        np.array([0.2873, 0.30, 0.4125]) / 0.30 * 0.75)
+    x, yc = LEDS["blue"]
+    xyz[int(0.06 * h):int(0.06 * h) + 12, int(0.07 * w):int(0.93 * w)] = (
+        np.array([x / yc, 1.0, (1 - x - yc) / yc]) * 0.25)
+    return xyz
+
+
+def mean_y_and_median_lstar(img: np.ndarray) -> tuple[float, float]:
+    y = colour.sRGB_to_XYZ(img, apply_cctf_decoding=True)[..., 1]
+    return float(y.mean()), float(np.median(colour.XYZ_to_Lab(
+        colour.sRGB_to_XYZ(img, apply_cctf_decoding=True))[..., 0]))
+
+
+@pytest.mark.parametrize("baseline", [0.0, 1.0])
+def test_a_dim_room_stays_dim_through_the_product_path(tmp_path, baseline):
+    """Issue 12: a low-key raw developed with the defaults is lifted by at most 2 EV of mean
+    luminance over the camera-exposure rendering (no local tone map), stays within 1.5 EV
+    of LibRaw's default render (which meters 1 % of pixels to white), and its median pixel
+    stays below L* 50; the DNG's BaselineExposure is trusted as the camera's exposure."""
+    scene, _ = simulate_raw(low_key_xyz(), iso=1000, seed=5,
+                            sensor=SensorModel(xyz_to_camera=NIKON_D65_MATRIX))
+    cal = scene.calibration
+    dng = tmp_path / "room.dng"
+    write_dng(dng, scene.mosaic, pattern=cal.pattern, black_level=cal.black_level,
+              white_level=int(cal.white_level), xyz_to_camera=cal.xyz_to_camera,
+              as_shot_neutral=cal.as_shot_neutral, meta=scene.meta,
+              noise_profile=cal.noise_profile, baseline_exposure=baseline)
+    default = develop16(dng, tmp_path / "default.tif")
+    camera = develop16(dng, tmp_path / "camera.tif", develop={"tone": {"local": 0.0}})
+    with rawpy.imread(str(dng)) as raw:
+        libraw = raw.postprocess(output_bps=16).astype(np.float64) / 65535
+    y_default, median = mean_y_and_median_lstar(default)
+    y_camera, _ = mean_y_and_median_lstar(camera)
+    y_libraw, _ = mean_y_and_median_lstar(libraw)
+    where = (baseline, y_default, y_camera, y_libraw, median)
+    assert np.log2(y_default / y_camera) <= 2.0, where
+    assert median < 50.0, where
+    if baseline == 0.0:  # LibRaw ignores BaselineExposure
+        assert abs(np.log2(y_default / y_libraw)) <= 1.5, where
+    else:  # one more stop of baseline: one more stop of picture, no more
+        assert y_default > y_libraw, where
 
 
 def test_linear_dng_with_a_tinted_neutral_renders_like_the_bayer_one(tmp_path):
