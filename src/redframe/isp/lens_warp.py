@@ -21,6 +21,11 @@ than 1.25x (a strong fisheye) is noted as aliasing. With ``--lens-crop auto`` th
 destination is zoomed about the optical centre until no source position leaves the
 frame.
 
+Kernels: the positions and the resampling are compiled ahead of time in ``_lens_warp.pyx``
+(Cython + OpenMP, parallel over rows). The stage computes each output row's source
+positions (all planes) and reads the bicubic from the interleaved input in one pass, with
+no maps of the frame; :func:`source_maps` + :func:`remap_planes` compute the same values.
+
 Strips: the stage's halo is the largest vertical displacement of the warp over the frame
 plus the kernel's reach, so a strip computes what the whole frame computes.
 """
@@ -29,11 +34,10 @@ from __future__ import annotations
 
 import math
 
-import cv2
-import numba as nb
 import numpy as np
 
 from redframe.io import dng_opcodes as ops
+from redframe.isp import _lens_warp as _k
 from redframe.isp.lens import active_scale
 from redframe.isp.stage import Stage, is_raw
 
@@ -41,78 +45,6 @@ __all__ = ["STAGE", "source_maps", "remap_planes"]
 
 _SUB = 32.0  # OpenCV remap's sub-pixel grid (INTER_BITS = 5)
 _REACH = 3  # rows the bicubic kernel reads beyond the source position, with rounding
-
-
-@nb.njit(inline="always", fastmath=True)
-def _fixed(v, lo, hi):
-    """A position on OpenCV remap's fixed-point grid (1/32 pixel), limited to [lo, hi]."""
-    q = np.floor(min(max(v, lo), hi) * 32.0 + 0.5)
-    return int(q)
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _dng_maps(a, b, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential, m1, m2):
-    """Destination -> source for rows [a, b) of the frame being rendered, all planes, as
-    :func:`redframe.isp.lens.dng_source` (the DNG SDK's GetSrcPixelPosition), written as
-    OpenCV remap's fixed-point maps (``convertMaps`` to CV_16SC2: integer x, y (row
-    relative to ``a``) and the 1/32-pixel fraction index ``fy * 32 + fx``)."""
-    for i in nb.prange(b - a):
-        yf = (a + i + 0.5) * sy - 0.5
-        dy = (yf - cyp) * (scale / R)
-        for j in range(w):
-            xf = (j + 0.5) * sx - 0.5
-            dx = (xf - cxp) * (scale / R)
-            r2 = min(dx * dx + dy * dy, 1.0)
-            for p in range(3):
-                if fisheye:
-                    if r2 < 1e-12:
-                        ratio = 1.0
-                    else:
-                        r = np.sqrt(r2)
-                        t = np.arctan(r)
-                        t2 = t * t
-                        ratio = t * (coef[p, 0] + t2 * (coef[p, 1] + t2 * (
-                            coef[p, 2] + t2 * coef[p, 3]))) / r
-                else:
-                    lo, hi = valid[p, 0], valid[p, 1]
-                    rc = min(max(r2, lo * lo), hi * hi)
-                    if even:  # WarpRectilinear: kr0 + kr1 r^2 + kr2 r^4 + kr3 r^6
-                        poly = coef[p, 6]
-                        for k in range(4, -1, -2):
-                            poly = poly * rc + coef[p, k]
-                    else:
-                        r = np.sqrt(rc)
-                        poly = coef[p, nterms - 1]
-                        for k in range(nterms - 2, -1, -1):
-                            poly = poly * r + coef[p, k]
-                    ratio = 1.0 / poly if recip else poly
-                ux = dx * ratio
-                uy = dy * ratio
-                if tangential:
-                    kt0, kt1 = tan[p, 0], tan[p, 1]
-                    uy += kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy
-                    ux += kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy
-                ys = ((cyp + R * uy) + 0.5) / sy - 0.5
-                xs = ((cxp + R * ux) + 0.5) / sx - 0.5
-                iy = _fixed(ys, -64.0, h + 64.0) - 32 * a
-                ix = _fixed(xs, -64.0, w + 64.0)
-                m1[p, i, j, 0] = ix >> 5
-                m1[p, i, j, 1] = iy >> 5
-                m2[p, i, j] = (iy & 31) * 32 + (ix & 31)
-
-
-@nb.njit(parallel=True, cache=True)
-def _fixed_maps(xy, a, w, h, m1, m2):
-    """lensfun's (rows, w, 3, 2) source positions as remap's fixed-point maps."""
-    for i in nb.prange(xy.shape[0]):
-        for j in range(xy.shape[1]):
-            for p in range(3):
-                ix = _fixed(np.float64(xy[i, j, p, 0]), -64.0, w + 64.0)
-                iy = _fixed(np.float64(xy[i, j, p, 1]), -64.0, h + 64.0) - 32 * a
-                m1[p, i, j, 0] = ix >> 5
-                m1[p, i, j, 1] = iy >> 5
-                m2[p, i, j] = (iy & 31) * 32 + (ix & 31)
 
 
 def _warp_arrays(op):
@@ -130,14 +62,12 @@ def _warp_arrays(op):
             np.ascontiguousarray(op.valid[idx], np.float64), bool(op.reciprocal), False)
 
 
-def source_maps(ctx, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-    """For output rows [a, b) of the frame being rendered: per plane (R, G, B) where to read
-    in that frame (rows relative to ``a``), as OpenCV remap's fixed-point maps on the
-    1/32-pixel grid: (3, b - a, W, 2) int16 (x, y) and (3, b - a, W) uint16 fractions."""
+def _positions(ctx, a: int, b: int):
+    """What the kernels need for output rows [a, b): ("dng", arguments of
+    ``_lens_warp.dng_maps`` after the rows) or ("xy", lensfun's (rows, w, 3, 2) float32
+    source positions)."""
     plan = ctx.plan.lens
     h, w = ctx.shape
-    m1 = np.empty((3, b - a, w, 2), np.int16)
-    m2 = np.empty((3, b - a, w), np.uint16)
     if plan.warp is not None:
         src = ctx.source if ctx.source is not None else ctx.scene
         H, W = src.shape
@@ -146,12 +76,25 @@ def source_maps(ctx, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         cxp, cyp = op.cx * W, op.cy * H
         R = math.hypot(max(cxp, W - cxp), max(cyp, H - cyp))
         coef, nterms, even, tan, valid, recip, fisheye = _warp_arrays(op)
-        _dng_maps(a, b, w, h, float(sy), float(sx), cxp, cyp, R, float(plan.scale), coef,
-                  nterms, even, tan, valid, recip, fisheye, bool(ctx.params.lens.distortion),
-                  m1, m2)
-        return m1, m2
+        return "dng", (w, h, float(sy), float(sx), float(cxp), float(cyp), float(R),
+                       float(plan.scale), coef, nterms, even, tan, valid, recip, fisheye,
+                       bool(ctx.params.lens.distortion))
     xy = plan.geometry((h, w)).coords(a, b)  # (rows, w, 3, 2): x, y
-    _fixed_maps(np.ascontiguousarray(xy, np.float32), a, w, h, m1, m2)
+    return "xy", np.ascontiguousarray(xy, np.float32)
+
+
+def source_maps(ctx, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """For output rows [a, b) of the frame being rendered: per plane (R, G, B) where to read
+    in that frame (rows relative to ``a``), as OpenCV remap's fixed-point maps on the
+    1/32-pixel grid: (3, b - a, W, 2) int16 (x, y) and (3, b - a, W) uint16 fractions."""
+    h, w = ctx.shape
+    m1 = np.empty((3, b - a, w, 2), np.int16)
+    m2 = np.empty((3, b - a, w), np.uint16)
+    kind, args = _positions(ctx, a, b)
+    if kind == "dng":
+        _k.dng_maps(a, b, *args, m1, m2)
+    else:
+        _k.fixed_maps(args, a, w, h, m1, m2)
     return m1, m2
 
 
@@ -161,19 +104,29 @@ def source_rows(m1: np.ndarray, m2: np.ndarray, a: int) -> np.ndarray:
 
 
 def remap_planes(x: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> np.ndarray:
-    """Sample each plane of ``x`` at the positions of :func:`source_maps` (bicubic)."""
-    planes = cv2.split(np.ascontiguousarray(x, dtype=np.float32))
-    out = [cv2.remap(planes[c], m1[c], m2[c], cv2.INTER_CUBIC,
-                     borderMode=cv2.BORDER_REPLICATE) for c in range(3)]
-    return cv2.merge(out)
+    """Sample each plane of ``x`` at the positions of :func:`source_maps` (bicubic, as
+    OpenCV's ``remap`` with ``INTER_CUBIC`` and ``BORDER_REPLICATE``)."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty((m1.shape[1], m1.shape[2], 3), np.float32)
+    _k.remap_fixed(x, np.ascontiguousarray(m1, np.int16), np.ascontiguousarray(m2, np.uint16),
+                   out)
+    return out
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
     """Rows near a strip's edge whose sources lie outside it read replicated rows; they
-    are within the halo, which the composer discards."""
+    are within the halo, which the composer discards. (Positions and resampling in one
+    pass: what :func:`remap_planes` of :func:`source_maps` computes.)"""
     a, b = rows
-    m1, m2 = source_maps(ctx, a, b)
-    return remap_planes(x, m1, m2)
+    h, w = ctx.shape
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty((b - a, w, 3), np.float32)
+    kind, args = _positions(ctx, a, b)
+    if kind == "dng":
+        _k.dng_warp(x, a, *args, out)
+    else:
+        _k.fixed_warp(x, args, a, w, h, out)
+    return out
 
 
 def _vertical_reach(ctx) -> int:

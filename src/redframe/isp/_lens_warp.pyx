@@ -1,0 +1,421 @@
+"""Compiled kernels of :mod:`redframe.isp.lens_warp`: destination -> source positions of the
+lens warp on remap's 1/32-pixel grid, and Keys' bicubic resampling at them.
+
+Positions are computed one output row at a time (all three planes, into per-thread scratch
+rows of fixed-point x, y), then each output pixel of each plane is read from a planar
+copy of the (H, W, 3) input (a plane's 4 taps of a row contiguous: one 4-wide vector) and
+written interleaved: no maps of the whole frame. The
+maps (:func:`dng_maps`, :func:`fixed_maps`) and the resampling from maps
+(:func:`remap_fixed`) share that code, so the fused kernels (:func:`dng_warp`,
+:func:`fixed_warp`) compute exactly what maps + remap compute.
+
+Bicubic: OpenCV ``remap`` ``INTER_CUBIC`` (a = -0.75) on its 1/32-pixel table, edges
+replicated (``BORDER_REPLICATE``); the 4 x 4 sum is taken separably (4 rows weighted by x,
+then by y) instead of OpenCV's 16 products of the 2-D table: the same weights, float32
+rounding differences only (< 1e-6 relative).
+"""
+
+from cython.parallel cimport parallel, prange
+from libc.math cimport atan, floor, sqrt
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+
+cdef struct Warp:
+    # DNG WarpRectilinear / WarpFisheye, in the frame being rendered (see lens_warp.py)
+    double sy, sx, cxp, cyp, R, k  # k = scale / R
+    const double* coef  # (3, ncoef)
+    Py_ssize_t ncoef
+    int nterms
+    bint even, recip, fisheye, tangential
+    const double* tan  # (3, 2)
+    const double* valid  # (3, 2)
+    int w, h
+
+
+cdef inline int _fixed(double v, double lo, double hi) noexcept nogil:
+    """A position on OpenCV remap's fixed-point grid (1/32 pixel), limited to [lo, hi]."""
+    return <int>floor(min(max(v, lo), hi) * 32.0 + 0.5)
+
+
+cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
+                          int* ix, int* iy) noexcept nogil:
+    """Fixed-point source x, y (y relative to row ``a``) of output row ``row`` (frame
+    coordinates), planes R, G, B at ``ix[p * w + j]``: the DNG SDK's GetSrcPixelPosition."""
+    cdef Py_ssize_t j, w = P.w
+    cdef int p, k, nterms = P.nterms
+    cdef double yf, dy, xf, dx, r2, r, t, t2, ratio, lo, hi, rc, poly, ux, uy, ys, xs
+    cdef double kt0, kt1, c0, c1, c2, c3
+    cdef const double* cf
+    cdef double hmax = P.h + 64.0, wmax = P.w + 64.0
+    cdef int ya = <int>(32 * a)
+    yf = (row + 0.5) * P.sy - 0.5
+    dy = (yf - P.cyp) * P.k
+    for p in range(3):
+        cf = P.coef + p * P.ncoef
+        lo = P.valid[2 * p]
+        hi = P.valid[2 * p + 1]
+        kt0 = P.tan[2 * p]
+        kt1 = P.tan[2 * p + 1]
+        if P.fisheye:
+            for j in range(w):
+                xf = (j + 0.5) * P.sx - 0.5
+                dx = (xf - P.cxp) * P.k
+                r2 = min(dx * dx + dy * dy, 1.0)
+                if r2 < 1e-12:
+                    ratio = 1.0
+                else:
+                    r = sqrt(r2)
+                    t = atan(r)
+                    t2 = t * t
+                    ratio = t * (cf[0] + t2 * (cf[1] + t2 * (cf[2] + t2 * cf[3]))) / r
+                ux = dx * ratio
+                uy = dy * ratio
+                if P.tangential:
+                    uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
+                    ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
+                ys = ((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5
+                xs = ((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5
+                iy[p * w + j] = _fixed(ys, -64.0, hmax) - ya
+                ix[p * w + j] = _fixed(xs, -64.0, wmax)
+        elif P.even:  # WarpRectilinear: kr0 + kr1 r^2 + kr2 r^4 + kr3 r^6
+            c0 = cf[0]
+            c1 = cf[2]
+            c2 = cf[4]
+            c3 = cf[6]
+            for j in range(w):
+                xf = (j + 0.5) * P.sx - 0.5
+                dx = (xf - P.cxp) * P.k
+                r2 = min(dx * dx + dy * dy, 1.0)
+                rc = min(max(r2, lo * lo), hi * hi)
+                poly = ((c3 * rc + c2) * rc + c1) * rc + c0
+                ratio = (1.0 / poly) if P.recip else poly
+                ux = dx * ratio
+                uy = dy * ratio
+                if P.tangential:
+                    uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
+                    ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
+                ys = ((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5
+                xs = ((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5
+                iy[p * w + j] = _fixed(ys, -64.0, hmax) - ya
+                ix[p * w + j] = _fixed(xs, -64.0, wmax)
+        else:
+            for j in range(w):
+                xf = (j + 0.5) * P.sx - 0.5
+                dx = (xf - P.cxp) * P.k
+                r2 = min(dx * dx + dy * dy, 1.0)
+                rc = min(max(r2, lo * lo), hi * hi)
+                r = sqrt(rc)
+                poly = cf[nterms - 1]
+                for k in range(nterms - 2, -1, -1):
+                    poly = poly * r + cf[k]
+                ratio = (1.0 / poly) if P.recip else poly
+                ux = dx * ratio
+                uy = dy * ratio
+                if P.tangential:
+                    uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
+                    ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
+                ys = ((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5
+                xs = ((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5
+                iy[p * w + j] = _fixed(ys, -64.0, hmax) - ya
+                ix[p * w + j] = _fixed(xs, -64.0, wmax)
+
+
+cdef inline void _xy_row(const float* xy, Py_ssize_t w, int ya, double wmax, double hmax,
+                         int* ix, int* iy) noexcept nogil:
+    """lensfun's source positions of one row, (w, 3, 2) x, y, on the fixed-point grid."""
+    cdef Py_ssize_t j
+    cdef int p
+    for p in range(3):
+        for j in range(w):
+            ix[p * w + j] = _fixed(<double>xy[6 * j + 2 * p], -64.0, wmax)
+            iy[p * w + j] = _fixed(<double>xy[6 * j + 2 * p + 1], -64.0, hmax) - ya
+
+
+cdef inline void _pack_row(const int* ix, const int* iy, Py_ssize_t w,
+                           short* m1r, short* m1g, short* m1b,
+                           unsigned short* m2r, unsigned short* m2g,
+                           unsigned short* m2b) noexcept nogil:
+    """Fixed-point positions as OpenCV's CV_16SC2 + fraction maps (one row, 3 planes)."""
+    cdef Py_ssize_t j
+    cdef short* m1p[3]
+    cdef unsigned short* m2p[3]
+    cdef int p, x, y
+    m1p[0] = m1r
+    m1p[1] = m1g
+    m1p[2] = m1b
+    m2p[0] = m2r
+    m2p[1] = m2g
+    m2p[2] = m2b
+    for p in range(3):
+        for j in range(w):
+            x = ix[p * w + j]
+            y = iy[p * w + j]
+            m1p[p][2 * j] = <short>(x >> 5)
+            m1p[p][2 * j + 1] = <short>(y >> 5)
+            m2p[p][j] = <unsigned short>((y & 31) * 32 + (x & 31))
+
+
+cdef inline int _clampi(int v, int hi) noexcept nogil:
+    return 0 if v < 0 else (hi if v > hi else v)
+
+
+cdef inline void _bicubic_row(const float* src, int hs, int ws, const int* ix,
+                              const int* iy, Py_ssize_t w, const float* tab,
+                              float* out) noexcept nogil:
+    """Each plane p of output pixel j (interleaved ``out``) at fixed-point
+    (ix, iy)[p * w + j] of the planar (3, hs, ws) ``src``: OpenCV's INTER_CUBIC,
+    BORDER_REPLICATE. The 4 taps of a row are contiguous: the 4 column sums weighted by y
+    are one 4-wide vector, then weighted by x."""
+    cdef Py_ssize_t j, rs = ws, plane = <Py_ssize_t>hs * ws
+    cdef int p, x, y, sx, sy, k
+    cdef const float* kx
+    cdef const float* ky
+    cdef const float* base
+    cdef const float* s0
+    cdef const float* s1
+    cdef const float* s2
+    cdef const float* s3
+    cdef float c0, c1, c2, c3
+    cdef int xs[4]
+    cdef unsigned ws3 = <unsigned>max(ws - 3, 0), hs3 = <unsigned>max(hs - 3, 0)
+    for p in range(3):
+        base = src + p * plane
+        for j in range(w):
+            x = ix[p * w + j]
+            y = iy[p * w + j]
+            kx = tab + 4 * (x & 31)
+            ky = tab + 4 * (y & 31)
+            sx = (x >> 5) - 1
+            sy = (y >> 5) - 1
+            if <unsigned>sx < ws3 and <unsigned>sy < hs3:
+                s0 = base + sy * rs + sx
+                s1 = s0 + rs
+                s2 = s1 + rs
+                s3 = s2 + rs
+                c0 = ky[0] * s0[0] + ky[1] * s1[0] + ky[2] * s2[0] + ky[3] * s3[0]
+                c1 = ky[0] * s0[1] + ky[1] * s1[1] + ky[2] * s2[1] + ky[3] * s3[1]
+                c2 = ky[0] * s0[2] + ky[1] * s1[2] + ky[2] * s2[2] + ky[3] * s3[2]
+                c3 = ky[0] * s0[3] + ky[1] * s1[3] + ky[2] * s2[3] + ky[3] * s3[3]
+            else:
+                for k in range(4):
+                    xs[k] = _clampi(sx + k, ws - 1)
+                s0 = base + _clampi(sy, hs - 1) * rs
+                s1 = base + _clampi(sy + 1, hs - 1) * rs
+                s2 = base + _clampi(sy + 2, hs - 1) * rs
+                s3 = base + _clampi(sy + 3, hs - 1) * rs
+                c0 = ky[0] * s0[xs[0]] + ky[1] * s1[xs[0]] + ky[2] * s2[xs[0]] + ky[3] * s3[xs[0]]
+                c1 = ky[0] * s0[xs[1]] + ky[1] * s1[xs[1]] + ky[2] * s2[xs[1]] + ky[3] * s3[xs[1]]
+                c2 = ky[0] * s0[xs[2]] + ky[1] * s1[xs[2]] + ky[2] * s2[xs[2]] + ky[3] * s3[xs[2]]
+                c3 = ky[0] * s0[xs[3]] + ky[1] * s1[xs[3]] + ky[2] * s2[xs[3]] + ky[3] * s3[xs[3]]
+            out[3 * j + p] = kx[0] * c0 + kx[1] * c1 + kx[2] * c2 + kx[3] * c3
+
+
+cdef _planar(const float[:, :, ::1] x):
+    """(H, W, 3) -> (3, H, W) float32, parallel over rows (a plane's 4 bicubic taps of a row
+    are then contiguous)."""
+    cdef Py_ssize_t i, j, h = x.shape[0], w = x.shape[1]
+    if h <= 0 or w <= 0 or x.shape[2] != 3:
+        raise ValueError("x must be a non-empty (H, W, 3) image")
+    arr = np.empty((3, h, w), np.float32)
+    cdef float[:, :, ::1] out = arr
+    cdef const float* s
+    cdef float* o0
+    cdef float* o1
+    cdef float* o2
+    for i in prange(h, nogil=True, schedule="static"):
+        s = &x[i, 0, 0]
+        o0 = &out[0, i, 0]
+        o1 = &out[1, i, 0]
+        o2 = &out[2, i, 0]
+        for j in range(w):
+            o0[j] = s[3 * j]
+            o1[j] = s[3 * j + 1]
+            o2[j] = s[3 * j + 2]
+    return arr
+
+
+def _cubic_table():
+    """OpenCV's 1-D INTER_CUBIC weights on the 1/32 grid (``interpolateCubic``, float32,
+    evaluated as OpenCV evaluates it), (32, 4)."""
+    A = np.float32(-0.75)
+    one = np.float32(1.0)
+    tab = np.empty((32, 4), np.float32)
+    for i in range(32):
+        x = np.float32(i) * np.float32(1.0 / 32)
+        x1 = x + one
+        c0 = ((A * x1 - np.float32(5) * A) * x1 + np.float32(8) * A) * x1 - np.float32(4) * A
+        c1 = ((A + np.float32(2)) * x - (A + np.float32(3))) * x * x + one
+        y = one - x
+        c2 = ((A + np.float32(2)) * y - (A + np.float32(3))) * y * y + one
+        tab[i] = (c0, c1, c2, one - c0 - c1 - c2)
+    return tab
+
+
+_TAB = _cubic_table()
+
+
+cdef int _set_warp(Warp* P, int w, int h, double sy, double sx, double cxp, double cyp,
+                    double R, double scale, const double[:, ::1] coef, int nterms, bint even,
+                    const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
+                    bint fisheye, bint tangential) except -1:
+    if coef.shape[0] != 3 or tan.shape[0] != 3 or valid.shape[0] != 3:
+        raise ValueError("coef, tan and valid need one row per plane")
+    if coef.shape[1] < (4 if fisheye else (7 if even else nterms)) or nterms < 1:
+        raise ValueError("too few coefficients")
+    P.w = w
+    P.h = h
+    P.sy = sy
+    P.sx = sx
+    P.cxp = cxp
+    P.cyp = cyp
+    P.R = R
+    P.k = scale / R
+    P.coef = &coef[0, 0]
+    P.ncoef = coef.shape[1]
+    P.nterms = nterms
+    P.even = even
+    P.recip = recip
+    P.fisheye = fisheye
+    P.tangential = tangential
+    P.tan = &tan[0, 0]
+    P.valid = &valid[0, 0]
+    return 0
+
+
+def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, double cxp,
+             double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
+             bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
+             bint fisheye, bint tangential, short[:, :, :, ::1] m1,
+             unsigned short[:, :, ::1] m2):
+    """Destination -> source for rows [a, b) of the frame being rendered, all planes, as
+    :func:`redframe.isp.lens.dng_source` (the DNG SDK's GetSrcPixelPosition), written as
+    OpenCV remap's fixed-point maps (``convertMaps`` to CV_16SC2: integer x, y (row
+    relative to ``a``) and the 1/32-pixel fraction index ``fy * 32 + fx``)."""
+    cdef Warp P
+    cdef Py_ssize_t i, n = b - a
+    cdef int* ix = NULL
+    cdef int* iy = NULL
+    _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
+              fisheye, tangential)
+    if m1.shape[0] != 3 or m1.shape[1] != n or m1.shape[2] != w or m1.shape[3] != 2 \
+            or m2.shape[0] != 3 or m2.shape[1] != n or m2.shape[2] != w:
+        raise ValueError("maps of the wrong shape")
+    if n <= 0 or w <= 0:
+        return
+    with nogil, parallel():
+        ix = <int*>malloc(6 * w * sizeof(int))
+        iy = ix + 3 * w
+        for i in prange(n, schedule="static"):
+            _dng_row(&P, a, a + i, ix, iy)
+            _pack_row(ix, iy, w, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
+                      &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
+        free(ix)
+
+
+def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, double sx,
+             double cxp, double cyp, double R, double scale, const double[:, ::1] coef,
+             int nterms, bint even, const double[:, ::1] tan, const double[:, ::1] valid,
+             bint recip, bint fisheye, bint tangential, float[:, :, ::1] out):
+    """:func:`dng_maps` for rows [a, a + len(out)) and the bicubic read of ``x`` (whose row
+    0 is frame row ``a``) at them, in one pass: ``out`` (rows, w, 3)."""
+    cdef Warp P
+    cdef Py_ssize_t i, n = out.shape[0]
+    cdef int* ix = NULL
+    cdef int* iy = NULL
+    cdef const float[:, ::1] tab = _TAB
+    cdef int hs = x.shape[0], ws = x.shape[1]
+    cdef const float[:, :, ::1] xp = _planar(x)
+    cdef const float* src = &xp[0, 0, 0]
+    _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
+              fisheye, tangential)
+    if out.shape[1] != w or out.shape[2] != 3 or x.shape[2] != 3:
+        raise ValueError("out must be (rows, w, 3) and x (rows, W, 3)")
+    if n <= 0 or w <= 0:
+        return
+    with nogil, parallel():
+        ix = <int*>malloc(6 * w * sizeof(int))
+        iy = ix + 3 * w
+        for i in prange(n, schedule="static"):
+            _dng_row(&P, a, a + i, ix, iy)
+            _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
+        free(ix)
+
+
+def fixed_maps(const float[:, :, :, ::1] xy, Py_ssize_t a, int w, int h,
+               short[:, :, :, ::1] m1, unsigned short[:, :, ::1] m2):
+    """lensfun's (rows, w, 3, 2) source positions as remap's fixed-point maps."""
+    cdef Py_ssize_t i, n = xy.shape[0], wx = xy.shape[1]
+    cdef int* ix = NULL
+    cdef int* iy = NULL
+    cdef int ya = <int>(32 * a)
+    if xy.shape[2] != 3 or xy.shape[3] != 2 or m1.shape[1] != n or m1.shape[2] != wx \
+            or m2.shape[1] != n or m2.shape[2] != wx or m1.shape[0] != 3 or m2.shape[0] != 3:
+        raise ValueError("positions and maps of different shapes")
+    if n <= 0 or wx <= 0:
+        return
+    with nogil, parallel():
+        ix = <int*>malloc(6 * wx * sizeof(int))
+        iy = ix + 3 * wx
+        for i in prange(n, schedule="static"):
+            _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
+            _pack_row(ix, iy, wx, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
+                      &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
+        free(ix)
+
+
+def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_t a, int w,
+               int h, float[:, :, ::1] out):
+    """:func:`fixed_maps` and the bicubic read of ``x`` at them in one pass."""
+    cdef Py_ssize_t i, n = xy.shape[0], wx = xy.shape[1]
+    cdef int* ix = NULL
+    cdef int* iy = NULL
+    cdef int ya = <int>(32 * a)
+    cdef const float[:, ::1] tab = _TAB
+    cdef int hs = x.shape[0], ws = x.shape[1]
+    cdef const float[:, :, ::1] xp = _planar(x)
+    cdef const float* src = &xp[0, 0, 0]
+    if xy.shape[2] != 3 or xy.shape[3] != 2 or out.shape[0] != n or out.shape[1] != wx \
+            or out.shape[2] != 3 or x.shape[2] != 3:
+        raise ValueError("positions, x and out of different shapes")
+    if n <= 0 or wx <= 0:
+        return
+    with nogil, parallel():
+        ix = <int*>malloc(6 * wx * sizeof(int))
+        iy = ix + 3 * wx
+        for i in prange(n, schedule="static"):
+            _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
+            _bicubic_row(src, hs, ws, ix, iy, wx, &tab[0, 0], &out[i, 0, 0])
+        free(ix)
+
+
+def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
+                const unsigned short[:, :, ::1] m2, float[:, :, ::1] out):
+    """The bicubic read of each plane of ``x`` at the maps of :func:`dng_maps` or
+    :func:`fixed_maps` (what ``cv2.remap`` of each plane computes)."""
+    cdef Py_ssize_t i, j, n = m1.shape[1], w = m1.shape[2]
+    cdef int p, m
+    cdef int* ix = NULL
+    cdef int* iy = NULL
+    cdef const float[:, ::1] tab = _TAB
+    cdef int hs = x.shape[0], ws = x.shape[1]
+    cdef const float[:, :, ::1] xp = _planar(x)
+    cdef const float* src = &xp[0, 0, 0]
+    if m1.shape[0] != 3 or m1.shape[3] != 2 or m2.shape[0] != 3 or m2.shape[1] != n \
+            or m2.shape[2] != w or out.shape[0] != n or out.shape[1] != w or out.shape[2] != 3 \
+            or x.shape[2] != 3:
+        raise ValueError("maps, x and out of different shapes")
+    if n <= 0 or w <= 0:
+        return
+    with nogil, parallel():
+        ix = <int*>malloc(6 * w * sizeof(int))
+        iy = ix + 3 * w
+        for i in prange(n, schedule="static"):
+            for p in range(3):
+                for j in range(w):
+                    m = m2[p, i, j]
+                    ix[p * w + j] = m1[p, i, j, 0] * 32 + (m & 31)
+                    iy[p * w + j] = m1[p, i, j, 1] * 32 + (m >> 5)
+            _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
+        free(ix)
