@@ -35,9 +35,9 @@ Crops: a tile whose origin sits at odd coordinates has a different Bayer phase;
 Implementation: :func:`demosaic_menon2007_reference` and :func:`demosaic_malvar2004_reference`
 write the methods as whole-image convolutions and masks, in the order of the papers;
 :func:`demosaic_menon2007`, :func:`demosaic_malvar2004` and :func:`demosaic_bilinear` are
-fused, row-parallel numba kernels with the same signature and the same results (to
-float32 rounding), tested against the references. 12 MP on 2 cores: Menon ~0.12 s,
-Malvar ~0.03 s (``benchmarks/demosaic.py``).
+fused, row-parallel kernels (Cython + OpenMP, compiled ahead of time in ``_demosaic.pyx``)
+with the same signature and the same results (to float32 rounding), tested against the
+references. 12 MP on 2 cores: Menon ~0.12 s, Malvar ~0.03 s (``benchmarks/demosaic.py``).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from numba import njit, prange
 
 from redframe.io.scene import CFA_PATTERNS, pattern_to_index
+from redframe.isp import _demosaic
 from redframe.isp.stage import Stage
 from redframe.params import param, validate
 
@@ -197,19 +197,6 @@ def _pad(x: np.ndarray, margin: int) -> np.ndarray:
     return cv2.copyMakeBorder(x, margin, margin, margin, margin, _BORDER)
 
 
-@njit(cache=True, inline="always")
-def _row_phase(idx, y):  # pragma: no cover - compiled
-    r = y & 1
-    gc = 0 if idx[r, 0] == 1 else 1
-    return gc, idx[r, 1 - gc]
-
-
-@njit(cache=True, inline="always")
-def _first(lo, parity):  # pragma: no cover - compiled
-    """The first column >= ``lo`` with the given parity."""
-    return lo + ((parity - lo) & 1)
-
-
 # ----------------------------------------------------------------------------- bilinear
 
 _K_BILINEAR_G = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]], np.float32) / 4
@@ -228,30 +215,6 @@ def _demosaic_bilinear_reference(cfa: np.ndarray, pattern: str) -> np.ndarray:
                     sampled[dy::2, dx::2] = x[dy::2, dx::2]
         channels.append(_filter(sampled, kernel))
     return cv2.merge(channels)
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _bilinear_nb(xp, idx, out):  # pragma: no cover - compiled
-    """Bilinear on a mosaic padded by 2; writes ``out`` (H, W, 3)."""
-    h, w = out.shape[0], out.shape[1]
-    half = np.float32(0.5)
-    quarter = np.float32(0.25)
-    for i in prange(h):
-        y = i + 2
-        gc, a = _row_phase(idx, y)
-        b = 2 - a
-        for j in range(w):
-            X = j + 2
-            c = xp[y, X]
-            if (X & 1) == gc:
-                out[i, j, a] = half * (xp[y, X - 1] + xp[y, X + 1])
-                out[i, j, 1] = c
-                out[i, j, b] = half * (xp[y - 1, X] + xp[y + 1, X])
-            else:
-                out[i, j, a] = c
-                out[i, j, 1] = quarter * (xp[y - 1, X] + xp[y + 1, X] + xp[y, X - 1] + xp[y, X + 1])
-                out[i, j, b] = quarter * (xp[y - 1, X - 1] + xp[y - 1, X + 1]
-                                          + xp[y + 1, X - 1] + xp[y + 1, X + 1])
 
 
 def demosaic_bilinear(cfa: np.ndarray, pattern: str) -> np.ndarray:
@@ -282,7 +245,7 @@ def demosaic_bilinear(cfa: np.ndarray, pattern: str) -> np.ndarray:
     """
     x, idx = _prepare(cfa, pattern)
     out = np.empty(x.shape + (3,), np.float32)
-    _bilinear_nb(_pad(x, 2), idx, out)
+    _demosaic.bilinear(_pad(x, 2), idx, out)
     return out
 
 
@@ -331,36 +294,6 @@ def demosaic_malvar2004_reference(cfa: np.ndarray, pattern: str) -> np.ndarray:
     return np.stack([red, green, blue], axis=-1)
 
 
-@njit(parallel=True, cache=True, fastmath=True)
-def _malvar2004_nb(xp, idx, out):  # pragma: no cover - compiled
-    """Malvar 2004 on a mosaic padded by 2; writes ``out`` (H, W, 3)."""
-    h, w = out.shape[0], out.shape[1]
-    for i in prange(h):
-        y = i + 2
-        r = y & 1
-        green_col = 0 if idx[r, 0] == 1 else 1
-        a = idx[r, 1 - green_col]  # the non-green colour of this row
-        b = 2 - a
-        for j in range(w):
-            X = j + 2
-            c = xp[y, X]
-            cross2 = xp[y - 2, X] + xp[y + 2, X] + xp[y, X - 2] + xp[y, X + 2]
-            diag1 = xp[y - 1, X - 1] + xp[y - 1, X + 1] + xp[y + 1, X - 1] + xp[y + 1, X + 1]
-            if (X & 1) == green_col:
-                hor1 = xp[y, X - 1] + xp[y, X + 1]
-                ver1 = xp[y - 1, X] + xp[y + 1, X]
-                hor2 = xp[y, X - 2] + xp[y, X + 2]
-                ver2 = xp[y - 2, X] + xp[y + 2, X]
-                out[i, j, 1] = c
-                out[i, j, a] = (5.0 * c + 4.0 * hor1 - hor2 - diag1 + 0.5 * ver2) * 0.125
-                out[i, j, b] = (5.0 * c + 4.0 * ver1 - ver2 - diag1 + 0.5 * hor2) * 0.125
-            else:
-                cross1 = xp[y - 1, X] + xp[y + 1, X] + xp[y, X - 1] + xp[y, X + 1]
-                out[i, j, a] = c
-                out[i, j, 1] = (4.0 * c + 2.0 * cross1 - cross2) * 0.125
-                out[i, j, b] = (6.0 * c + 2.0 * diag1 - 1.5 * cross2) * 0.125
-
-
 def demosaic_malvar2004(cfa: np.ndarray, pattern: str) -> np.ndarray:
     """Malvar-He-Cutler high-quality linear demosaicing.
 
@@ -396,7 +329,7 @@ def demosaic_malvar2004(cfa: np.ndarray, pattern: str) -> np.ndarray:
     """
     x, idx = _prepare(cfa, pattern)
     out = np.empty(x.shape + (3,), np.float32)
-    _malvar2004_nb(_pad(x, 2), idx, out)
+    _demosaic.malvar2004(_pad(x, 2), idx, out)
     return out
 
 
@@ -508,151 +441,13 @@ def _menon2007_refine_reference(red, green, blue, r_m, g_m, b_m, horizontal):
     return red, green, blue
 
 
-# The fast path: one row-parallel numba kernel per stage, on the padded mosaic ``xp``
-# (Hp, Wp) and a scratch stack ``planes`` (3, Hp, Wp). Each stage computes a band that
-# shrinks by its stencil radius; only the central (H, W) window is ever read back, and the
+# The fast path: one row-parallel compiled kernel per stage (``_demosaic.pyx``), on the
+# padded mosaic ``xp`` (Hp, Wp) and a scratch stack ``planes`` (3, Hp, Wp). Each stage
+# computes a band that shrinks by its stencil radius; only the central (H, W) window is ever read back, and the
 # margin is wide enough that it never depends on an unwritten value. In every stage a
 # site writes only values that no other site of the same stage reads, so rows can run in
 # parallel and the stages can work in place. Notation: in row y, ``a`` is the non-green
 # colour (0 = R, 2 = B), ``b = 2 - a`` the other one, ``gc`` the parity of green columns.
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _menon_chroma_nb(xp, idx, cc):  # pragma: no cover - compiled
-    """C_H, C_V = x - G_H, x - G_V at red/blue sites, packed: site X of row y is
-    ``cc[:, y, X >> 1]`` (the red/blue sites of a row are every other column, so the
-    decision below walks them contiguously and vectorises)."""
-    hp, wp = xp.shape
-    half, quarter, two = np.float32(0.5), np.float32(0.25), np.float32(2.0)
-    for y in prange(2, hp - 2):
-        gc, _ = _row_phase(idx, y)
-        for X in range(_first(2, 1 - gc), wp - 2, 2):
-            c = xp[y, X]
-            k = X >> 1
-            cc[0, y, k] = c - (half * (xp[y, X - 1] + xp[y, X + 1])
-                               + quarter * (two * c - xp[y, X - 2] - xp[y, X + 2]))
-            cc[1, y, k] = c - (half * (xp[y - 1, X] + xp[y + 1, X])
-                               + quarter * (two * c - xp[y - 2, X] - xp[y + 2, X]))
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _menon_decide_nb(xp, idx, cc, planes, horizontal):  # pragma: no cover - compiled
-    """Direction decision and green: horizontal (uint8), planes[1] = G (reads packed C_H,
-    C_V)."""
-    hp, wp = xp.shape
-    ch = cc[0]
-    cv = cc[1]
-    three = np.float32(3.0)
-    for y in prange(4, hp - 4):
-        gc, _ = _row_phase(idx, y)
-        for X in range(_first(4, gc), wp - 4, 2):
-            planes[1, y, X] = xp[y, X]
-        o = 1 - gc  # parity of this row's red/blue columns: X = 2k + o
-        # in rows y +- 1 the red/blue sites are the columns X - 1 and X + 1
-        lo = o - 1
-        hi = o
-        for k in range(_first(4, o) >> 1, (wp - 4 - o + 1) >> 1):
-            X = 2 * k + o
-            # Window sums of D_H(y, x) = |C_H(y, x) - C_H(y, x + 2)| over rows y-2..y+2
-            # (centre row x3) and columns X-2..X, and the transpose for D_V.
-            dh = (three * (abs(ch[y, k - 1] - ch[y, k]) + abs(ch[y, k] - ch[y, k + 1]))
-                  + abs(ch[y - 2, k - 1] - ch[y - 2, k]) + abs(ch[y - 2, k] - ch[y - 2, k + 1])
-                  + abs(ch[y + 2, k - 1] - ch[y + 2, k]) + abs(ch[y + 2, k] - ch[y + 2, k + 1])
-                  + abs(ch[y - 1, k + lo] - ch[y - 1, k + hi])
-                  + abs(ch[y + 1, k + lo] - ch[y + 1, k + hi]))
-            dv = (three * (abs(cv[y - 2, k] - cv[y, k]) + abs(cv[y, k] - cv[y + 2, k]))
-                  + abs(cv[y - 2, k - 1] - cv[y, k - 1]) + abs(cv[y, k - 1] - cv[y + 2, k - 1])
-                  + abs(cv[y - 2, k + 1] - cv[y, k + 1]) + abs(cv[y, k + 1] - cv[y + 2, k + 1])
-                  + abs(cv[y - 1, k + lo] - cv[y + 1, k + lo])
-                  + abs(cv[y - 1, k + hi] - cv[y + 1, k + hi]))
-            hz = dv >= dh
-            horizontal[y, X] = hz
-            planes[1, y, X] = xp[y, X] - (ch[y, k] if hz else cv[y, k])
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _menon_rb_at_green_nb(xp, idx, planes):  # pragma: no cover - compiled
-    """Red and blue at green sites from the colour differences of the two sampling neighbours.
-
-    With ``xp`` standing for G at green sites and for R/B at red/blue sites, this serves
-    both the first estimate (G from the decision) and the refining step (refined G).
-    """
-    hp, wp = xp.shape
-    half = np.float32(0.5)
-    g = planes[1]
-    for y in prange(5, hp - 5):
-        gc, a = _row_phase(idx, y)
-        b = 2 - a
-        for X in range(_first(5, gc), wp - 5, 2):
-            gx = xp[y, X]
-            planes[a, y, X] = gx + half * ((xp[y, X - 1] - g[y, X - 1])
-                                           + (xp[y, X + 1] - g[y, X + 1]))
-            planes[b, y, X] = gx + half * ((xp[y - 1, X] - g[y - 1, X])
-                                           + (xp[y + 1, X] - g[y + 1, X]))
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _menon_rb_at_rb_nb(xp, idx, planes, horizontal):  # pragma: no cover - compiled
-    """Blue at red sites and red at blue sites along the chosen direction."""
-    hp, wp = xp.shape
-    half = np.float32(0.5)
-    for y in prange(6, hp - 6):
-        gc, a = _row_phase(idx, y)
-        b = 2 - a
-        for X in range(_first(6, 1 - gc), wp - 6, 2):
-            c = xp[y, X]
-            planes[a, y, X] = c
-            along_h = ((planes[b, y, X - 1] - planes[a, y, X - 1])
-                       + (planes[b, y, X + 1] - planes[a, y, X + 1]))
-            along_v = ((planes[b, y - 1, X] - planes[a, y - 1, X])
-                       + (planes[b, y + 1, X] - planes[a, y + 1, X]))
-            # both, then a select: the direction is a coin toss on noise (no branch to miss)
-            planes[b, y, X] = c + half * (along_h if horizontal[y, X] else along_v)
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _menon_refine_green_nb(xp, idx, planes, horizontal):  # pragma: no cover - compiled
-    """Refining step: green at red/blue sites from the 3-tap mean of R - G (B - G)."""
-    hp, wp = xp.shape
-    g = planes[1]
-    third = np.float32(1.0 / 3.0)
-    for y in prange(7, hp - 7):
-        gc, a = _row_phase(idx, y)
-        for X in range(_first(7, 1 - gc), wp - 7, 2):
-            c = xp[y, X]
-            along_h = (planes[a, y, X - 1] - g[y, X - 1]) + (planes[a, y, X + 1] - g[y, X + 1])
-            along_v = (planes[a, y - 1, X] - g[y - 1, X]) + (planes[a, y + 1, X] - g[y + 1, X])
-            s = along_h if horizontal[y, X] else along_v
-            g[y, X] = c - (s + (c - g[y, X])) * third
-
-
-@njit(parallel=True, cache=True, fastmath=True)
-def _menon_output_nb(xp, idx, planes, horizontal, margin, refine, out):  # pragma: no cover
-    """Write the (H, W, 3) result; with ``refine``, the last refining step (R at B, B at R)."""
-    h, w = out.shape[0], out.shape[1]
-    third = np.float32(1.0 / 3.0)
-    for i in prange(h):
-        y = i + margin
-        gc, a = _row_phase(idx, y)
-        b = 2 - a
-        for j in range(w):
-            X = j + margin
-            if (X & 1) == gc:
-                out[i, j, 0] = planes[0, y, X]
-                out[i, j, 1] = xp[y, X]
-                out[i, j, 2] = planes[2, y, X]
-                continue
-            c = xp[y, X]
-            out[i, j, a] = c
-            out[i, j, 1] = planes[1, y, X]
-            if not refine:
-                out[i, j, b] = planes[b, y, X]
-            else:  # both directions, then a select (no branch to mispredict on noise)
-                along_h = ((planes[b, y, X - 1] - planes[a, y, X - 1]) + (planes[b, y, X] - c)
-                           + (planes[b, y, X + 1] - planes[a, y, X + 1]))
-                along_v = ((planes[b, y - 1, X] - planes[a, y - 1, X]) + (planes[b, y, X] - c)
-                           + (planes[b, y + 1, X] - planes[a, y + 1, X]))
-                out[i, j, b] = c + (along_h if horizontal[y, X] else along_v) * third
 
 
 def demosaic_menon2007(cfa: np.ndarray, pattern: str, refine: bool = True) -> np.ndarray:
@@ -710,16 +505,16 @@ def demosaic_menon2007(cfa: np.ndarray, pattern: str, refine: bool = True) -> np
     planes = np.empty((3,) + xp.shape, np.float32)
     horizontal = np.empty(xp.shape, np.uint8)
     cc = np.empty((2, xp.shape[0], xp.shape[1] // 2 + 1), np.float32)
-    _menon_chroma_nb(xp, idx, cc)
-    _menon_decide_nb(xp, idx, cc, planes, horizontal)
+    _demosaic.menon_chroma(xp, idx, cc)
+    _demosaic.menon_decide(xp, idx, cc, planes, horizontal)
     del cc
-    _menon_rb_at_green_nb(xp, idx, planes)
-    _menon_rb_at_rb_nb(xp, idx, planes, horizontal)
+    _demosaic.menon_rb_at_green(xp, idx, planes)
+    _demosaic.menon_rb_at_rb(xp, idx, planes, horizontal)
     if refine:
-        _menon_refine_green_nb(xp, idx, planes, horizontal)
-        _menon_rb_at_green_nb(xp, idx, planes)
+        _demosaic.menon_refine_green(xp, idx, planes, horizontal)
+        _demosaic.menon_rb_at_green(xp, idx, planes)
     out = np.empty(x.shape + (3,), np.float32)
-    _menon_output_nb(xp, idx, planes, horizontal, m, bool(refine), out)
+    _demosaic.menon_output(xp, idx, planes, horizontal, m, bool(refine), out)
     return out
 
 
