@@ -22,7 +22,6 @@ from redframe.looks.characters import (
     Character,
     CharacterParams,
     Falloff,
-    Glow,
     Swirl,
     crop_box,
     get_character,
@@ -114,9 +113,9 @@ def test_soft_focus_raises_psf_tail_energy_and_conserves_light():
     tail0, energy0 = _tail(scene, r, bg)
     out = ch.render(scene)
     tail1, _ = _tail(out, r, bg)
-    # measured: the share of the light beyond 8 px rises from 1.8 % to 8.4 % (x4.6)
+    # measured: the share of the light beyond 8 px rises from 1.8 % to 10.3 % (x5.7)
     assert 0.015 < tail0 < 0.022
-    assert 3.5 < tail1 / tail0 < 6.0, (tail0, tail1)
+    assert 4.5 < tail1 / tail0 < 7.0, (tail0, tail1)
     glow_only = _only(glow=ch.params.glow).render(scene)
     assert abs(float(glow_only.sum() / scene.sum()) - 1.0) < 2e-3  # energy kept
     assert float(glow_only[..., 1].max()) < 1.0  # light moved from the core to the tail
