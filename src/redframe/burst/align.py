@@ -32,7 +32,9 @@ Burst Denoising Method", IPOL 11:142-169, doi:10.5201/ipol.2021.336):
   motion (likelihood-ratio test): a moving object, parallax. At high ISO most tiles of a
   dark scene are noise, and this is what keeps them from a random displacement.
 
-The tile loops are numba kernels, parallel over tiles; nothing loops over pixels in Python.
+The tile loops are compiled ahead of time in ``_align.pyx`` (Cython + OpenMP), parallel over
+tiles; the L1 and L2 searches are one kernel specialised per distance at compile time.
+Nothing loops over pixels in Python.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import cv2
-import numba as nb
 import numpy as np
+
+from redframe.burst import _align as _k
 
 __all__ = [
     "AlignParams",
@@ -227,225 +230,19 @@ def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
 
 
-@nb.njit(inline="always")
-def _distance_l1(ref, alt, y0, x0, ay, ax, t, bound):  # pragma: no cover - compiled
-    """L1 distance of a tile; stops once the partial sum exceeds ``bound`` (the best so far)."""
-    acc = np.float32(0.0)
-    for y in range(t):
-        row = np.float32(0.0)
-        for x in range(t):
-            d = alt[ay + y, ax + x] - ref[y0 + y, x0 + x]
-            row += abs(d)
-        acc += row
-        if acc >= bound:
-            break
-    return acc
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _search_l1(ref, alt, pad, oy, ox, t, cand, radius, out, cost):  # pragma: no cover
-    """Best integer displacement per tile (L1): the best of the candidates, then the best
-    within +-radius around it. (Written once per distance: no branch in the inner loop.)"""
-    ty_n, tx_n, k_n = cand.shape[0], cand.shape[1], cand.shape[2]
-    for k in nb.prange(ty_n * tx_n):
-        ty = k // tx_n
-        tx = k - ty * tx_n
-        y0 = oy[ty]
-        x0 = ox[tx]
-        best = np.float32(np.inf)
-        by = 0
-        bx = 0
-        for c in range(k_n):
-            dy = cand[ty, tx, c, 0]
-            dx = cand[ty, tx, c, 1]
-            if abs(dy) > pad or abs(dx) > pad:
-                continue
-            d = _distance_l1(ref, alt, y0, x0, y0 + dy + pad, x0 + dx + pad, t, best)
-            if d < best:
-                best = d
-                by = dy
-                bx = dx
-        cy = by
-        cx = bx
-        for dy in range(cy - radius, cy + radius + 1):
-            if abs(dy) > pad:
-                continue
-            for dx in range(cx - radius, cx + radius + 1):
-                if abs(dx) > pad or (dy == cy and dx == cx):
-                    continue
-                d = _distance_l1(ref, alt, y0, x0, y0 + dy + pad, x0 + dx + pad, t, best)
-                if d < best:
-                    best = d
-                    by = dy
-                    bx = dx
-        out[ty, tx, 0] = by
-        out[ty, tx, 1] = bx
-        cost[ty, tx] = best / (t * t)
-
-
-@nb.njit(inline="always")
-def _distance_l2(ref, alt, y0, x0, ay, ax, t, bound):  # pragma: no cover - compiled
-    """L2 distance of a tile; stops once the partial sum exceeds ``bound`` (the best so far)."""
-    acc = np.float32(0.0)
-    for y in range(t):
-        row = np.float32(0.0)
-        for x in range(t):
-            d = alt[ay + y, ax + x] - ref[y0 + y, x0 + x]
-            row += d * d
-        acc += row
-        if acc >= bound:
-            break
-    return acc
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _search_l2(ref, alt, pad, oy, ox, t, cand, radius, out, cost):  # pragma: no cover
-    """Best integer displacement per tile (L2): the best of the candidates, then the best
-    within +-radius around it. (Written once per distance: no branch in the inner loop.)"""
-    ty_n, tx_n, k_n = cand.shape[0], cand.shape[1], cand.shape[2]
-    for k in nb.prange(ty_n * tx_n):
-        ty = k // tx_n
-        tx = k - ty * tx_n
-        y0 = oy[ty]
-        x0 = ox[tx]
-        best = np.float32(np.inf)
-        by = 0
-        bx = 0
-        for c in range(k_n):
-            dy = cand[ty, tx, c, 0]
-            dx = cand[ty, tx, c, 1]
-            if abs(dy) > pad or abs(dx) > pad:
-                continue
-            d = _distance_l2(ref, alt, y0, x0, y0 + dy + pad, x0 + dx + pad, t, best)
-            if d < best:
-                best = d
-                by = dy
-                bx = dx
-        cy = by
-        cx = bx
-        for dy in range(cy - radius, cy + radius + 1):
-            if abs(dy) > pad:
-                continue
-            for dx in range(cx - radius, cx + radius + 1):
-                if abs(dx) > pad or (dy == cy and dx == cx):
-                    continue
-                d = _distance_l2(ref, alt, y0, x0, y0 + dy + pad, x0 + dx + pad, t, best)
-                if d < best:
-                    best = d
-                    by = dy
-                    bx = dx
-        out[ty, tx, 0] = by
-        out[ty, tx, 1] = bx
-        cost[ty, tx] = best / (t * t)
-
-
 def _tile_search(ref, alt, pad, oy, ox, t, cand, radius, l1, out, cost) -> None:
-    (_search_l1 if l1 else _search_l2)(ref, alt, pad, oy, ox, t, cand, radius, out, cost)
+    """Best integer displacement per tile (L1 if ``l1`` else L2 distance): the best of the
+    candidates, then the best within +-radius around it (``alt`` padded by ``pad``)."""
+    _k.tile_search(ref, alt, pad, oy, ox, t, cand, radius, bool(l1), out, cost)
 
 
-@nb.njit(inline="always")
-def _bilinear(img, y, x):  # pragma: no cover - compiled
-    h, w = img.shape
-    y = min(max(y, 0.0), h - 1.000001)
-    x = min(max(x, 0.0), w - 1.000001)
-    iy = int(y)
-    ix = int(x)
-    fy = y - iy
-    fx = x - ix
-    top = img[iy, ix] + fx * (img[iy, ix + 1] - img[iy, ix])
-    bot = img[iy + 1, ix] + fx * (img[iy + 1, ix + 1] - img[iy + 1, ix])
-    return top + fy * (bot - top)
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _tile_hessians(gx, gy, oy, ox, t, info):  # pragma: no cover - compiled
-    """Per tile: sum gx^2, sum gx gy, sum gy^2 (the Gauss-Newton matrix)."""
-    tx_n = len(ox)
-    for k in nb.prange(len(oy) * tx_n):
-        ty = k // tx_n
-        tx = k - ty * tx_n
-        h00 = 0.0
-        h01 = 0.0
-        h11 = 0.0
-        for y in range(oy[ty], oy[ty] + t):
-            for x in range(ox[tx], ox[tx] + t):
-                a = gx[y, x]
-                b = gy[y, x]
-                h00 += a * a
-                h01 += a * b
-                h11 += b * b
-        info[ty, tx, 0] = h00
-        info[ty, tx, 1] = h01
-        info[ty, tx, 2] = h11
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _ica_refine(ref, gx, gy, info, alt, pad, oy, ox, t, disp, iterations, out, resid):  # noqa: E501 # pragma: no cover
-    """Inverse compositional Gauss-Newton on each tile (translation model), from ``disp``;
-    ``resid`` gets the tile's mean square difference at the last evaluated position."""
-    ty_n, tx_n = disp.shape[0], disp.shape[1]
-    for k in nb.prange(ty_n * tx_n):
-        ty = k // tx_n
-        tx = k - ty * tx_n
-        y0 = oy[ty]
-        x0 = ox[tx]
-        iy = np.float64(disp[ty, tx, 0])
-        ix = np.float64(disp[ty, tx, 1])
-        out[ty, tx, 0] = iy
-        out[ty, tx, 1] = ix
-        h00 = info[ty, tx, 0]
-        h01 = info[ty, tx, 1]
-        h11 = info[ty, tx, 2]
-        det = h00 * h11 - h01 * h01
-        n_it = iterations
-        if det <= 1e-9 * (h00 + h11) * (h00 + h11) or h00 + h11 <= 0:
-            n_it = 0  # a flat or 1-D tile: the integer search is all we can trust
-        uy = iy
-        ux = ix
-        it = 0
-        while True:
-            b0 = 0.0
-            b1 = 0.0
-            e2 = 0.0
-            for y in range(y0, y0 + t):
-                for x in range(x0, x0 + t):
-                    e = _bilinear(alt, y + uy + pad, x + ux + pad) - ref[y, x]
-                    b0 += gx[y, x] * e
-                    b1 += gy[y, x] * e
-                    e2 += e * e
-            resid[ty, tx] = e2 / (t * t)
-            if it >= n_it:
-                break
-            it += 1
-            dx = (h11 * b0 - h01 * b1) / det
-            dy = (h00 * b1 - h01 * b0) / det
-            ux -= dx
-            uy -= dy
-            if abs(ux - ix) > 1.0 or abs(uy - iy) > 1.0:
-                ux = ix  # diverged: keep the integer result
-                uy = iy
-                break
-            if dx * dx + dy * dy < 1e-4:
-                break
-        out[ty, tx, 0] = uy
-        out[ty, tx, 1] = ux
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _tile_residuals(ref, alt, pad, oy, ox, t, disp, out):  # pragma: no cover - compiled
-    """Mean square of ``alt(p + disp) - ref(p)`` over each tile (bilinear sampling)."""
-    ty_n, tx_n = disp.shape[0], disp.shape[1]
-    for k in nb.prange(ty_n * tx_n):
-        ty = k // tx_n
-        tx = k - ty * tx_n
-        uy = np.float64(disp[ty, tx, 0]) + pad
-        ux = np.float64(disp[ty, tx, 1]) + pad
-        acc = 0.0
-        for y in range(oy[ty], oy[ty] + t):
-            for x in range(ox[tx], ox[tx] + t):
-                e = _bilinear(alt, y + uy, x + ux) - ref[y, x]
-                acc += e * e
-        out[ty, tx] = acc / (t * t)
+#: per tile: sum gx^2, sum gx gy, sum gy^2 (the Gauss-Newton matrix)
+_tile_hessians = _k.tile_hessians
+#: inverse compositional Gauss-Newton on each tile (translation model); the tile's mean
+#: square difference at the last evaluated position
+_ica_refine = _k.ica_refine
+#: mean square of ``alt(p + disp) - ref(p)`` over each tile (bilinear sampling)
+_tile_residuals = _k.tile_residuals
 
 
 def _centres(origins: np.ndarray, t: int) -> np.ndarray:
