@@ -303,3 +303,42 @@ def test_cli_lens_character_on_the_sample_raw(tmp_path, capsys):
     assert px.shape[:2] == (round(512 / (35 / 26)), round(768 / (35 / 26)))
     assert focal35 == 35
     assert np.abs(px[..., 0] - px[..., 1]).max() <= 1 and np.abs(px[..., 2] - px[..., 1]).max() <= 1
+
+
+def _png(path: Path, h=300, w=450) -> Path:
+    rng = np.random.default_rng(5)
+    Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_native_focal_from_the_capture_the_file_or_the_default(tmp_path):
+    from redframe.jobs.runner import Job, execute
+
+    src = _png(tmp_path / "in.png")
+    recipe = Recipe(character="documentary-35")
+    r = execute(Job((str(src),), str(tmp_path / "a.jpg"), recipe,
+                    capture={"native_focal_mm": 28}))
+    assert (r.width, r.height) == (round(450 * 28 / 35), round(300 * 28 / 35))
+    assert any("from 28 mm (the capture)" in n for n in r.notes)
+    r = execute(Job((str(src),), str(tmp_path / "b.jpg"), recipe))  # no EXIF: 26 mm
+    assert (r.width, r.height) == (round(450 * 26 / 35), round(300 * 26 / 35))
+    # a 52 mm-equivalent phone picture is already longer than 35 mm: no crop, said so
+    ship = Path(__file__).parent / "data" / "xiaomi_mi_a1_ship.jpg"
+    r = execute(Job((str(ship),), str(tmp_path / "c.jpg"), recipe))
+    assert (r.width, r.height) == (500, 281)
+    assert any(n.startswith("warning: lens character documentary-35: the picture is already")
+               for n in r.notes)
+    with Image.open(tmp_path / "c.jpg") as im:
+        assert im.getexif().get_ifd(0x8769).get(41989) == 52
+    with pytest.raises(UsageError, match="native_focal_mm"):
+        execute(Job((str(src),), str(tmp_path / "d.jpg"), recipe,
+                    capture={"native_focal_mm": "wide"}))
+
+
+def test_frame_command_takes_a_lens_character(tmp_path, capsys):
+    src = _png(tmp_path / "in.png")
+    code = main(["frame", str(src), "-o", str(tmp_path / "o"), "--lens-character", "soft-90",
+                 "--layout", "none", "--json"])
+    assert code == 0, capsys.readouterr()
+    with Image.open(tmp_path / "o" / "in.png") as im:
+        assert im.size == (round(450 * 26 / 90), round(300 * 26 / 90))
