@@ -322,6 +322,7 @@ export class Controls {
           if (!moved && pts.size === 1) { this.longPressed = true; this.toggleLock(); }
         }, 650);
         this.downAt = start;
+        this.downTime = performance.now();
       }
     });
     el.addEventListener("pointermove", (e) => {
@@ -343,6 +344,7 @@ export class Controls {
       if (pinch) { if (pts.size < 2) pinch = null; return; }
       if (this.longPressed) { this.longPressed = false; return; }
       if (!start || e.type === "pointercancel") return;
+      if (!moved && performance.now() - this.downTime >= 650) { this.toggleLock(); return; } // a busy page's late timer
       const dx = e.clientX - start.x;
       const dy = e.clientY - start.y;
       if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) { onSwipe(dx < 0 ? 1 : -1); return; }

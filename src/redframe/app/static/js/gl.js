@@ -26,6 +26,7 @@ uniform vec3 u_edge;       // character: edge blur amount, where it starts, glow
 uniform vec3 u_tint;       // character: colour balance (multipliers)
 uniform float u_flare;     // character: veiling glare (lifted blacks)
 uniform float u_overlays;  // 1: draw peaking and zebras
+uniform float u_taps;      // 1: sample the neighbours (peaking, a character's blur/glow)
 float luma(vec3 c) { return dot(c, vec3(0.2126, 0.7152, 0.0722)); }
 vec3 character(vec3 c, vec2 uv, vec3 blurred) {
   vec2 d = (uv - 0.5) * vec2(u_vig.w, 1.0) * 2.0;
@@ -73,13 +74,17 @@ vec3 looked(vec3 c) {
 }
 void main() {
   vec2 uv = 0.5 + (v_uv - 0.5) / u_zoom;
-  vec2 t = u_texel * 1.5 / u_zoom;
   vec3 src = texture(u_img, uv).rgb;
-  vec3 n = texture(u_img, uv - vec2(0.0, t.y)).rgb, s = texture(u_img, uv + vec2(0.0, t.y)).rgb;
-  vec3 e = texture(u_img, uv + vec2(t.x, 0.0)).rgb, w = texture(u_img, uv - vec2(t.x, 0.0)).rgb;
-  vec3 blurred = looked((src * 4.0 + n + s + e + w) / 8.0);
-  vec3 c = character(looked(src), v_uv, blurred);
-  o = vec4(overlays(c, src, n, s, e, w), 1.0);
+  vec3 c = looked(src);
+  if (u_taps > 0.5) {  // the neighbours: only for peaking and a character's blur or glow
+    vec2 t = u_texel * 1.5 / u_zoom;
+    vec3 n = texture(u_img, uv - vec2(0.0, t.y)).rgb, s = texture(u_img, uv + vec2(0.0, t.y)).rgb;
+    vec3 e = texture(u_img, uv + vec2(t.x, 0.0)).rgb, w = texture(u_img, uv - vec2(t.x, 0.0)).rgb;
+    vec3 blurred = looked((src * 4.0 + n + s + e + w) / 8.0);
+    o = vec4(overlays(character(c, v_uv, blurred), src, n, s, e, w), 1.0);
+  } else {
+    o = vec4(overlays(character(c, v_uv, c), src, src, src, src, src), 1.0);
+  }
 }`;
 
 const VS1 = `attribute vec2 a_pos;
@@ -109,13 +114,17 @@ vec3 looked(vec3 c) {
 }
 void main() {
   vec2 uv = 0.5 + (v_uv - 0.5) / u_zoom;
-  vec2 t = u_texel * 1.5 / u_zoom;
   vec3 src = texture2D(u_img, uv).rgb;
-  vec3 n = texture2D(u_img, uv - vec2(0.0, t.y)).rgb, s = texture2D(u_img, uv + vec2(0.0, t.y)).rgb;
-  vec3 e = texture2D(u_img, uv + vec2(t.x, 0.0)).rgb, w = texture2D(u_img, uv - vec2(t.x, 0.0)).rgb;
-  vec3 blurred = looked((src * 4.0 + n + s + e + w) / 8.0);
-  vec3 c = character(looked(src), v_uv, blurred);
-  gl_FragColor = vec4(overlays(c, src, n, s, e, w), 1.0);
+  vec3 c = looked(src);
+  if (u_taps > 0.5) {  // the neighbours: only for peaking and a character's blur or glow
+    vec2 t = u_texel * 1.5 / u_zoom;
+    vec3 n = texture2D(u_img, uv - vec2(0.0, t.y)).rgb, s = texture2D(u_img, uv + vec2(0.0, t.y)).rgb;
+    vec3 e = texture2D(u_img, uv + vec2(t.x, 0.0)).rgb, w = texture2D(u_img, uv - vec2(t.x, 0.0)).rgb;
+    vec3 blurred = looked((src * 4.0 + n + s + e + w) / 8.0);
+    gl_FragColor = vec4(overlays(character(c, v_uv, blurred), src, n, s, e, w), 1.0);
+  } else {
+    gl_FragColor = vec4(overlays(character(c, v_uv, c), src, src, src, src, src), 1.0);
+  }
 }`;
 
 const HIST_W = 96;
@@ -164,7 +173,7 @@ export class LutRenderer {
       lut: gl.getUniformLocation(prog, "u_lut"),
       size: gl.getUniformLocation(prog, "u_size"),
     };
-    for (const k of ["zoom", "texel", "zebra", "peak", "vig", "tone", "edge", "tint", "flare", "overlays"]) {
+    for (const k of ["zoom", "texel", "zebra", "peak", "vig", "tone", "edge", "tint", "flare", "overlays", "taps"]) {
       this.u[k] = gl.getUniformLocation(prog, `u_${k}`);
     }
     this.zoom = 1;
@@ -223,6 +232,8 @@ export class LutRenderer {
     gl.uniform3f(this.u.tint, c.tint[0], c.tint[1], c.tint[2]);
     gl.uniform1f(this.u.flare, c.flare);
     gl.uniform1f(this.u.overlays, overlays ? 1 : 0);
+    const taps = (overlays && this.peaking > 0) || c.tone[2] !== 0 || c.tone[3] !== 0 || c.edge[0] !== 0;
+    gl.uniform1f(this.u.taps, taps ? 1 : 0);
   }
 
   _texture2d() {
