@@ -240,6 +240,8 @@ def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
 def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur of sigma ``sigma`` pixels (reflected borders); large sigmas are blurred
     on a downscaled copy (area-averaged, so the mean is kept) and scaled back up."""
+    if img.ndim == 3 and img.shape[2] == 1:  # OpenCV returns one channel as (H, W)
+        return _blur(img[..., 0], sigma)[..., None]
     if sigma <= 0.05:
         return img.copy()
     h, w = img.shape[:2]
@@ -308,6 +310,8 @@ SWIRL_WORK_SIZE = 1600
 
 
 def _swirled(x: np.ndarray, width: float) -> np.ndarray:
+    if x.ndim == 3 and x.shape[2] == 1:  # OpenCV returns one channel as (H, W)
+        return _swirled(x[..., 0], width)[..., None]
     h, w = x.shape[:2]
     f = 1
     while max(h, w) / f > SWIRL_WORK_SIZE:
@@ -388,6 +392,11 @@ class Character:
     def render(self, rgb: np.ndarray, space: str = "srgb") -> np.ndarray:
         """(H, W, 3) display-referred linear RGB of ``space`` -> the same, rendered by this
         character (no crop), float32 in [0, 1]."""
+        out = self._render(rgb, space)
+        return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out
+
+    def _render(self, rgb: np.ndarray, space: str) -> np.ndarray:
+        """:meth:`render`, a monochrome character's result as one (H, W, 1) plane."""
         rgb = np.asarray(rgb, dtype=np.float32)
         if rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"a lens character renders (H, W, 3) RGB, got shape {rgb.shape}")
@@ -399,10 +408,12 @@ class Character:
         cy, cx = h / 2.0, w / 2.0
 
         def luma(a: np.ndarray) -> np.ndarray:
+            if a.shape[2] == 1:
+                return np.ascontiguousarray(a[..., 0], dtype=np.float32)
             return np.ascontiguousarray(a @ wts, dtype=np.float32)
 
-        if p.mono.enabled:
-            x = np.repeat(luma(x)[..., None], 3, axis=2)
+        if p.mono.enabled:  # one plane from here on: R = G = B exactly
+            x = luma(x)[..., None]
         if p.micro_contrast.amount > 0:
             ly = np.log2(luma(x) + np.float32(1e-4))
             detail = np.clip(ly - _blur(ly, p.micro_contrast.radius * short), -1.0, 1.0)
@@ -436,8 +447,6 @@ class Character:
             y = luma(x)
             fade = np.clip(4.0 * (1.0 - y), 0.0, 1.0)
             x = x * (1.0 + np.float32(p.grain.amount / 100.0) * n * fade)[..., None]
-        if p.mono.enabled:  # exactly equal channels whatever the float arithmetic did
-            x = np.repeat(x[..., 1:2], 3, axis=2)
         return np.clip(x, 0.0, 1.0).astype(np.float32)
 
     # on a developed picture ---------------------------------------------------------------
@@ -457,9 +466,9 @@ class Character:
         y0, y1, x0, x1 = box
         codes = image[y0:y1, x0:x1]
         linear = srgb_decode(codes.astype(np.float32) / np.float32(np.iinfo(image.dtype).max))
-        encoded = srgb_encode(self.render(linear, space))
-        if self.params.mono.enabled:  # one dither for the three channels: R = G = B
-            one = quantize_reference(np.repeat(encoded[..., :1], 3, axis=2), dtype)[..., :1]
+        encoded = srgb_encode(self._render(linear, space))
+        if encoded.shape[2] == 1:  # monochrome: one dither for the three channels, R = G = B
+            one = quantize_reference(np.repeat(encoded, 3, axis=2), dtype)[..., :1]
             out = np.ascontiguousarray(np.repeat(one, 3, axis=2))
         else:
             out = quantize_reference(encoded, dtype)
