@@ -53,7 +53,7 @@ cdef inline double _clamp(double v, double hi) noexcept nogil:
     return v if v < hi else hi
 
 
-cdef inline Tetra _pixel(const Coefs* c, const float* lut, Py_ssize_t n, double yy, double cb,
+cdef inline Tetra _pixel(Coefs c, const float* lut, Py_ssize_t n, double yy, double cb,
                          double cr) noexcept nogil:
     """Normalised input (Y' in [0, 1], Cb/Cr in [-0.5, 0.5]) -> (Y', Cb, Cr) normalised
     output of the LUT: R'G'B' clamped to [0, 1] on the lattice, tetrahedral, BT.709-style
@@ -70,6 +70,63 @@ cdef inline Tetra _pixel(const Coefs* c, const float* lut, Py_ssize_t n, double 
     return q
 
 
+# The per-block-row functions take planes as (typed base pointer, byte strides) by value:
+# no memoryview struct to reload after each store (a uint8 store may alias anything).
+
+cdef inline const char* _at(const void* base, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t i,
+                            Py_ssize_t j) noexcept nogil:
+    return <const char*>base + i * s0 + j * s1
+
+
+cdef struct Codes:
+    # input (offset, 1 / scale) of luma and chroma; output offsets, scales, max code
+    float yoff, coff, zoff, zsc, doff, dsc, top
+    double inv_y, inv_c
+
+
+cdef void _frame_row(Py_ssize_t bi, const code_in* yi, Py_ssize_t yi0, Py_ssize_t yi1,
+                     const code_in* ui, Py_ssize_t ui0, Py_ssize_t ui1,
+                     const code_in* vi, Py_ssize_t vi0, Py_ssize_t vi1,
+                     code_out* yo, Py_ssize_t yo0, Py_ssize_t yo1,
+                     code_out* uo, Py_ssize_t uo0, Py_ssize_t uo1,
+                     code_out* vo, Py_ssize_t vo0, Py_ssize_t vo1,
+                     Py_ssize_t wc, Py_ssize_t h, Py_ssize_t w, Py_ssize_t sx, Py_ssize_t sy,
+                     Coefs c, Codes k, const float* lut, Py_ssize_t n) noexcept nogil:
+    """Chroma block row ``bi`` of :func:`frame`."""
+    cdef Py_ssize_t bj, di, dj, i, j, count
+    cdef double cb, cr, acc_b, acc_r, yy
+    cdef float inv
+    cdef Tetra o
+    for bj in range(wc):
+        cb = ((<const code_in*>_at(ui, ui0, ui1, bi, bj))[0] - k.coff) * k.inv_c
+        cr = ((<const code_in*>_at(vi, vi0, vi1, bi, bj))[0] - k.coff) * k.inv_c
+        acc_b = 0.0
+        acc_r = 0.0
+        count = 0
+        for di in range(sy):
+            i = bi * sy + di
+            if i >= h:
+                break
+            for dj in range(sx):
+                j = bj * sx + dj
+                if j >= w:
+                    break
+                yy = (<float>(<const code_in*>_at(yi, yi0, yi1, i, j))[0] - k.yoff) * k.inv_y
+                o = _pixel(c, lut, n, yy, cb, cr)
+                acc_b += o.g
+                acc_r += o.b
+                count += 1
+                (<code_out*>_at(yo, yo0, yo1, i, j))[0] = <code_out>_clamp(
+                    o.r * k.zsc + k.zoff + <float>0.5, k.top)
+        if count == 0:
+            continue
+        inv = <float>1.0 / <float>count
+        (<code_out*>_at(uo, uo0, uo1, bi, bj))[0] = <code_out>_clamp(
+            acc_b * inv * k.dsc + k.doff + <float>0.5, k.top)
+        (<code_out*>_at(vo, vo0, vo1, bi, bj))[0] = <code_out>_clamp(
+            acc_r * inv * k.dsc + k.doff + <float>0.5, k.top)
+
+
 def frame(const code_in[:, :] yi, const code_in[:, :] ui, const code_in[:, :] vi,
           code_out[:, :] yo, code_out[:, :] uo, code_out[:, :] vo, const float[::1] lut,
           Py_ssize_t n, Py_ssize_t sx, Py_ssize_t sy, const float[::1] pin,
@@ -78,46 +135,56 @@ def frame(const code_in[:, :] yi, const code_in[:, :] ui, const code_in[:, :] vi
     luma rounded per pixel, chroma the block's mean, rounded; chroma block rows in parallel.
     ``pin`` = (y off, y scale, c off, c scale, Kr, Kb), ``pout`` the same + max code."""
     cdef Coefs c = _coefs(pin, pout, n)
-    cdef float yoff = pin[0], ysc = pin[1], coff = pin[2], csc = pin[3]
-    cdef float zoff = pout[0], zsc = pout[1], doff = pout[2], dsc = pout[3], top = pout[6]
-    cdef double inv_y = 1.0 / ysc, inv_c = 1.0 / csc
+    cdef Codes k
     cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], h = yi.shape[0], w = yi.shape[1]
-    cdef Py_ssize_t bi, bj, di, dj, i, j, count
-    cdef double cb, cr, acc_b, acc_r, yy
-    cdef float inv
-    cdef const float* plut = &lut[0]
-    cdef Tetra o
-    if hc == 0 or wc == 0:
+    cdef Py_ssize_t bi
+    if hc == 0 or wc == 0 or h == 0 or w == 0:
         return
     if vi.shape[0] < hc or vi.shape[1] < wc or uo.shape[0] < hc or uo.shape[1] < wc \
             or vo.shape[0] < hc or vo.shape[1] < wc or yo.shape[0] < h or yo.shape[1] < w:
         raise ValueError("output planes smaller than the input's")
+    k.yoff = pin[0]
+    k.coff = pin[2]
+    k.inv_y = 1.0 / pin[1]
+    k.inv_c = 1.0 / pin[3]
+    k.zoff = pout[0]
+    k.zsc = pout[1]
+    k.doff = pout[2]
+    k.dsc = pout[3]
+    k.top = pout[6]
+    cdef const code_in* py = &yi[0, 0]
+    cdef const code_in* pu = &ui[0, 0]
+    cdef const code_in* pv = &vi[0, 0]
+    cdef code_out* qy = &yo[0, 0]
+    cdef code_out* qu = &uo[0, 0]
+    cdef code_out* qv = &vo[0, 0]
+    cdef const float* plut = &lut[0]
     for bi in prange(hc, nogil=True, schedule="static"):
-        for bj in range(wc):
-            cb = (<float>ui[bi, bj] - coff) * inv_c
-            cr = (<float>vi[bi, bj] - coff) * inv_c
-            acc_b = 0.0
-            acc_r = 0.0
-            count = 0
-            for di in range(sy):
-                i = bi * sy + di
-                if i >= h:
-                    break
-                for dj in range(sx):
-                    j = bj * sx + dj
-                    if j >= w:
-                        break
-                    yy = (<float>yi[i, j] - yoff) * inv_y
-                    o = _pixel(&c, plut, n, yy, cb, cr)
-                    acc_b = acc_b + o.g
-                    acc_r = acc_r + o.b
-                    count = count + 1
-                    yo[i, j] = <code_out>_clamp(o.r * zsc + zoff + <float>0.5, top)
-            if count == 0:
-                continue
-            inv = <float>1.0 / <float>count
-            uo[bi, bj] = <code_out>_clamp(acc_b * inv * dsc + doff + <float>0.5, top)
-            vo[bi, bj] = <code_out>_clamp(acc_r * inv * dsc + doff + <float>0.5, top)
+        _frame_row(bi, py, yi.strides[0], yi.strides[1], pu, ui.strides[0], ui.strides[1],
+                   pv, vi.strides[0], vi.strides[1], qy, yo.strides[0], yo.strides[1],
+                   qu, uo.strides[0], uo.strides[1], qv, vo.strides[0], vo.strides[1],
+                   wc, h, w, sx, sy, c, k, plut, n)
+
+
+cdef void _table_row(Py_ssize_t u, uint8_t* table, Coefs c, Codes k, float inv_ysc,
+                     float inv_csc, float coff, const float* lut, Py_ssize_t n) noexcept nogil:
+    """table[u] of :func:`build_table8`."""
+    cdef Py_ssize_t v, y
+    cdef float cb, cr, yy
+    cdef uint8_t* e
+    cdef Tetra o
+    # the table's inputs are float32, times the float32 reciprocal (the frame kernel's
+    # are double): what the numba build computed (its fastmath's reciprocal), bit for bit
+    cb = (<float>u - coff) * inv_csc
+    for v in range(256):
+        cr = (<float>v - coff) * inv_csc
+        e = table + 3 * 256 * (256 * u + v)
+        for y in range(256):
+            yy = (<float>y - k.yoff) * inv_ysc
+            o = _pixel(c, lut, n, yy, cb, cr)
+            e[3 * y] = <uint8_t>_clamp(o.r * k.zsc + k.zoff + <float>0.5, k.top)
+            e[3 * y + 1] = <uint8_t>_clamp(o.g * k.dsc + k.doff + <float>0.5, k.top)
+            e[3 * y + 2] = <uint8_t>_clamp(o.b * k.dsc + k.doff + <float>0.5, k.top)
 
 
 def build_table8(uint8_t[:, :, :, ::1] table, const float[::1] lut, Py_ssize_t n,
@@ -125,30 +192,59 @@ def build_table8(uint8_t[:, :, :, ::1] table, const float[::1] lut, Py_ssize_t n
     """table[cb, cr, y] = (Y', Cb, Cr) output codes of the 8-bit input codes (y, cb, cr):
     :c:func:`_pixel` at all 2^24 inputs, each rounded (as :func:`frame` rounds luma)."""
     cdef Coefs c = _coefs(pin, pout, n)
-    cdef float yoff = pin[0], ysc = pin[1], coff = pin[2], csc = pin[3]
-    cdef float zoff = pout[0], zsc = pout[1], doff = pout[2], dsc = pout[3], top = pout[6]
-    cdef const float* plut = &lut[0]
-    cdef Py_ssize_t u, v, y
-    cdef float cb, cr, yy
-    cdef float inv_ysc = <float>1.0 / ysc, inv_csc = <float>1.0 / csc
-    cdef uint8_t* e
-    cdef Tetra o
+    cdef Codes k
+    cdef Py_ssize_t u
     if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
             or table.shape[3] != 3:
         raise ValueError("the table is (256, 256, 256, 3)")
+    k.yoff = pin[0]
+    k.zoff = pout[0]
+    k.zsc = pout[1]
+    k.doff = pout[2]
+    k.dsc = pout[3]
+    k.top = pout[6]
+    cdef float inv_ysc = <float>1.0 / pin[1], inv_csc = <float>1.0 / pin[3], coff = pin[2]
+    cdef uint8_t* pt = &table[0, 0, 0, 0]
+    cdef const float* plut = &lut[0]
     for u in prange(256, nogil=True, schedule="static"):
-        # the table's inputs are float32, times the float32 reciprocal (the frame kernel's
-        # are double): what the numba build computed (its fastmath's reciprocal), bit for bit
-        cb = (<float>u - coff) * inv_csc
-        for v in range(256):
-            cr = (<float>v - coff) * inv_csc
-            e = &table[u, v, 0, 0]
-            for y in range(256):
-                yy = (<float>y - yoff) * inv_ysc
-                o = _pixel(&c, plut, n, yy, cb, cr)
-                e[3 * y] = <uint8_t>_clamp(o.r * zsc + zoff + <float>0.5, top)
-                e[3 * y + 1] = <uint8_t>_clamp(o.g * dsc + doff + <float>0.5, top)
-                e[3 * y + 2] = <uint8_t>_clamp(o.b * dsc + doff + <float>0.5, top)
+        _table_row(u, pt, c, k, inv_ysc, inv_csc, coff, plut, n)
+
+
+cdef void _apply8_row(Py_ssize_t bi, const uint8_t* yi, Py_ssize_t yi0, Py_ssize_t yi1,
+                      const uint8_t* ui, Py_ssize_t ui0, Py_ssize_t ui1,
+                      const uint8_t* vi, Py_ssize_t vi0, Py_ssize_t vi1,
+                      uint8_t* yo, Py_ssize_t yo0, Py_ssize_t yo1,
+                      uint8_t* uo, Py_ssize_t uo0, Py_ssize_t uo1,
+                      uint8_t* vo, Py_ssize_t vo0, Py_ssize_t vo1, const uint8_t* table,
+                      Py_ssize_t wc, Py_ssize_t h, Py_ssize_t w, Py_ssize_t sx,
+                      Py_ssize_t sy) noexcept nogil:
+    """Chroma block row ``bi`` of :func:`apply_table8`."""
+    cdef Py_ssize_t bj, di, dj, i, j, count, acc_b, acc_r
+    cdef const uint8_t* row
+    cdef const uint8_t* e
+    for bj in range(wc):
+        row = table + 3 * 256 * (256 * <Py_ssize_t>(<const uint8_t*>_at(ui, ui0, ui1, bi, bj))[0]
+                                 + <Py_ssize_t>(<const uint8_t*>_at(vi, vi0, vi1, bi, bj))[0])
+        acc_b = 0
+        acc_r = 0
+        count = 0
+        for di in range(sy):
+            i = bi * sy + di
+            if i >= h:
+                break
+            for dj in range(sx):
+                j = bj * sx + dj
+                if j >= w:
+                    break
+                e = row + 3 * <Py_ssize_t>(<const uint8_t*>_at(yi, yi0, yi1, i, j))[0]
+                (<uint8_t*>_at(yo, yo0, yo1, i, j))[0] = e[0]
+                acc_b += e[1]
+                acc_r += e[2]
+                count += 1
+        if count == 0:
+            continue
+        (<uint8_t*>_at(uo, uo0, uo1, bi, bj))[0] = <uint8_t>((acc_b + count // 2) // count)
+        (<uint8_t*>_at(vo, vo0, vo1, bi, bj))[0] = <uint8_t>((acc_r + count // 2) // count)
 
 
 def apply_table8(const uint8_t[:, :] yi, const uint8_t[:, :] ui, const uint8_t[:, :] vi,
@@ -157,34 +253,24 @@ def apply_table8(const uint8_t[:, :] yi, const uint8_t[:, :] ui, const uint8_t[:
     """8-bit frame through :func:`build_table8`'s table: one gather per pixel; the block's
     chroma is the rounded mean of its pixels' (integer)."""
     cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], h = yi.shape[0], w = yi.shape[1]
-    cdef Py_ssize_t bi, bj, di, dj, i, j, count, acc_b, acc_r
-    cdef const uint8_t* row
-    cdef const uint8_t* e
-    if hc == 0 or wc == 0:
+    cdef Py_ssize_t bi
+    if hc == 0 or wc == 0 or h == 0 or w == 0:
         return
     if vi.shape[0] < hc or vi.shape[1] < wc or uo.shape[0] < hc or uo.shape[1] < wc \
             or vo.shape[0] < hc or vo.shape[1] < wc or yo.shape[0] < h or yo.shape[1] < w:
         raise ValueError("output planes smaller than the input's")
+    if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
+            or table.shape[3] != 3:
+        raise ValueError("the table is (256, 256, 256, 3)")
+    cdef const uint8_t* py = &yi[0, 0]
+    cdef const uint8_t* pu = &ui[0, 0]
+    cdef const uint8_t* pv = &vi[0, 0]
+    cdef uint8_t* qy = &yo[0, 0]
+    cdef uint8_t* qu = &uo[0, 0]
+    cdef uint8_t* qv = &vo[0, 0]
+    cdef const uint8_t* pt = &table[0, 0, 0, 0]
     for bi in prange(hc, nogil=True, schedule="static"):
-        for bj in range(wc):
-            row = &table[ui[bi, bj], vi[bi, bj], 0, 0]
-            acc_b = 0
-            acc_r = 0
-            count = 0
-            for di in range(sy):
-                i = bi * sy + di
-                if i >= h:
-                    break
-                for dj in range(sx):
-                    j = bj * sx + dj
-                    if j >= w:
-                        break
-                    e = row + 3 * <Py_ssize_t>yi[i, j]
-                    yo[i, j] = e[0]
-                    acc_b = acc_b + e[1]
-                    acc_r = acc_r + e[2]
-                    count = count + 1
-            if count == 0:
-                continue
-            uo[bi, bj] = <uint8_t>((acc_b + count // 2) // count)
-            vo[bi, bj] = <uint8_t>((acc_r + count // 2) // count)
+        _apply8_row(bi, py, yi.strides[0], yi.strides[1], pu, ui.strides[0], ui.strides[1],
+                    pv, vi.strides[0], vi.strides[1], qy, yo.strides[0], yo.strides[1],
+                    qu, uo.strides[0], uo.strides[1], qv, vo.strides[0], vo.strides[1],
+                    pt, wc, h, w, sx, sy)
