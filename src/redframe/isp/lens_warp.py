@@ -23,8 +23,10 @@ frame.
 
 Kernels: the positions and the resampling are compiled ahead of time in ``_lens_warp.pyx``
 (Cython + OpenMP, parallel over rows). The stage computes each output row's source
-positions (all planes) and reads the bicubic from the interleaved input in one pass, with
-no maps of the frame; :func:`source_maps` + :func:`remap_planes` compute the same values.
+positions (all planes) into per-thread rows and reads the bicubic from a planar copy of
+the input in the same pass, with no maps of the frame; :func:`source_maps` +
+:func:`remap_planes` compute the same values (the resampling taken separably: it differs
+from ``cv2.remap``'s 16 products of its 2-D table by float32 rounding only).
 
 Strips: the stage's halo is the largest vertical displacement of the warp over the frame
 plus the kernel's reach, so a strip computes what the whole frame computes.
