@@ -38,6 +38,14 @@ ctypedef fused code_t:
     uint8_t
     uint16_t
 
+# restrict-qualified row pointers (see the finish pass)
+cdef extern from *:
+    ctypedef float* rfloat "float * __restrict__"
+    ctypedef const float* rcfloat "const float * __restrict__"
+    ctypedef uint8_t* ruint8 "uint8_t * __restrict__"
+    ctypedef double* rdouble "double * __restrict__"
+    ctypedef const double* rcdouble "const double * __restrict__"
+
 cdef union Bits32:
     float f
     uint32_t u
@@ -118,64 +126,144 @@ cdef inline (double, double, double) _repair_matrix(const float* px, const float
             m[6] * r + m[7] * g + m[8] * b)
 
 
-cdef inline void _highlights_row(const float* px, float* o, Py_ssize_t w, const float* gain,
-                                 const float* wrow, const float* rho, bint reconstruct,
-                                 const float* m) noexcept nogil:
-    # ``o`` may be ``px`` (in place): each pixel is read before it is written
+cdef inline void _matrix_row(rcfloat px, rdouble t, Py_ssize_t w, const float* gain,
+                             const float* m) noexcept nogil:
+    """:func:`_repair_matrix` of every pixel of a row without the repair (branch-free, so it
+    vectorises), in double into the scratch row ``t``."""
     cdef Py_ssize_t j
+    cdef float g0 = gain[0], g1 = gain[1], g2 = gain[2]
+    cdef double m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5]
+    cdef double m6 = m[6], m7 = m[7], m8 = m[8]
     cdef double r, g, b
     for j in range(w):
-        r, g, b = _repair_matrix(&px[3 * j], gain, &wrow[3 * j] if reconstruct else wrow,
-                                 rho, reconstruct, m)
-        o[3 * j] = <float>r
-        o[3 * j + 1] = <float>g
-        o[3 * j + 2] = <float>b
+        r = px[3 * j] * g0
+        g = px[3 * j + 1] * g1
+        b = px[3 * j + 2] * g2
+        t[3 * j] = m0 * r + m1 * g + m2 * b
+        t[3 * j + 1] = m3 * r + m4 * g + m5 * b
+        t[3 * j + 2] = m6 * r + m7 * g + m8 * b
+
+
+cdef inline void _matrix_row_f(const float* px, float* o, Py_ssize_t w, const float* gain,
+                               const float* m) noexcept nogil:
+    """:func:`_matrix_row` straight into float ``o`` (which may be ``px``: each pixel is read
+    before it is written)."""
+    cdef Py_ssize_t j
+    cdef float g0 = gain[0], g1 = gain[1], g2 = gain[2]
+    cdef double m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5]
+    cdef double m6 = m[6], m7 = m[7], m8 = m[8]
+    cdef double r, g, b
+    for j in range(w):
+        r = px[3 * j] * g0
+        g = px[3 * j + 1] * g1
+        b = px[3 * j + 2] * g2
+        o[3 * j] = <float>(m0 * r + m1 * g + m2 * b)
+        o[3 * j + 1] = <float>(m3 * r + m4 * g + m5 * b)
+        o[3 * j + 2] = <float>(m6 * r + m7 * g + m8 * b)
+
+
+cdef inline void _repair_row(const float* px, const float* wrow, double* t, Py_ssize_t w,
+                             const float* gain, const float* rho,
+                             const float* m) noexcept nogil:
+    """The pixels of a row near their clip again, with the highlight repair."""
+    cdef Py_ssize_t j
+    for j in range(w):
+        if maxf(wrow[3 * j], maxf(wrow[3 * j + 1], wrow[3 * j + 2])) > 0:
+            t[3 * j], t[3 * j + 1], t[3 * j + 2] = _repair_matrix(
+                &px[3 * j], gain, &wrow[3 * j], rho, True, m)
+
+
+cdef inline void _to_float(rcdouble t, rfloat o, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n):
+        o[k] = <float>t[k]
 
 
 def highlights_matrix(const float[:, :, ::1] rgb, const float[::1] gain,
                       const float[:, :, ::1] weight, const float[:, ::1] rho, bint reconstruct,
                       const float[:, ::1] m, float[:, :, ::1] out):
-    """out = m @ repair(rgb * gain) per pixel (``out`` may be ``rgb``)."""
+    """out = m @ repair(rgb * gain) per pixel (``out`` may be ``rgb``: each row is read
+    whole before it is written)."""
     cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], i
     cdef float q[9]
     cdef float mm[9]
-    cdef const float* wbase = &weight[0, 0, 0]
-    cdef Py_ssize_t wstride = 3 * w if reconstruct else 0
+    cdef const float* prgb
+    cdef const float* pw = &weight[0, 0, 0]
+    cdef const float* pg = &gain[0]
+    cdef float* pout
+    cdef double* t
+    cdef int failed = 0
     for i in range(9):
         q[i] = rho[i // 3, i % 3]
         mm[i] = m[i // 3, i % 3]
-    for i in prange(h, nogil=True, schedule="static"):
-        _highlights_row(&rgb[i, 0, 0], &out[i, 0, 0], w, &gain[0], wbase + i * wstride, q,
-                        reconstruct, mm)
+    if h == 0 or w == 0:
+        return
+    prgb = &rgb[0, 0, 0]
+    pout = &out[0, 0, 0]
+    t = NULL
+    with nogil, parallel():
+        t = <double*>malloc(3 * w * sizeof(double))
+        for i in prange(h, schedule="static"):
+            if not reconstruct:
+                _matrix_row_f(prgb + 3 * w * i, pout + 3 * w * i, w, pg, mm)
+            elif t == NULL:
+                failed += 1
+            else:
+                _matrix_row(prgb + 3 * w * i, t, w, pg, mm)
+                _repair_row(prgb + 3 * w * i, pw + 3 * w * i, t, w, pg, q, mm)
+                _to_float(t, pout + 3 * w * i, 3 * w)
+        free(t)
+    if failed:
+        raise MemoryError()
+
+
+cdef inline void _sqrt_row(rdouble t, rfloat z, rfloat y, Py_ssize_t w, double l0, double l1,
+                           double l2) noexcept nogil:
+    """t = sign(t) sqrt|t| (double, kept for the binning), into ``z``, its luma into ``y``."""
+    cdef Py_ssize_t j
+    cdef double zr, zg, zb
+    for j in range(w):
+        zr = signed_sqrt(t[3 * j])
+        zg = signed_sqrt(t[3 * j + 1])
+        zb = signed_sqrt(t[3 * j + 2])
+        t[3 * j] = zr
+        t[3 * j + 1] = zg
+        t[3 * j + 2] = zb
+        z[3 * j] = <float>zr
+        z[3 * j + 1] = <float>zg
+        z[3 * j + 2] = <float>zb
+        y[j] = <float>(l0 * zr + l1 * zg + l2 * zb)
+
+
+cdef inline void _pair_sum_row(rcdouble t, rfloat acc, Py_ssize_t w) noexcept nogil:
+    """acc += the row's pixel pairs, in their order (float after each add, as numba's
+    ``acc[jj] += z`` with z in double)."""
+    cdef Py_ssize_t jj, k
+    for jj in range(w // 2):
+        for k in range(3):
+            acc[3 * jj + k] = <float>(<float>(acc[3 * jj + k] + t[6 * jj + k])
+                                      + t[6 * jj + 3 + k])
+    if w & 1:
+        for k in range(3):
+            acc[3 * (w // 2) + k] = <float>(acc[3 * (w // 2) + k] + t[3 * (w - 1) + k])
 
 
 cdef void _domain_rows(const float* rgb, Py_ssize_t h, Py_ssize_t w, Py_ssize_t i2,
                        Py_ssize_t wl, const float* gain, const float* weight,
                        const float* rho, bint reconstruct, const float* m, const float* lum,
-                       float* z, float* y, float* z_low, float* acc) noexcept nogil:
+                       float* z, float* y, float* z_low, float* acc,
+                       double* t) noexcept nogil:
     cdef int rows = 2 if 2 * i2 + 1 < h else 1
-    cdef Py_ssize_t i, j, jj, k
-    cdef double r, g, b, zr, zg, zb
+    cdef Py_ssize_t i, jj, k
     cdef float scale, edge
-    cdef const float* wrow
     for k in range(3 * wl):
         acc[k] = 0.0
     for i in range(2 * i2, 2 * i2 + rows):
-        wrow = weight + i * 3 * w if reconstruct else weight
-        for j in range(w):
-            r, g, b = _repair_matrix(&rgb[(i * w + j) * 3], gain,
-                                     &wrow[3 * j] if reconstruct else wrow, rho, reconstruct, m)
-            zr = signed_sqrt(r)
-            zg = signed_sqrt(g)
-            zb = signed_sqrt(b)
-            z[(i * w + j) * 3] = <float>zr
-            z[(i * w + j) * 3 + 1] = <float>zg
-            z[(i * w + j) * 3 + 2] = <float>zb
-            y[i * w + j] = <float>(lum[0] * zr + lum[1] * zg + lum[2] * zb)
-            jj = j >> 1
-            acc[3 * jj] = <float>(acc[3 * jj] + zr)
-            acc[3 * jj + 1] = <float>(acc[3 * jj + 1] + zg)
-            acc[3 * jj + 2] = <float>(acc[3 * jj + 2] + zb)
+        _matrix_row(rgb + 3 * w * i, t, w, gain, m)
+        if reconstruct:
+            _repair_row(rgb + 3 * w * i, weight + 3 * w * i, t, w, gain, rho, m)
+        _sqrt_row(t, z + 3 * w * i, y + w * i, w, lum[0], lum[1], lum[2])
+        _pair_sum_row(t, acc, w)
     scale = <float>(0.25 if rows == 2 else 0.5)
     for jj in range(wl):
         edge = <float>2.0 if (w % 2 == 1 and jj == wl - 1) else <float>1.0
@@ -196,12 +284,15 @@ def denoise_domain(const float[:, :, ::1] rgb, const float[::1] gain,
     cdef float mm[9]
     cdef float lw[3]
     cdef float* acc
+    cdef double* t
     cdef int i
     for i in range(9):
         q[i] = rho[i // 3, i % 3]
         mm[i] = m[i // 3, i % 3]
     for i in range(3):
         lw[i] = lum[i]
+    if h == 0 or w == 0:
+        return
     cdef const float* prgb = &rgb[0, 0, 0]
     cdef const float* pw = &weight[0, 0, 0]
     cdef float* pz = &z[0, 0, 0]
@@ -210,15 +301,18 @@ def denoise_domain(const float[:, :, ::1] rgb, const float[::1] gain,
     cdef const float* pg = &gain[0]
     cdef int failed = 0
     acc = NULL
+    t = NULL
     with nogil, parallel():
         acc = <float*>malloc(3 * wl * sizeof(float))
+        t = <double*>malloc(3 * w * sizeof(double))
         for i2 in prange(hl, schedule="static"):
-            if acc == NULL:
+            if acc == NULL or t == NULL:
                 failed += 1
             else:
                 _domain_rows(prgb, h, w, i2, wl, pg, pw, q, reconstruct, mm, lw, pz, py, pl,
-                             acc)
+                             acc, t)
         free(acc)
+        free(t)
     if failed:
         raise MemoryError()
 
@@ -260,7 +354,7 @@ cdef inline float _bits_log2(float x) noexcept nogil:
     return _log2_bits(u.u)
 
 
-cdef inline void _encode_row(const float* x, float* out, Py_ssize_t n) noexcept nogil:
+cdef inline void _encode_row(rcfloat x, rfloat out, Py_ssize_t n) noexcept nogil:
     """sRGB encoding (IEC 61966-2-1) of a row into ``out``: x**(1/2.4) = 2**(log2(x) / 2.4)
     from the IEEE-754 bits (|rel. error| < 2e-6; a lookup table needs a gather per
     value)."""
@@ -316,6 +410,97 @@ cdef struct FinishArgs:
     bint linear_below
 
 
+# Row phases of the finish pass. Their row pointers are restrict-qualified (the rows are
+# distinct scratch rows): without it gcc gives up vectorising loops over more than a few
+# streams (its limit on run-time alias checks).
+
+cdef inline void _dn_row(rcfloat px, rcfloat yrow, rcfloat cx, rfloat rr, rfloat gg,
+                         rfloat bb, Py_ssize_t w, bint sqrt_in, float cs, float ls,
+                         float bias0, float bias1, float bias2) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef float r, g, b
+    if sqrt_in:  # already sign(x) sqrt|x| (see denoise_domain)
+        for j in range(w):
+            r, g, b = denoise_px(px[3 * j], px[3 * j + 1], px[3 * j + 2], yrow[j],
+                                 cx[j], cx[w + j], cx[2 * w + j], cx[3 * w + j],
+                                 cx[4 * w + j], cx[5 * w + j], cx[6 * w + j],
+                                 cx[7 * w + j], cs, ls)
+            rr[j] = r + bias0
+            gg[j] = g + bias1
+            bb[j] = b + bias2
+    else:
+        for j in range(w):
+            r, g, b = denoise_px(signed_sqrt(px[3 * j]), signed_sqrt(px[3 * j + 1]),
+                                 signed_sqrt(px[3 * j + 2]), yrow[j],
+                                 cx[j], cx[w + j], cx[2 * w + j], cx[3 * w + j],
+                                 cx[4 * w + j], cx[5 * w + j], cx[6 * w + j],
+                                 cx[7 * w + j], cs, ls)
+            rr[j] = r + bias0
+            gg[j] = g + bias1
+            bb[j] = b + bias2
+
+
+cdef inline void _split_row(rcfloat px, rfloat rr, rfloat gg, rfloat bb,
+                            Py_ssize_t w) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(w):
+        rr[j] = px[3 * j]
+        gg[j] = px[3 * j + 1]
+        bb[j] = px[3 * j + 2]
+
+
+cdef inline void _ltm_row(rfloat rr, rfloat gg, rfloat bb, rcfloat ta0, rcfloat ta1,
+                          rcfloat tb0, rcfloat tb1, float ft, Py_ssize_t w, float l0, float l1,
+                          float l2, float lim0, float lim1) noexcept nogil:
+    """The local tone map's gain, bit-level log2/exp2."""
+    cdef Py_ssize_t j
+    cdef float lv, ga, gb, gn
+    for j in range(w):
+        lv = maxf(l0 * rr[j] + l1 * gg[j] + l2 * bb[j], lim0)
+        ga = ta0[j] + (ta1[j] - ta0[j]) * ft
+        gb = tb0[j] + (tb1[j] - tb0[j]) * ft
+        gn = _exp2(minf(ga * _bits_log2(lv) + gb, lim1))
+        rr[j] *= gn
+        gg[j] *= gn
+        bb[j] *= gn
+
+
+cdef inline void _flag_row(rcfloat rr, rcfloat gg, rcfloat bb, rfloat o0b, rfloat o1b,
+                           rfloat o2b, ruint8 flag, Py_ssize_t w, const float* m,
+                           float floor_, float special_above, float knee) noexcept nogil:
+    """The common case, branch-free so it vectorises: below the filmic shoulder with the
+    default curve the tone map is max(x, 0), and most pixels are inside the gamut. Pixels
+    that need more (shoulder, other curves, gamut compression) are flagged."""
+    cdef Py_ssize_t j
+    cdef float r, g, b, norm, o0, o1, o2, top
+    cdef float m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5]
+    cdef float m6 = m[6], m7 = m[7], m8 = m[8]
+    for j in range(w):
+        r = rr[j]
+        g = gg[j]
+        b = bb[j]
+        norm = maxf(r, maxf(g, b))
+        r = maxf(r, floor_)
+        g = maxf(g, floor_)
+        b = maxf(b, floor_)
+        o0 = m0 * r + m1 * g + m2 * b
+        o1 = m3 * r + m4 * g + m5 * b
+        o2 = m6 * r + m7 * g + m8 * b
+        top = maxf(o0, maxf(o1, o2))
+        flag[j] = ((norm > special_above)
+                   | ((top > <float>0.0) & (minf(o0, minf(o1, o2)) < top * knee)))
+        o0b[j] = o0
+        o1b[j] = o1
+        o2b[j] = o2
+
+
+cdef inline void _luma_row(rcfloat out0, rcfloat out1, rcfloat out2, rfloat lrow,
+                           Py_ssize_t w, float l0, float l1, float l2) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(w):
+        lrow[j] = l0 * out0[j] + l1 * out1[j] + l2 * out2[j]
+
+
 cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
                       uint8_t* flag) noexcept nogil:
     cdef Py_ssize_t w = a.w, nc = a.nc, gh = a.gh, j, k, x, q
@@ -328,27 +513,15 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
     cdef float* o1b = o0b + w
     cdef float* o2b = o1b + w
     cdef const float* px = a.rgb + i * w * 3
-    cdef const float* yrow
     cdef const float* ca = a.ca
     cdef const float* cb = a.cb
-    cdef const float* ta0
-    cdef const float* ta1
-    cdef const float* tb0
-    cdef const float* tb1
     cdef int64_t a0, a1, b0, b1
-    cdef float fa, fb, lo, d, r, g, b, norm, o0, o1, o2, top, lv, ga, gb, gn, ft
+    cdef float fa, fb, lo, d, r, g, b, norm
     cdef double rd, gd, bd, p0, p1, p2
     cdef float* out0 = a.out + i * w
     cdef float* out1 = a.out + (a.h + i) * w
     cdef float* out2 = a.out + (2 * a.h + i) * w
-    cdef float* lrow
-    cdef float floor_ = a.floor, special_above = a.special_above, knee = a.knee
-    cdef float m0 = a.mout[0], m1 = a.mout[1], m2 = a.mout[2], m3 = a.mout[3]
-    cdef float m4 = a.mout[4], m5 = a.mout[5], m6 = a.mout[6], m7 = a.mout[7]
-    cdef float m8 = a.mout[8]
-    cdef float bias0 = a.bias[0], bias1 = a.bias[1], bias2 = a.bias[2]
-    cdef float cs = a.chroma_s, ls = a.luma_s
-    cdef float l0, l1, l2, lim0, lim1
+    cdef const float* m = &a.mout[0]
     cdef double shoulder = a.tv[1]
     if a.dn:
         # interpolate the coefficient grids along y once per row; per pixel only along x
@@ -379,71 +552,16 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
                     b1 = a.cx1[j]
                     fb = a.cfx[j]
                     cx[k * w + j] = crow[k * nc + b0] + (crow[k * nc + b1] - crow[k * nc + b0]) * fb
-        yrow = a.yz + i * w
-        if a.sqrt_in:  # already sign(x) sqrt|x| (see denoise_domain)
-            for j in range(w):
-                r, g, b = denoise_px(px[3 * j], px[3 * j + 1], px[3 * j + 2], yrow[j],
-                                     cx[j], cx[w + j], cx[2 * w + j], cx[3 * w + j],
-                                     cx[4 * w + j], cx[5 * w + j], cx[6 * w + j],
-                                     cx[7 * w + j], cs, ls)
-                rr[j] = r + bias0
-                gg[j] = g + bias1
-                bb[j] = b + bias2
-        else:
-            for j in range(w):
-                r, g, b = denoise_px(signed_sqrt(px[3 * j]), signed_sqrt(px[3 * j + 1]),
-                                     signed_sqrt(px[3 * j + 2]), yrow[j],
-                                     cx[j], cx[w + j], cx[2 * w + j], cx[3 * w + j],
-                                     cx[4 * w + j], cx[5 * w + j], cx[6 * w + j],
-                                     cx[7 * w + j], cs, ls)
-                rr[j] = r + bias0
-                gg[j] = g + bias1
-                bb[j] = b + bias2
+        _dn_row(px, a.yz + i * w, cx, rr, gg, bb, w, a.sqrt_in, a.chroma_s, a.luma_s,
+                a.bias[0], a.bias[1], a.bias[2])
     else:
-        for j in range(w):
-            rr[j] = px[3 * j]
-            gg[j] = px[3 * j + 1]
-            bb[j] = px[3 * j + 2]
-    if a.th > 0:  # local tone map gain, bit-level log2/exp2 (o0b: scratch)
-        l0 = a.lum[0]
-        l1 = a.lum[1]
-        l2 = a.lum[2]
-        lim0 = a.lim0
-        lim1 = a.lim1
-        ta0 = a.ta + a.ty0[i] * w
-        ta1 = a.ta + a.ty1[i] * w
-        tb0 = a.tb + a.ty0[i] * w
-        tb1 = a.tb + a.ty1[i] * w
-        ft = a.tfy[i]
-        for j in range(w):
-            lv = maxf(l0 * rr[j] + l1 * gg[j] + l2 * bb[j], lim0)
-            ga = ta0[j] + (ta1[j] - ta0[j]) * ft
-            gb = tb0[j] + (tb1[j] - tb0[j]) * ft
-            gn = _exp2(minf(ga * _bits_log2(lv) + gb, lim1))
-            rr[j] *= gn
-            gg[j] *= gn
-            bb[j] *= gn
-    # the common case, branch-free so it vectorises: below the filmic shoulder with the
-    # default curve the tone map is max(x, 0), and most pixels are inside the gamut.
-    # Pixels that need more (shoulder, other curves, gamut compression) are flagged and
-    # done one by one after.
-    for j in range(w):
-        r = rr[j]
-        g = gg[j]
-        b = bb[j]
-        norm = maxf(r, maxf(g, b))
-        r = maxf(r, floor_)
-        g = maxf(g, floor_)
-        b = maxf(b, floor_)
-        o0 = m0 * r + m1 * g + m2 * b
-        o1 = m3 * r + m4 * g + m5 * b
-        o2 = m6 * r + m7 * g + m8 * b
-        top = maxf(o0, maxf(o1, o2))
-        flag[j] = (norm > special_above) | ((top > 0.0) & (minf(o0, minf(o1, o2)) < top * knee))
-        o0b[j] = o0
-        o1b[j] = o1
-        o2b[j] = o2
-    for j in range(w):
+        _split_row(px, rr, gg, bb, w)
+    if a.th > 0:
+        _ltm_row(rr, gg, bb, a.ta + a.ty0[i] * w, a.ta + a.ty1[i] * w, a.tb + a.ty0[i] * w,
+                 a.tb + a.ty1[i] * w, a.tfy[i], w, a.lum[0], a.lum[1], a.lum[2], a.lim0,
+                 a.lim1)
+    _flag_row(rr, gg, bb, o0b, o1b, o2b, flag, w, m, a.floor, a.special_above, a.knee)
+    for j in range(w):  # the flagged pixels, one by one
         if not flag[j]:
             continue
         r = rr[j]
@@ -461,9 +579,9 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
             else:
                 rd, gd, bd = tone_rgb(r, g, b, a.tv[0], a.tv[1], a.tv[2], a.tv[3], a.tv[4],
                                       a.tv[5])
-        p0 = m0 * rd + m1 * gd + m2 * bd
-        p1 = m3 * rd + m4 * gd + m5 * bd
-        p2 = m6 * rd + m7 * gd + m8 * bd
+        p0 = m[0] * rd + m[1] * gd + m[2] * bd
+        p1 = m[3] * rd + m[4] * gd + m[5] * bd
+        p2 = m[6] * rd + m[7] * gd + m[8] * bd
         p0, p1, p2 = gamut_rgb(p0, p1, p2, a.gt, a.gs, a.gp)
         o0b[j] = <float>p0
         o1b[j] = <float>p1
@@ -472,12 +590,7 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
     _encode_row(o1b, out1, w)
     _encode_row(o2b, out2, w)
     if a.want_luma:  # Rec.709 luma of the encoded row, for output sharpening
-        lrow = a.luma + i * w
-        l0 = a.w709[0]
-        l1 = a.w709[1]
-        l2 = a.w709[2]
-        for j in range(w):
-            lrow[j] = l0 * out0[j] + l1 * out1[j] + l2 * out2[j]
+        _luma_row(out0, out1, out2, a.luma + i * w, w, a.w709[0], a.w709[1], a.w709[2])
 
 
 def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqrt_in,
