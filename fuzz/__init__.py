@@ -16,4 +16,5 @@ TARGETS = {
     "recipe": "fuzz.recipe",
     "cube": "fuzz.cube",
     "upload": "fuzz.upload",
+    "opcodes": "fuzz.opcodes",
 }

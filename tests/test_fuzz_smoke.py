@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +19,7 @@ from fuzz import TARGETS  # noqa: E402
 from fuzz.harness import guarded, load, smoke  # noqa: E402
 from redframe.errors import ParameterError, UsageError  # noqa: E402
 
-#: executions per target in the smoke run (about 25 s for all seven on 2 cores)
+#: executions per target in the smoke run (about 35 s for all eight on 2 cores)
 SMOKE_RUNS = 2000
 SEED = 13
 
@@ -40,6 +42,22 @@ def test_seeds_are_accepted():
         target = load(name)
         for seed in target.seeds():
             target.one(seed)  # no RedframeError either
+
+
+def test_opcode_seeds_are_accepted_and_truncated_ones_refused():
+    """The opcodes target's well-formed seeds (every opcode redframe reads, on the three
+    frames) run clean; the truncated ones are OpcodeErrors."""
+    from fuzz.opcodes import seed_lists
+    from redframe.io.dng_opcodes import OpcodeError
+
+    target = load("opcodes")
+    seeds = target.seeds()
+    whole = 3 * len(seed_lists())
+    for seed in seeds[:whole]:
+        target.one(seed)
+    for seed in seeds[whole:]:
+        with pytest.raises(OpcodeError):
+            target.one(seed)
 
 
 def test_mutator_is_deterministic():
@@ -152,3 +170,46 @@ def test_gif_screen_bomb():
     with pytest.raises(InputError, match="decompression bomb"):
         read_image(path)
     assert time.perf_counter() - start < 2.0
+
+
+def _opcode_list_overflow():
+    from redframe.io import dng_opcodes as ops
+
+    area = ops.AreaSpec(0, 0, 24, 32, 0, 3, 1, 1)
+    gain = ops.gain_map(np.linspace(1, 1.5, 24).reshape(2, 4, 3), area)
+    poly = ops.MapPolynomial(8, 0x01030000, 0, area=area,
+                             coefficients=(0.0, 1.02, 2.8984043344610e169))
+    return ops, gain, poly, area
+
+
+def test_opcode_list_whose_finite_coefficients_overflow_the_raw():
+    """The smoke run's find: a MapPolynomial term of 2.9e169 after a GainMap (finite, so
+    read) made the corrected raw inf, and the demosaic's ValueError exited 70. The opcodes
+    of a list may now scale [0, 1] by at most MAX_AMPLIFICATION (2^32), checked in list
+    order: refused when not optional, skipped with a warning when optional."""
+    ops, gain, poly, area = _opcode_list_overflow()
+    data = ops.encode_opcode_list([gain, poly])
+    with pytest.raises(ops.OpcodeError, match="MapPolynomial .opcode 2 of 2. scales values"):
+        ops.parse_opcode_list(data, 2)
+    optional = ops.encode_opcode_list([gain, replace(poly, flags=1)])
+    got, warnings = ops.parse_opcode_list(optional, 2)
+    assert [op.name for op in got] == ["GainMap"] and "skipped (optional)" in warnings[0]
+    # the target's crashing input, rebuilt: refused cleanly now
+    guarded(load("opcodes"), bytes([5]) + data)
+    # each bounded on its own, stacked: 1024^3 = 2^30 is read, a fourth (2^40) is not
+    full = ops.gain_map(np.full((2, 2), 1024.0), area)
+    assert len(ops.parse_opcode_list(ops.encode_opcode_list([full] * 3), 2)[0]) == 3
+    with pytest.raises(ops.OpcodeError, match="opcode 4 of 4"):
+        ops.parse_opcode_list(ops.encode_opcode_list([full] * 4), 2)
+    # a phone's four per-phase maps of up to x8 (+3 EV) and a strong vignette are read
+    phases = [ops.gain_map(np.full((3, 4), 8.0), ops.AreaSpec(k // 2, k % 2, 24, 32, 0, 1, 2, 2))
+              for k in range(4)]
+    vig = ops.FixVignetteRadial(3, 0x01030000, 0, k=(2.0, -1.0, 0.5, 0, 0))
+    assert len(ops.parse_opcode_list(ops.encode_opcode_list([*phases, vig]), 2)[0]) == 5
+    for big in (ops.FixVignetteRadial(3, 0x01030000, 0, k=(1e300, 0, 0, 0, 0)),
+                ops.PerRowColumn(12, 0x01030000, 0, area=ops.AreaSpec(0, 0, 24, 32),
+                                 values=np.full(24, 3e38, np.float32)),
+                ops.PerRowColumn(11, 0x01030000, 0, area=ops.AreaSpec(0, 0, 24, 32),
+                                 values=np.full(32, -3e38, np.float32))):
+        with pytest.raises(ops.OpcodeError, match="scales values by up to"):
+            ops.parse_opcode_list(ops.encode_opcode_list([big]), 1)

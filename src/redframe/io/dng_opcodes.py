@@ -18,9 +18,12 @@ phase) and ``FixVignetteRadial`` in list 1/2 (before demosaic), ``WarpRectilinea
 
 Hostile input: every count is checked against the bytes the record holds before anything
 is allocated (the total is bounded by :data:`MAX_LIST_BYTES`), maps and tables have hard
-size limits, coefficients must be finite. A malformed or unknown opcode is skipped with a
-warning when it is flagged optional and raises :class:`OpcodeError` naming the list, the
-opcode and the reason when it is not.
+size limits, coefficients must be finite, and the opcodes of a list together may scale a
+value of the list's nominal range [0, 1] by at most :data:`MAX_AMPLIFICATION` (finite
+coefficients such as a MapPolynomial term of 1e169 or a ScalePerRow of 3e38 made the
+corrected raw overflow to inf, which the demosaic refuses: an internal error). A malformed
+or unknown opcode is skipped with a warning when it is flagged optional and raises
+:class:`OpcodeError` naming the list, the opcode and the reason when it is not.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ __all__ = [
     "WarpRectilinear", "WarpFisheye", "FixBadPixelsConstant", "FixBadPixelsList",
     "TrimBounds", "MapTable", "MapPolynomial", "PerRowColumn", "Unsupported",
     "OPCODE_NAMES", "OPCODE_TAGS", "parse_opcode_list", "encode_opcode_list",
-    "MAX_LIST_BYTES", "MAX_OPCODES", "MAX_MAP_ENTRIES", "warp_rectilinear", "gain_map",
+    "MAX_LIST_BYTES", "MAX_OPCODES", "MAX_MAP_ENTRIES", "MAX_AMPLIFICATION",
+    "warp_rectilinear", "gain_map",
     "op_id",
 ]
 
@@ -68,6 +72,10 @@ MAX_PLANES = 4
 MAX_DEGREE = 8
 #: The largest image coordinate an area may name.
 MAX_COORD = 1 << 20
+#: The most the opcodes of one list may scale a value of magnitude <= 1 (their bound, in
+#: list order: :func:`_magnitude`). Phones' four per-phase GainMaps stay under 2^16; two
+#: lists in series (1 and 2) stay under 2^64, far from float32's 2^128.
+MAX_AMPLIFICATION = 2.0**32
 
 
 class OpcodeError(InputError):
@@ -448,6 +456,23 @@ def _check_centre(cx: float, cy: float) -> None:
         raise _Bad(f"has its optical centre at ({cx:g}, {cy:g}), outside the image")
 
 
+def _magnitude(op: Opcode, m: float) -> float:
+    """A bound on ``|op(x)|`` for values ``|x| <= m`` (``m >= 1``), wherever the opcode's area
+    lies (pixels outside it keep ``m``). The nominal range of a list's domain is [0, 1];
+    values above it (unclipped highlights) are bounded linearly except by a MapPolynomial
+    of degree > 1."""
+    if isinstance(op, GainMap):
+        return m * max(1.0, float(op.gains.max()))
+    if isinstance(op, FixVignetteRadial):  # r <= 1
+        return m * (1.0 + sum(abs(k) for k in op.k))
+    if isinstance(op, PerRowColumn):
+        v = float(np.abs(op.values).max()) if op.values.size else 0.0
+        return m * max(1.0, v) if op.scale else m + v
+    if isinstance(op, MapPolynomial):
+        return max(m, sum(abs(c) * m**i for i, c in enumerate(op.coefficients)))
+    return m  # MapTable (to [0, 1]), bad pixels (neighbours' means), warps, TrimBounds
+
+
 def parse_opcode_list(data: bytes, list_no: int = 3) -> tuple[list[Opcode], list[str]]:
     """The opcodes of one list and warnings about the ones skipped.
 
@@ -466,6 +491,7 @@ def parse_opcode_list(data: bytes, list_no: int = 3) -> tuple[list[Opcode], list
         raise OpcodeError(f"{where} claims {count:,} opcodes in {len(data):,} bytes")
     ops: list[Opcode] = []
     warnings: list[str] = []
+    magnitude = 1.0  # the opcodes so far scale values of [0, 1] to at most this
     for i in range(count):
         try:
             oid, version, flags, size = r.u32(4)
@@ -479,7 +505,13 @@ def parse_opcode_list(data: bytes, list_no: int = 3) -> tuple[list[Opcode], list
         r.pos += size
         optional = bool(flags & 1)
         try:
-            ops.append(_parse_one(oid, version, flags, body))
+            op = _parse_one(oid, version, flags, body)
+            after = _magnitude(op, magnitude)
+            if not after <= MAX_AMPLIFICATION:
+                raise _Bad(f"scales values by up to {after:.3g} with the opcodes before it "
+                           f"(at most {MAX_AMPLIFICATION:.3g})")
+            magnitude = after
+            ops.append(op)
         except _Unknown:
             if not optional:
                 raise OpcodeError(f"{where}: {name} (opcode {i + 1} of {count}) is not one "
