@@ -40,22 +40,27 @@ so memory does not grow with the burst length.
 
 Schedule (the math is :func:`merge_reference`, whole frames in NumPy/OpenCV; tests hold the
 fast path to it): :class:`RobustMerger` works in strips of rows, each strip resampled,
-weighed and accumulated by serial numba kernels that release the GIL, strips spread over a
+weighed and accumulated by serial kernels that release the GIL, strips spread over a
 thread pool. Strip intermediates stay in cache, nothing frame-sized is allocated per frame,
-and there is no barrier between cores that a busy machine could stall.
+and there is no barrier between cores that a busy machine could stall. The kernels are
+compiled ahead of time (Cython, ``_merge.pyx``); the bicubic resampling there is OpenCV's
+``remap`` reproduced and fused with the normalisation and difference, kept in float32
+instead of rounded to a uint16 frame's DN.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
-import numba as nb
 import numpy as np
 
+from redframe._threads import get_num_threads
+from redframe.burst import _merge
 from redframe.burst.align import TileAlignment
 
 __all__ = [
@@ -117,172 +122,16 @@ def _interp_axis(n: int, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return i0.astype(np.int64), i1.astype(np.int64), np.clip(wgt, 0, 1).astype(np.float32)
 
 
-@nb.njit(cache=True, fastmath=True, nogil=True)
-def _maps(disp, y0, y1, wy, x0, x1, wx, row0, map_x, map_y):  # pragma: no cover - compiled
-    """Sampling positions for image rows [row0, row0 + rows): bilinear in the tile field."""
-    rows, w = map_x.shape
-    for i in range(rows):
-        a0 = y0[row0 + i]
-        a1 = y1[row0 + i]
-        fy = wy[row0 + i]
-        for j in range(w):
-            b0 = x0[j]
-            b1 = x1[j]
-            fx = wx[j]
-            t = disp[a0, b0, 0] + fx * (disp[a0, b1, 0] - disp[a0, b0, 0])
-            b = disp[a1, b0, 0] + fx * (disp[a1, b1, 0] - disp[a1, b0, 0])
-            map_y[i, j] = row0 + i + t + fy * (b - t)
-            t = disp[a0, b0, 1] + fx * (disp[a0, b1, 1] - disp[a0, b0, 1])
-            b = disp[a1, b0, 1] + fx * (disp[a1, b1, 1] - disp[a1, b0, 1])
-            map_x[i, j] = j + t + fy * (b - t)
-
-
 def flow_maps(alignment: TileAlignment, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel sampling positions (map_x, map_y) in the alternate frame's planes, float32:
     the tile displacements interpolated bilinearly between tile centres."""
     h, w = shape
     map_x = np.empty((h, w), np.float32)
     map_y = np.empty((h, w), np.float32)
-    _maps(np.ascontiguousarray(alignment.displacement, np.float32),
-          *_interp_axis(h, alignment.centres_y), *_interp_axis(w, alignment.centres_x), 0,
-          map_x, map_y)
+    _merge.maps(np.ascontiguousarray(alignment.displacement, np.float32),
+                *_interp_axis(h, alignment.centres_y), *_interp_axis(w, alignment.centres_x), 0,
+                map_x, map_y)
     return map_x, map_y
-
-
-@nb.njit(cache=True, fastmath=True, nogil=True)
-def _strip_diff(warped, black, scale, ref, row0, inv_var, wf, d, q):  # pragma: no cover
-    """Normalise a resampled strip; its difference to the reference; the pooled normalised
-    squared difference ``q`` (1 on average where the frames agree). Arrays are (rows, W, P)."""
-    r_n, w, p_n = warped.shape
-    for i in range(r_n):
-        y = row0 + i
-        for j in range(w):
-            acc = np.float32(0.0)
-            for p in range(p_n):
-                v = (np.float32(warped[i, j, p]) - black[p]) * scale[p]
-                wf[i, j, p] = v
-                dd = v - ref[y, j, p]
-                d[i, j, p] = dd
-                acc += dd * dd * inv_var[y, j, p]
-            q[i, j] = acc / p_n
-
-
-@nb.njit(cache=True, fastmath=True, nogil=True)
-def _weights(dbar, inv_var, resid, map_x, map_y, z_mult, q_mult, t_lo, t_hi, slack, row0, h,
-             out, stats):  # pragma: no cover - compiled
-    """Weights of a strip starting at image row ``row0`` (see the module docstring).
-
-    ``dbar``: window means of the differences; ``inv_var``: 1 / (2 var) per plane pixel;
-    ``resid``: window mean of ``q``; ``z_mult``: (window size / P), times the calibration
-    of the window statistic; ``q_mult``: calibration of the pixel statistic. With
-    ``stats`` (2, rows, W) the two statistics are stored there and no weight is made."""
-    r_n, w, p_n = dbar.shape
-    inv_range = np.float32(1.0) / (t_hi - t_lo)
-    for i in range(r_n):
-        y = row0 + i
-        for j in range(w):
-            mx = map_x[i, j]
-            my = map_y[i, j]
-            if mx < 0 or my < 0 or mx > w - 1 or my > h - 1:
-                out[i, j] = 0.0  # the frame does not cover this pixel
-                continue
-            z = np.float32(0.0)
-            for p in range(p_n):
-                dd = dbar[i, j, p]
-                z += dd * dd * inv_var[y, j, p]
-            z *= z_mult
-            rr = resid[i, j] * q_mult
-            if stats.shape[0] == 2:
-                stats[0, i, j] = z
-                stats[1, i, j] = rr
-                continue
-            motion = min(max((t_hi - z) * inv_range, np.float32(0.0)), np.float32(1.0))
-            # residual variance beyond the noise's is resampling error (aliasing of the
-            # half-resolution planes): weigh the frame by sigma^2 / (sigma^2 + e^2)
-            excess = rr - np.float32(1.0) - slack
-            detail = np.float32(1.0)
-            if excess > 0:
-                detail = np.float32(1.0) / (np.float32(1.0) + np.float32(2.0) * excess)
-            out[i, j] = motion * detail
-
-
-@nb.njit(cache=True, fastmath=True, nogil=True)
-def _strip_accumulate(acc, wsum, warped, weight, row0, skip, rows, sign):  # pragma: no cover
-    """Add ``sign * weight * warped`` of strip rows [skip, skip + rows) at image row0;
-    return the sum of the weights."""
-    w = warped.shape[1]
-    p_n = warped.shape[2]
-    total = 0.0
-    for i in range(rows):
-        y = row0 + i
-        s = i + skip
-        for j in range(w):
-            wt = weight[s, j]
-            if wt > 0:
-                total += wt
-                wsum[y, j] += sign * wt
-                for p in range(p_n):
-                    acc[y, j, p] += sign * wt * warped[s, j, p]
-    return total
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _inverse_variance(mu, s, o, out):  # pragma: no cover - compiled
-    """1 / (2 var) with var = s * mu + o: the variance of a difference of two frames."""
-    h, w, p_n = mu.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            for p in range(p_n):
-                var = s * max(mu[i, j, p], np.float32(0.0)) + o
-                out[i, j, p] = np.float32(1.0) / (np.float32(2.0) * var)
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _finish(ref, acc, wsum, out):  # pragma: no cover - compiled
-    h, w, p_n = ref.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            norm = np.float32(1.0) / (np.float32(1.0) + wsum[i, j])
-            for p in range(p_n):
-                out[i, j, p] = (ref[i, j, p] + acc[i, j, p]) * norm
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _split_quads(mosaic, out):  # pragma: no cover - compiled
-    """(H, W) mosaic -> (H/2, W/2, 4) Bayer quads: sites (0,0), (0,1), (1,0), (1,1)."""
-    h, w, _ = out.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            out[i, j, 0] = mosaic[2 * i, 2 * j]
-            out[i, j, 1] = mosaic[2 * i, 2 * j + 1]
-            out[i, j, 2] = mosaic[2 * i + 1, 2 * j]
-            out[i, j, 3] = mosaic[2 * i + 1, 2 * j + 1]
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _grey_quads(mosaic, black, scale, out):  # pragma: no cover - compiled
-    """The normalised mean of each Bayer quad: the grey image frames are aligned on."""
-    h, w = out.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            out[i, j] = np.float32(0.25) * (
-                (np.float32(mosaic[2 * i, 2 * j]) - black[0]) * scale[0]
-                + (np.float32(mosaic[2 * i, 2 * j + 1]) - black[1]) * scale[1]
-                + (np.float32(mosaic[2 * i + 1, 2 * j]) - black[2]) * scale[2]
-                + (np.float32(mosaic[2 * i + 1, 2 * j + 1]) - black[3]) * scale[3]
-            )
-
-
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def _finish_mosaic(ref, acc, wsum, black, span, out):  # pragma: no cover - compiled
-    """The merged quads written straight into a float32 DN mosaic."""
-    h, w, _ = ref.shape
-    for i in nb.prange(h):
-        for j in range(w):
-            norm = np.float32(1.0) / (np.float32(1.0) + wsum[i, j])
-            for p in range(4):
-                v = (ref[i, j, p] + acc[i, j, p]) * norm * span[p] + black[p]
-                out[2 * i + p // 2, 2 * j + p % 2] = v
 
 
 @dataclass
@@ -315,7 +164,7 @@ class FramePlanes:
         if mosaic.dtype not in (np.uint16, np.float32):
             mosaic = mosaic.astype(np.float32)
         data = np.empty((h, w, 4), mosaic.dtype)
-        _split_quads(mosaic, data)
+        _merge.split_quads(np.ascontiguousarray(mosaic), data)
         return cls(data, *_site_levels(black, white))
 
     @classmethod
@@ -342,13 +191,19 @@ def _site_levels(black: np.ndarray, white: float) -> tuple[np.ndarray, np.ndarra
 def grey_from_mosaic(mosaic: np.ndarray, black: np.ndarray, white: float) -> np.ndarray:
     """The normalised 2x2 (Bayer quad) average of a mosaic, float32 (H // 2, W // 2)."""
     out = np.empty((mosaic.shape[0] // 2, mosaic.shape[1] // 2), np.float32)
-    _grey_quads(mosaic, *_site_levels(black, white), out)
+    if mosaic.dtype not in (np.uint16, np.float32, np.float64):
+        mosaic = mosaic.astype(np.float32)
+    _merge.grey_quads(np.ascontiguousarray(mosaic), *_site_levels(black, white), out)
     return out
 
 
 def planes_from_mosaic(mosaic: np.ndarray, black: np.ndarray, white: float) -> np.ndarray:
     """(H // 2, W // 2, 4) float32 normalised Bayer quads."""
-    return FramePlanes.from_mosaic(mosaic, black, white).to_float()
+    out = np.empty((mosaic.shape[0] // 2, mosaic.shape[1] // 2, 4), np.float32)
+    if mosaic.dtype not in (np.uint16, np.float32, np.float64):
+        mosaic = mosaic.astype(np.float32)
+    _merge.normalised_quads(np.ascontiguousarray(mosaic), *_site_levels(black, white), out)
+    return out
 
 
 def mosaic_from_planes(
@@ -362,20 +217,37 @@ def mosaic_from_planes(
     return into
 
 
+def _kernel_ready(frame: FramePlanes | np.ndarray) -> FramePlanes:
+    """The frame as the compiled kernels take it: C-contiguous uint16 or float32 samples,
+    float32 levels."""
+    if isinstance(frame, np.ndarray):
+        return FramePlanes.normalised(frame)
+    data = frame.data
+    if data.dtype not in (np.uint16, np.float32):
+        data = data.astype(np.float32)
+    data = np.ascontiguousarray(data)
+    black = np.ascontiguousarray(frame.black, np.float32)
+    scale = np.ascontiguousarray(frame.scale, np.float32)
+    if data is frame.data and black is frame.black and scale is frame.scale:
+        return frame
+    return FramePlanes(data, black, scale)
+
+
 def _inverse_variance_of(ref: np.ndarray, noise: tuple[float, float], radius: int) -> np.ndarray:
     """Per plane pixel ``1 / (2 var)`` of a frame difference, with the variance from the
     noise model at the reference's local mean."""
     k = 2 * radius + 1
     mu = cv2.blur(ref, (k, k), borderType=cv2.BORDER_REFLECT_101)
     s, o = (max(float(v), 0.0) for v in noise)
-    _inverse_variance(mu, np.float32(s), np.float32(max(o, 1e-12)), mu)
+    _merge.inverse_variance(mu, np.float32(s), np.float32(max(o, 1e-12)), mu)
     return mu
 
 
 class RobustMerger:
     """Accumulates alternate frames onto a reference (see the module docstring).
 
-    ``threads``: strips processed at once (0 = every core numba may use).
+    ``threads``: strips processed at once (0 = as many as the compiled kernels may use in
+    this thread, :func:`redframe._threads.get_num_threads`, at most the machine's cores).
     """
 
     def __init__(
@@ -394,7 +266,7 @@ class RobustMerger:
         self.wsum = np.zeros((h, w), np.float32)
         self.strip_rows = max(8, int(strip_rows))
         self.halo = params.radius + params.erode
-        self.threads = threads or max(1, min(nb.get_num_threads(), os.cpu_count() or 1))
+        self.threads = threads or max(1, min(get_num_threads(), os.cpu_count() or 1))
         self._local = threading.local()
         self.frames = 0
         k = 2 * params.radius + 1
@@ -415,8 +287,7 @@ class RobustMerger:
         """
         from scipy.stats import chi2
 
-        if isinstance(frame, np.ndarray):
-            frame = FramePlanes.normalised(frame)
+        frame = _kernel_ready(frame)
         p_n = self.ref.shape[2]
         h = self.ref.shape[0]
         job = (frame, np.ascontiguousarray(alignment.displacement, np.float32),
@@ -441,8 +312,7 @@ class RobustMerger:
     def add(self, frame: FramePlanes | np.ndarray, alignment: TileAlignment) -> FrameContribution:
         """Resample ``frame`` by ``alignment``, weigh it against the reference and add it -
         or, when it matches less than ``min_accept`` of the reference, leave it out."""
-        if isinstance(frame, np.ndarray):
-            frame = FramePlanes.normalised(frame)
+        frame = _kernel_ready(frame)
         if frame.data.shape != self.ref.shape:
             raise ValueError(
                 f"planes {frame.data.shape} do not match the reference {self.ref.shape}"
@@ -496,50 +366,56 @@ class RobustMerger:
         n = b - a
         buf = self._scratch(p_n, self.strip_rows + 2 * self.halo, w, frame.data.dtype)
         map_x, map_y = buf["map_x"][:n], buf["map_y"][:n]
-        _maps(disp, *y_axis, *x_axis, a, map_x, map_y)
+        y_min, y_max = _merge.maps(disp, *y_axis, *x_axis, a, map_x, map_y)
         # only the frame rows this strip samples (+-2 for the cubic kernel) are read
-        lo = int(max(0, np.floor(map_y.min()) - 2))
-        hi = int(min(h, np.ceil(map_y.max()) + 3))
+        lo = int(max(0, math.floor(y_min) - 2))
+        hi = int(min(h, math.ceil(y_max) + 3))
         if hi <= lo:
             return None if stats else 0.0  # the strip maps entirely outside the frame
-        map_y -= np.float32(lo)
-        interp = cv2.INTER_CUBIC if prm.interpolation == "cubic" else cv2.INTER_LINEAR
-        warped = buf["warped"][:n]
-        cv2.remap(frame.data[lo:hi], map_x, map_y, interp, dst=warped,
-                  borderMode=cv2.BORDER_REFLECT_101)
-        map_y += np.float32(lo)
         wf, d, q, weight = buf["wf"][:n], buf["d"][:n], buf["q"][:n], buf["weight"][:n]
-        _strip_diff(warped, frame.black, frame.scale, self.ref, a, self.inv_var, wf, d, q)
+        if prm.interpolation == "cubic":  # resampled, normalised and differenced at once
+            _merge.resample_diff(frame.data, frame.black, frame.scale, self.ref, a,
+                                 self.inv_var, map_x, map_y, wf, d, q)
+        else:
+            map_y -= np.float32(lo)
+            warped = buf["warped"][:n]
+            cv2.remap(frame.data[lo:hi], map_x, map_y, cv2.INTER_LINEAR, dst=warped,
+                      borderMode=cv2.BORDER_REFLECT_101)
+            map_y += np.float32(lo)
+            _merge.strip_diff(warped, frame.black, frame.scale, self.ref, a, self.inv_var, wf,
+                              d, q)
         k = 2 * prm.radius + 1
         cv2.blur(d, (k, k), dst=d, borderType=cv2.BORDER_REFLECT_101)
         cv2.blur(q, (k, k), dst=q, borderType=cv2.BORDER_REFLECT_101)
         if stats:
             out = np.empty((2, n, w), np.float32)
-            _weights(d, self.inv_var, q, map_x, map_y, np.float32(self.z_mult),
-                     np.float32(self.q_mult), np.float32(prm.t_lo), np.float32(prm.t_hi),
-                     np.float32(prm.slack), a, h, weight, out)
+            _merge.weights(d, self.inv_var, q, map_x, map_y, self.z_mult, self.q_mult,
+                           prm.t_lo, prm.t_hi, prm.slack, a, h, weight, out)
             inside = (map_x >= 0) & (map_y >= 0) & (map_x <= w - 1) & (map_y <= h - 1)
             return out[0][inside][::7], out[1][inside][::7]
-        _weights(d, self.inv_var, q, map_x, map_y, np.float32(self.z_mult),
-                 np.float32(self.q_mult), np.float32(prm.t_lo), np.float32(prm.t_hi),
-                 np.float32(prm.slack), a, h, weight, self._empty_stats)
+        _merge.weights(d, self.inv_var, q, map_x, map_y, self.z_mult, self.q_mult, prm.t_lo,
+                       prm.t_hi, prm.slack, a, h, weight, self._empty_stats)
         if prm.erode > 0:
             e = 2 * prm.erode + 1
             cv2.erode(weight, np.ones((e, e), np.uint8), dst=weight,
                       borderType=cv2.BORDER_REPLICATE)
-        return _strip_accumulate(self.acc, self.wsum, wf, weight, y0, y0 - a, y1 - y0, sign)
+        return _merge.accumulate(self.acc, self.wsum, wf, weight, y0, y0 - a, y1 - y0, sign)
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """(merged planes, sum of the alternate frames' weights per pixel)."""
         out = np.empty_like(self.ref)
-        _finish(self.ref, self.acc, self.wsum, out)
+        _merge.finish(self.ref, self.acc, self.wsum, out)
         return out, self.wsum
 
     def result_mosaic(self, black: np.ndarray, white: float, into: np.ndarray) -> np.ndarray:
         """Write the merged Bayer quads into the float32 DN mosaic ``into`` (whose odd last
         row/column, if any, is left as it is); return the weight sum."""
         bl, scale = _site_levels(black, white)
-        _finish_mosaic(self.ref, self.acc, self.wsum, bl, (1.0 / scale).astype(np.float32), into)
+        target = np.ascontiguousarray(into, np.float32)
+        _merge.finish_mosaic(self.ref, self.acc, self.wsum, bl, (1.0 / scale).astype(np.float32),
+                             target)
+        if target is not into:
+            into[...] = target
         return self.wsum
 
 
