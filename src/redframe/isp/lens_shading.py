@@ -156,9 +156,9 @@ def _fix_bad_pixels(x: np.ndarray, ctx, rows, plan_ops, idx: np.ndarray) -> np.n
         if isinstance(op, ops.FixBadPixelsConstant):
             bad |= raw == op.constant
         elif isinstance(op, ops.FixBadPixelsList):
-            for r, c in op.points:
-                if a <= r < b and 0 <= c < w:
-                    bad[r - a, c] = True
+            pts = np.asarray(op.points, np.int64).reshape(-1, 2)
+            inside = (pts[:, 0] >= a) & (pts[:, 0] < b) & (pts[:, 1] >= 0) & (pts[:, 1] < w)
+            bad[pts[inside, 0] - a, pts[inside, 1]] = True  # vectorised: lists may be huge
             for t, lft, bt, rt in op.rects:
                 t0, t1 = max(t, a), min(bt, b)
                 if t0 < t1:
