@@ -369,6 +369,25 @@ cdef inline void _output_row(cfp xm, cfp p0, cfp p1, cfp p2, cfp vb, fp o, Py_ss
         o[3 * j + 2] = v2 if green else (v if red else c)
 
 
+cdef inline void _output_plain_row(cfp xm, cfp p0, cfp p1, cfp p2, fp o, Py_ssize_t w,
+                                   int gc, int a) noexcept nogil:
+    """One output row without the refining step: the planes, except the sample at each
+    site's own colour (a red/blue site's other colour is its plane's value)."""
+    cdef bint red = a == 0
+    cdef bint green
+    cdef Py_ssize_t j
+    cdef float c, v0, v1, v2
+    for j in range(w):
+        green = (j & 1) == gc
+        c = xm[j]
+        v0 = p0[j]
+        v1 = p1[j]
+        v2 = p2[j]
+        o[3 * j] = c if (red and not green) else v0
+        o[3 * j + 1] = c if green else v1
+        o[3 * j + 2] = c if not (red or green) else v2
+
+
 def menon_output(const float[:, ::1] xp, const int64_t[:, ::1] idx,
                  const float[:, :, ::1] planes, const uint8_t[:, ::1] horizontal,
                  Py_ssize_t margin, bint refine, float[:, :, ::1] out):
@@ -383,8 +402,8 @@ def menon_output(const float[:, ::1] xp, const int64_t[:, ::1] idx,
         for i in prange(h, nogil=True, schedule="static"):
             y = i + m
             a = _other(idx, y)
-            _output_row(&xp[y, m], &planes[0, y, m], &planes[1, y, m], &planes[2, y, m],
-                        &planes[2 - a, y, m], &out[i, 0, 0], w, _green_col(idx, y), a)
+            _output_plain_row(&xp[y, m], &planes[0, y, m], &planes[1, y, m],
+                              &planes[2, y, m], &out[i, 0, 0], w, _green_col(idx, y), a)
         return
     with nogil, parallel():
         v = <float*>malloc(w * sizeof(float))
