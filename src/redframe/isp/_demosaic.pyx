@@ -157,8 +157,7 @@ def malvar2004(const float[:, ::1] xp, const int64_t[:, ::1] idx, float[:, :, ::
 # site k is column 2k of the pointer (constant offsets: the loops vectorise).
 
 
-cdef inline void _chroma_row(cfp u2, cfp u1, cfp m,
-                             cfp d1, cfp d2, fp ch, fp cv,
+cdef inline void _chroma_row(cfp u2, cfp u1, cfp m, cfp d1, cfp d2, fp ch, fp cv,
                              Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     cdef Py_ssize_t k, x
     cdef float c
@@ -179,11 +178,9 @@ def menon_chroma(const float[:, ::1] xp, const int64_t[:, ::1] idx, float[:, :, 
                     &cc[0, y, 0], &cc[1, y, 0], _k_lo(2, o), _k_hi(wp - 2, o))
 
 
-cdef inline void _decide_row(cfp xrow, cfp ch_u2, cfp ch_u1,
-                             cfp ch_m, cfp ch_d1, cfp ch_d2,
-                             cfp cv_u2, cfp cv_u1, cfp cv_m,
-                             cfp cv_d1, cfp cv_d2,
-                             fp grow, u8p hrow, Py_ssize_t wp, int gc) noexcept nogil:
+cdef inline void _decide_row(cfp xrow, cfp ch_u2, cfp ch_u1, cfp ch_m, cfp ch_d1, cfp ch_d2,
+                             cfp cv_u2, cfp cv_u1, cfp cv_m, cfp cv_d1, cfp cv_d2, fp grow,
+                             u8p hrow, Py_ssize_t wp, int gc) noexcept nogil:
     """Walks column pairs (2k, 2k + 1): the red/blue site is 2k + o, the green one the
     other; both are written (green: the sample; ``horizontal`` there is never read), so the
     stores are whole pairs."""
@@ -248,10 +245,8 @@ def menon_decide(const float[:, ::1] xp, const int64_t[:, ::1] idx,
                     &planes[1, y, 0], &horizontal[y, 0], wp, _green_col(idx, y))
 
 
-cdef inline void _rb_at_green_row(cfp xu, cfp xm, cfp xd,
-                                  cfp gu, cfp gm, cfp gd,
-                                  fp pa, fp pb, Py_ssize_t k0,
-                                  Py_ssize_t k1) noexcept nogil:
+cdef inline void _rb_at_green_row(cfp xu, cfp xm, cfp xd, cfp gu, cfp gm, cfp gd, fp pa,
+                                  fp pb, Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     cdef Py_ssize_t k, x
     cdef float gx
     for k in range(k0, k1):
@@ -275,9 +270,8 @@ def menon_rb_at_green(const float[:, ::1] xp, const int64_t[:, ::1] idx,
                          &planes[2 - a, y, gc], _k_lo(5, gc), _k_hi(wp - 5, gc))
 
 
-cdef void_v256 _rb_at_rb_row(cfp xm, fp pa_u, fp pa_m, fp pa_d,
-                               fp pb_u, fp pb_m, fp pb_d, cu8p hrow,
-                               Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+cdef void_v256 _rb_at_rb_row(cfp xm, fp pa_u, fp pa_m, fp pa_d, fp pb_u, fp pb_m, fp pb_d,
+                             cu8p hrow, Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     cdef Py_ssize_t k, x
     cdef float c, along_h, along_v
     for k in range(k0, k1):
@@ -304,10 +298,9 @@ def menon_rb_at_rb(const float[:, ::1] xp, const int64_t[:, ::1] idx,
                       &horizontal[y, o], _k_lo(6, o), _k_hi(wp - 6, o))
 
 
-cdef void_v256 _refine_green_row(cfp xm, cfp pa_u, cfp pa_m,
-                                   cfp pa_d, cfp gu, fp gm,
-                                   cfp gd, cu8p hrow, Py_ssize_t k0,
-                                   Py_ssize_t k1) noexcept nogil:
+cdef void_v256 _refine_green_row(cfp xm, cfp pa_u, cfp pa_m, cfp pa_d, cfp gu, fp gm,
+                                 cfp gd, cu8p hrow, Py_ssize_t k0,
+                                 Py_ssize_t k1) noexcept nogil:
     cdef Py_ssize_t k, x
     cdef float c, along_h, along_v, s
     for k in range(k0, k1):
