@@ -57,7 +57,8 @@ STUB = """
     for (const part of (c && c.advanced) || []) Object.assign(settings, part);
   };
   const supported = navigator.mediaDevices.getSupportedConstraints.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getSupportedConstraints = () => ({ ...supported(), pointsOfInterest: true });
+  navigator.mediaDevices.getSupportedConstraints =
+    () => ({ ...supported(), pointsOfInterest: true });
 })();
 """
 
@@ -65,7 +66,8 @@ PHOTO_STUB = """
 (() => {
   // takePhoto as a phone's: a 4032x3024 JPEG, larger than any video frame
   ImageCapture.prototype.getPhotoCapabilities = async function () {
-    return { imageWidth: { min: 640, max: 4032, step: 16 }, imageHeight: { min: 480, max: 3024, step: 16 } };
+    return { imageWidth: { min: 640, max: 4032, step: 16 },
+             imageHeight: { min: 480, max: 3024, step: 16 } };
   };
   ImageCapture.prototype.takePhoto = async function (opts) {
     window.__photoOptions = opts || null;
