@@ -544,3 +544,19 @@ def test_an_old_gallery_gets_the_options_column(data):
     with TestClient(create_app(data)) as c:
         item = wait_state(c, upload(c, hdr="1").json()["id"])
         assert item["hdr"] is True and item["state"] == "done"
+
+
+def test_an_hdr_burst_shot_under_is_lifted_back():
+    from redframe.app.processing import CaptureJob, capture_recipe, hdr_lift
+
+    def job(hdr, evs):
+        return CaptureJob(id="x", kind="burst", originals=[], look="authentic", frame=None,
+                          render_path="r", thumb_path="t", hdr=hdr,
+                          capture={"ev_bracket": evs} if evs is not None else {})
+
+    assert hdr_lift(job(True, [-1.0, -1.0, -1.0])) == 1.0
+    assert hdr_lift(job(False, [-1.0, -1.0])) == 0.0  # not an HDR capture
+    assert hdr_lift(job(True, [-1.0, 0.0])) == 0.0  # a bracket: not what the merge takes
+    assert hdr_lift(job(True, None)) == 0.0
+    recipe = capture_recipe("authentic", None, hdr=True, lift=1.0)
+    assert recipe.output.hdr is True and recipe.develop_params().tone.exposure == 1.0
