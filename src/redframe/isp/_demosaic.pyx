@@ -270,14 +270,16 @@ def menon_rb_at_green(const float[:, ::1] xp, const int64_t[:, ::1] idx,
                          &planes[2 - a, y, gc], _k_lo(5, gc), _k_hi(wp - 5, gc))
 
 
-cdef void_v256 _rb_at_rb_row(cfp xm, fp pa_u, fp pa_m, fp pa_d, fp pb_u, fp pb_m, fp pb_d,
-                             cu8p hrow, Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
+cdef void_v256 _rb_at_rb_row(cfp xm, cfp pa_u, cfp pa_m, cfp pa_d, cfp pb_u, fp pb_m,
+                             cfp pb_d, cu8p hrow, Py_ssize_t k0, Py_ssize_t k1) noexcept nogil:
     cdef Py_ssize_t k, x
     cdef float c, along_h, along_v
     for k in range(k0, k1):
         x = 2 * k
         c = xm[x]
-        pa_m[x] = c
+        # (the numba kernel also copied c into planes[a] here; no pass reads a plane at a
+        # site of its own colour - the output takes the sample from xp - so the gapped
+        # store is left out: bit-identical results, checked with NaN-filled scratch)
         along_h = (pb_m[x - 1] - pa_m[x - 1]) + (pb_m[x + 1] - pa_m[x + 1])
         along_v = (pb_u[x] - pa_u[x]) + (pb_d[x] - pa_d[x])
         # both, then a select: the direction is a coin toss on noise (no branch to miss)
