@@ -586,3 +586,23 @@ def test_keyboard_shortcuts(browser, server):
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_an_hdr_burst_is_shot_one_stop_under_where_the_camera_allows(browser, server):
+    base, store = server
+    context, page, errors = open_camera(browser, base, scripts=[STUB % json.dumps(CAPS)])
+    try:
+        page.keyboard.press("r")
+        before = hook(page, "uploaded")
+        page.keyboard.press("Space")
+        h = wait_hook(page, lambda h: h["uploaded"] > before, "the HDR upload", 30)
+        calls = [c for c in applied(page) if "exposureCompensation" in c]
+        assert calls[-2:] == [{"exposureCompensation": -1}, {"exposureCompensation": 0}]
+        rec = store.get(h["lastCapture"]["id"])
+        n = rec.frames
+        assert rec.options == {"hdr": True} and rec.capture["ev_bracket"] == [-1] * n
+        h = wait_hook(page, lambda h: h["developed"] >= 1, "the HDR develop", 180)
+        assert h["lastCapture"]["hdr"] is True and h["lastCapture"]["state"] == "done"
+        assert not errors, errors
+    finally:
+        context.close()
