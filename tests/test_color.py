@@ -6,7 +6,6 @@ import doctest
 import importlib
 
 import colour
-import numba as nb
 import numpy as np
 import pytest
 
@@ -34,6 +33,7 @@ from redframe.color import (
     xy_to_uv,
     xy_to_xyz,
 )
+from redframe.color._dither import hashes_and_dither
 from redframe.color.encodings import ENCODINGS
 from redframe.color.temperature import daylight_locus_xy, planckian_locus_xy
 
@@ -245,22 +245,8 @@ def test_callers_keep_their_documented_tints():
 
 # --- dither and position hash ----------------------------------------------------------------
 
-@nb.njit
-def _kernel_hashes(row0, h, w, seed):
-    out = np.empty((h, w), np.uint64)
-    noise = np.empty((h, w, 3), np.float32)
-    for i in range(h):
-        key = dither.row_key(row0 + i, seed)
-        for j in range(w):
-            x = dither.hash32(np.uint64(j) + key)
-            out[i, j] = x
-            for c in range(3):
-                noise[i, j, c] = dither.tpdf(x, c)
-    return out, noise
-
-
-def test_numba_and_numpy_hashes_and_dither_agree():
-    hashes, noise = _kernel_hashes(37, 5, 301, dither.DITHER_SEED)
+def test_compiled_and_numpy_hashes_and_dither_agree():
+    hashes, noise = hashes_and_dither(37, 5, 301, dither.DITHER_SEED)
     np.testing.assert_array_equal(hashes, dither.position_hash_np(37, 5, 301, dither.DITHER_SEED))
     np.testing.assert_array_equal(noise, dither.dither_noise(37, 5, 301))
     assert dither.dither_noise(37, 5, 301, 1).shape == (5, 301, 1)

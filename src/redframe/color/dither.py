@@ -3,9 +3,9 @@ place in the frame, so strips, threads and reruns give identical files (the dith
 light is quantised to 8 bits, the grain of looks).
 
 - lowbias32 (C. Wellons, "Hash function prospector", 2018): a 32-bit integer hash with low
-  bias, computed on uint64 values holding 32 bits (numba widens integer scalars). One
-  definition, :func:`hash32_np`: NumPy runs it on arrays (the references), numba compiles
-  it as :func:`hash32` for the kernels.
+  bias. :func:`hash32_np` runs it on arrays (the references); the compiled kernels inline
+  its C twin (``_dither.pxd``: ``hash32``, ``row_key``, ``tpdf``), which
+  ``tests/test_color.py`` checks bit for bit against these NumPy definitions.
 - TPDF dither (S. P. Lipshitz, R. A. Wannamaker, J. Vanderkooy, "Quantization and dither:
   a theoretical survey", J. AES 40(5), 1992): the difference of two uniforms, +-1 LSB,
   which makes the quantisation error's first two moments independent of the signal.
@@ -13,11 +13,9 @@ light is quantised to 8 bits, the grain of looks).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
-__all__ = ["hash32", "hash32_np", "position_hash_np", "row_key", "DITHER_SEED", "tpdf",
-           "dither_noise"]
+__all__ = ["hash32_np", "position_hash_np", "DITHER_SEED", "dither_noise"]
 
 _M32 = np.uint64(0xFFFFFFFF)
 
@@ -47,16 +45,6 @@ def hash32_np(x):
     return x
 
 
-#: :func:`hash32_np` compiled by numba, for the kernels (inlined).
-hash32 = nb.njit(inline="always")(hash32_np)
-
-
-@nb.njit(inline="always")
-def row_key(row, seed):  # pragma: no cover - compiled
-    """The per-row key that column indices are added to: hash32(row + hash32(seed))."""
-    return hash32(np.uint64(row) + hash32(np.uint64(seed)))
-
-
 def position_hash_np(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
     """The hash the kernels compute per pixel, ``hash32(column + row_key(row, seed))``.
 
@@ -79,15 +67,6 @@ def position_hash_np(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
     return hash32_np(np.arange(width, dtype=np.uint64)[None, :] + key[:, None])
 
 
-@nb.njit(inline="always")
-def tpdf(x, c):  # pragma: no cover - compiled
-    """Triangular dither in (-1, 1) for channel ``c`` from a 32-bit hash ``x``: the
-    difference of two 5-bit uniforms (bits 10c .. 10c + 9)."""
-    u1 = np.float32((x >> np.uint64(10 * c)) & np.uint64(31))
-    u2 = np.float32((x >> np.uint64(10 * c + 5)) & np.uint64(31))
-    return (u1 - u2) * np.float32(1.0 / 32.0)
-
-
 def dither_noise(row0: int, h: int, w: int, channels: int = 3) -> np.ndarray:
     """The quantiser's TPDF dither for rows ``row0 .. row0 + h`` of a frame ``w`` wide.
 
@@ -99,7 +78,7 @@ def dither_noise(row0: int, h: int, w: int, channels: int = 3) -> np.ndarray:
         Block height and the frame's width.
     channels : int, optional
         1 to 3: two 5-bit uniforms per channel from one 32-bit position hash, as
-        :func:`tpdf` computes them in the kernels.
+        ``tpdf`` (``_dither.pxd``) computes them in the kernels.
 
     Returns
     -------
