@@ -10,16 +10,20 @@ import numpy as np
 import pytest
 
 from redframe import params as P
-from redframe.color import srgb_encode
+from redframe.color import rgb_to_rgb_matrix, srgb_encode
+from redframe.color.gamut import compress_oklab
 from redframe.errors import ParameterError
 from redframe.io import dng_opcodes as ops
 from redframe.isp import compose, pixel
+from redframe.isp._pixel import constants
 from redframe.isp.compose import Strip
 from redframe.isp.demosaic import DemosaicParams
 from redframe.isp.fused import SCHEDULE
+from redframe.isp.output import GAMUT_THRESHOLD, gamut_table
 from redframe.isp.pipeline import DevelopParams, develop, prepare
 from redframe.isp.stage import Stage
 from redframe.isp.stages import STAGES
+from redframe.looks.oklab import oklab_to_rec2020, rec2020_to_oklab
 from redframe.sim.scenes import natural_xyz
 from redframe.sim.sensor import linear_camera_scene, simulate_raw
 
@@ -202,7 +206,9 @@ def test_strip_pad_is_the_sum_of_the_active_halos(raw):
         {"output_bits": None},
         {"output_bits": 16, "engine": "reference"},
     ],
-    ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()) or "default",
+    ids=lambda kw: ",".join(  # objects by their type: the same ids in every xdist worker
+        f"{k}={v if isinstance(v, (bool, int, float, str, type(None))) else type(v).__name__}"
+        for k, v in kw.items()) or "default",
 )
 @pytest.mark.parametrize("rows", [24, 50])
 def test_strips_equal_the_whole_frame(raw, kw, rows):
@@ -291,3 +297,26 @@ def test_the_pixel_srgb_curve_is_the_colour_layers():
     x = np.concatenate([np.linspace(-0.1, 1.1, 20001), np.geomspace(1e-7, 1, 2000)])
     x = x.astype(np.float32)
     np.testing.assert_allclose(pixel.srgb_encode_np(x), srgb_encode(x), atol=2e-7)
+
+
+@pytest.mark.parametrize("space", ["srgb", "display-p3"])
+def test_the_output_gamut_is_the_one_gamut_compression(space):
+    """The output transform's per-pixel gamut compression is the looks' one (constant Oklab
+    hue toward the cusp's grey, redframe.color.gamut): the same colours come out, and its
+    cheap test (components in [LOW top, HIGH]) lets through only colours it leaves alone."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(0, 1, (400_000, 3)) ** 2.2,
+                        rng.uniform(-0.3, 1.3, (200_000, 3))]).astype(np.float32)
+    table = gamut_table(space)
+    got = pixel.gamut_oklab_np(x, table)
+    lab = rec2020_to_oklab(x.astype(np.float64) @ rgb_to_rgb_matrix(space, "rec2020").T)
+    lightness, a, b = compress_oklab(np.clip(lab[:, 0], 0, 1), lab[:, 1], lab[:, 2], space,
+                                     GAMUT_THRESHOLD)
+    want = np.clip(oklab_to_rec2020(np.stack([lightness, a, b], -1), space), 0, 1)
+    moved = np.any(np.abs(want - np.clip(x, 0, 1)) > 1e-6, axis=1)
+    top, low = x.max(axis=1), x.min(axis=1)
+    exact = (top <= constants()["GAMUT_HIGH"]) & (low >= constants()["GAMUT_LOW"] * top)
+    assert not np.any(moved & exact)  # the cheap test is a superset of what moves
+    near = ~exact
+    np.testing.assert_allclose(got[near], want[near], atol=2e-6)
+    np.testing.assert_array_equal(got[exact], np.clip(x[exact], 0, 1))

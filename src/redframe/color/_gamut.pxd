@@ -4,9 +4,10 @@
 # only on colours at or outside the boundary.
 #
 # Method: the "CUSP" direction of CIE 156:2004 (compress toward a grey at the cusp's
-# lightness), made adaptive as in B. Ottosson, "sRGB gamut clipping" (2021): each colour
-# moves on the line from itself to the grey between its own lightness (near-greys) and
-# its hue's cusp lightness (colours as chromatic as the cusp); with r how far the colour
+# lightness), made adaptive as in B. Ottosson, "sRGB gamut clipping" (2021): a colour
+# lighter than its hue's cusp moves on the line from itself to the grey between its own
+# lightness (near-greys) and the cusp's (colours as chromatic as the cusp); a colour
+# darker than the cusp moves at constant lightness; with r how far the colour
 # is along that line relative to the boundary, r above the threshold t rolls off with the
 # knee t + (1 - t) x / (1 + x) (C1 at t, the boundary reached only at infinity, so
 # distinct colours stay distinct); hue is constant (a, b scaled together).
@@ -71,7 +72,13 @@ cdef inline bint compress_lab(double* ll, double* aa, double* bb, const double* 
     cdef double w = c / cc
     if w > 1.0:
         w = 1.0
-    cdef double anchor = ll[0] + w * (cl - ll[0])
+    # above the cusp's lightness, toward it (a bright saturated red keeps its depth instead
+    # of turning pink); below it at constant lightness (a dark saturated blue is not
+    # lifted by how far it lies outside: its lightness would follow every small change of
+    # its hue, as a ramp of LED light through a camera's matrix showed, 11-21 L* steps)
+    cdef double anchor = ll[0]
+    if cl < ll[0]:
+        anchor = ll[0] + w * (cl - ll[0])
     cdef double t_probe = 1.0 / threshold if threshold < 1.0 else 1.0
     # a looser tolerance for the probe than for the bisection: colours on the boundary
     # (a clipped primary) count as inside and stay exact

@@ -2,11 +2,15 @@
 
 Used by the looks (their colour math, baked into LUTs) and by the develop's output
 transform (per pixel, in the compiled kernels, from the same ``_gamut.pxd``): a colour
-outside the output gamut moves toward a grey at its hue's cusp lightness along constant
-Oklab hue (B. Ottosson, "A perceptual color space for image processing", 2020, and "sRGB
-gamut clipping", 2021; the "CUSP" direction of CIE 156:2004), rolled off by a knee from
-``threshold`` of the way to the boundary, so in-gamut colours stay exact and distinct
-out-of-gamut colours stay distinct. Per-channel clipping never decides a colour.
+outside the output gamut moves along constant Oklab hue (B. Ottosson, "A perceptual color
+space for image processing", 2020): if it is lighter than its hue's cusp (the gamut's
+most chromatic colour), toward a grey between its own lightness and the cusp's (the
+"CUSP" direction of CIE 156:2004, adaptive as in Ottosson's "sRGB gamut clipping", 2021:
+a sunlit red keeps its depth instead of turning pink); if darker, at constant lightness
+(a dark saturated blue is not lifted by how far outside it lies, which would make its
+lightness follow every small change of hue). Rolled off by a knee from ``threshold`` of
+the way to the boundary, so in-gamut colours stay exact and distinct out-of-gamut colours
+stay distinct. Per-channel clipping never decides a colour.
 
 Spaces are named as :func:`redframe.color.rgb_to_rgb_matrix` names them; colours are
 Oklab of linear Rec.2020 (:mod:`redframe.color.oklab`).

@@ -16,10 +16,12 @@ cimport openmp
 
 from redframe.color._dither cimport hash32, row_key, tpdf
 from redframe.isp._pixel cimport (
+    RF_GAMUT_HIGH,
+    RF_GAMUT_LOW,
     RF_S_INV_GAMMA,
     code_value,
     denoise_px,
-    gamut_rgb,
+    gamut_oklab,
     highlight_blend,
     maxd,
     maxf,
@@ -396,9 +398,7 @@ cdef struct FinishArgs:
     bint tone_on
     double tv[6]
     float mout[9]
-    double gt
-    double gs
-    double gp
+    const double* gtab
     float lum[3]
     float w709[3]
     float* out
@@ -406,7 +406,8 @@ cdef struct FinishArgs:
     float* luma
     float floor
     float special_above
-    float knee
+    float glow
+    float ghigh
     bint linear_below
 
 
@@ -467,7 +468,8 @@ cdef inline void _ltm_row(rfloat rr, rfloat gg, rfloat bb, rcfloat ta0, rcfloat 
 
 cdef inline void _flag_row(rcfloat rr, rcfloat gg, rcfloat bb, rfloat o0b, rfloat o1b,
                            rfloat o2b, ruint8 flag, Py_ssize_t w, const float* m,
-                           float floor_, float special_above, float knee) noexcept nogil:
+                           float floor_, float special_above, float glow,
+                           float ghigh) noexcept nogil:
     """The common case, branch-free so it vectorises: below the filmic shoulder with the
     default curve the tone map is max(x, 0), and most pixels are inside the gamut. Pixels
     that need more (shoulder, other curves, gamut compression) are flagged."""
@@ -487,8 +489,9 @@ cdef inline void _flag_row(rcfloat rr, rcfloat gg, rcfloat bb, rfloat o0b, rfloa
         o1 = m3 * r + m4 * g + m5 * b
         o2 = m6 * r + m7 * g + m8 * b
         top = maxf(o0, maxf(o1, o2))
-        flag[j] = ((norm > special_above)
-                   | ((top > <float>0.0) & (minf(o0, minf(o1, o2)) < top * knee)))
+        # gamut_near of _pixel.pxd, branch-free
+        flag[j] = ((norm > special_above) | (top > ghigh)
+                   | (minf(o0, minf(o1, o2)) < top * glow))
         o0b[j] = o0
         o1b[j] = o1
         o2b[j] = o2
@@ -560,7 +563,8 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
         _ltm_row(rr, gg, bb, a.ta + a.ty0[i] * w, a.ta + a.ty1[i] * w, a.tb + a.ty0[i] * w,
                  a.tb + a.ty1[i] * w, a.tfy[i], w, a.lum[0], a.lum[1], a.lum[2], a.lim0,
                  a.lim1)
-    _flag_row(rr, gg, bb, o0b, o1b, o2b, flag, w, m, a.floor, a.special_above, a.knee)
+    _flag_row(rr, gg, bb, o0b, o1b, o2b, flag, w, m, a.floor, a.special_above, a.glow,
+              a.ghigh)
     for j in range(w):  # the flagged pixels, one by one
         if not flag[j]:
             continue
@@ -582,7 +586,7 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
         p0 = m[0] * rd + m[1] * gd + m[2] * bd
         p1 = m[3] * rd + m[4] * gd + m[5] * bd
         p2 = m[6] * rd + m[7] * gd + m[8] * bd
-        p0, p1, p2 = gamut_rgb(p0, p1, p2, a.gt, a.gs, a.gp)
+        p0, p1, p2 = gamut_oklab(p0, p1, p2, a.gtab)
         o0b[j] = <float>p0
         o1b[j] = <float>p1
         o2b[j] = <float>p2
@@ -644,9 +648,9 @@ def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqr
         a.tv[k] = tv[k]
     for k in range(9):
         a.mout[k] = mout[k // 3, k % 3]
-    a.gt = gamut[0]
-    a.gs = gamut[1]
-    a.gp = gamut[2]
+    if gamut.shape[0] != 750:
+        raise ValueError(f"a gamut table holds 750 values, not {gamut.shape[0]}")
+    a.gtab = &gamut[0]
     a.out = &out[0, 0, 0]
     a.want_luma = want_luma
     a.luma = &luma[0, 0]
@@ -658,7 +662,8 @@ def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqr
         a.special_above = <float>tv[1]
     else:
         a.special_above = -3.0e38
-    a.knee = <float>(1.0 - a.gt)
+    a.glow = <float>RF_GAMUT_LOW
+    a.ghigh = <float>RF_GAMUT_HIGH
     cdef Py_ssize_t n_scratch = 8 * w + 8 * a.nc + 6 * w
     s = NULL
     flag = NULL

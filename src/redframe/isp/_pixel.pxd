@@ -8,13 +8,15 @@
 # Types are those the numba versions computed in (numba promoted float32 op Python float
 # to float64): the tone curve, the Oklab conversions, gamut compression and the highlight
 # repair work in double; sRGB, the denoiser's pixel, soft threshold and code values in
-# float. ``signed_sqrt`` and ``gamut_rgb`` take float or double (``real``), as numba
-# compiled them for either.
+# float. ``signed_sqrt`` takes float or double (``real``), as numba compiled it for
+# either.
 #
 # Python's min/max semantics are kept (``max(a, b)`` is ``b if b > a else a``: NaN in the
 # first argument survives), as numba reproduced them.
 
 from libc.math cimport copysign, copysignf, fabs, fabsf, pow, powf, sqrt, sqrtf, tanh
+
+from redframe.color._gamut cimport compress_lab
 
 ctypedef fused real:
     float
@@ -43,6 +45,9 @@ cdef extern from *:
         0x1.11f01ef922ab2p+1, -0x1.3f112efe77f65p+0, 0x1.b3f1c0e0cc6f6p-4,
         -0x1.c508c25e67c4ap-1, 0x1.14e2d7fd8c091p+1, -0x1.1d0ad23aa4ba8p-2,
         -0x1.8df5ab2c89c6ap-5, -0x1.d166108833158p-2, 0x1.809a6c106dc36p+0};
+    /* the output gamut's cheap test (gamut_near): inside [LOW top, HIGH] is exact */
+    static const double RF_GAMUT_LOW = 0.06;
+    static const double RF_GAMUT_HIGH = 0.955;
     /* redframe.color.transfer's sRGB constants as float32 (rows vectorise at full width) */
     static const float RF_S_SLOPE = 0x1.9d70a4p+3f;    /* SRGB_SLOPE 12.92 */
     static const float RF_S_SCALE = 0x1.0e147ap+0f;    /* SRGB_SCALE 1.055 */
@@ -51,6 +56,8 @@ cdef extern from *:
     static const float RF_S_INV_GAMMA = 0x1.aaaaaap-2f; /* float32(1 / SRGB_GAMMA) */
     """
     const double RF_MID_GREY
+    const double RF_GAMUT_LOW
+    const double RF_GAMUT_HIGH
     const double RF_TO_LMS[9]
     const double RF_TO_LAB[9]
     const double RF_FROM_LAB[9]
@@ -162,26 +169,39 @@ cdef inline (double, double, double) tone_rgb(float r, float g, float b, double 
 # ----------------------------------------------------------------------------- output
 
 
-cdef inline double gamut_distance(double d, double t, double scale, double p) noexcept nogil:
-    cdef double x
-    if d <= t:
-        return d
-    x = (d - t) / scale
-    if p == 1.0:
-        return mind(t + scale * x / (1.0 + x), 1.0)
-    return mind(t + scale * x / pow(1.0 + pow(x, p), 1.0 / p), 1.0)
+# The output's gamut table (redframe.isp.output.gamut_table, row-major doubles):
+# [0] threshold, [1:10] output space -> Rec.2020, [10:19] LMS -> output space,
+# [19:28] Rec.2020 -> output space, [28:389] cusp L per degree, [389:750] cusp C.
 
 
-cdef inline (double, double, double) gamut_rgb(real r, real g, real b, double t, double scale,
-                                               double p) noexcept nogil:
-    # top and the distances (top - c) / top in the pixel's own type, as numba computed them
-    cdef real top = maxr(r, maxr(g, b))
-    cdef double r2 = r, g2 = g, b2 = b
-    if top > 0.0 and minr(r, minr(g, b)) < top * (1.0 - t):
-        r2 = top - gamut_distance((top - r) / top, t, scale, p) * top
-        g2 = top - gamut_distance((top - g) / top, t, scale, p) * top
-        b2 = top - gamut_distance((top - b) / top, t, scale, p) * top
-    return maxd(r2, 0.0), maxd(g2, 0.0), maxd(b2, 0.0)
+cdef inline bint gamut_near(double r, double g, double b) noexcept nogil:
+    """Can (r, g, b) of the output space be at or beyond the compression's threshold? A
+    cheap superset test: a colour with every component in [LOW top, HIGH] is far enough
+    inside that its probe stays inside (tests/test_stages.py samples the cube for it)."""
+    cdef double top = maxd(r, maxd(g, b))
+    cdef double low = mind(r, mind(g, b))
+    return top > RF_GAMUT_HIGH or low < RF_GAMUT_LOW * top
+
+
+cdef inline (double, double, double) gamut_oklab(double r, double g, double b,
+                                                 const double* tab) noexcept nogil:
+    """The one gamut compression (redframe.color.gamut: constant Oklab hue, toward the grey
+    at the hue's cusp lightness, a knee from the threshold) of an output-space colour,
+    then clipped to [0, 1]."""
+    cdef double q0, q1, q2, lightness, aa, bb
+    if gamut_near(r, g, b):
+        q0 = tab[1] * r + tab[2] * g + tab[3] * b
+        q1 = tab[4] * r + tab[5] * g + tab[6] * b
+        q2 = tab[7] * r + tab[8] * g + tab[9] * b
+        lightness, aa, bb = oklab(q0, q1, q2)
+        lightness = mind(maxd(lightness, 0.0), 1.0)
+        if compress_lab(&lightness, &aa, &bb, RF_FROM_LAB, tab + 10, tab + 28, tab + 389,
+                        tab[0]):
+            q0, q1, q2 = oklab_rgb(lightness, aa, bb)
+            r = tab[19] * q0 + tab[20] * q1 + tab[21] * q2
+            g = tab[22] * q0 + tab[23] * q1 + tab[24] * q2
+            b = tab[25] * q0 + tab[26] * q1 + tab[27] * q2
+    return mind(maxd(r, 0.0), 1.0), mind(maxd(g, 0.0), 1.0), mind(maxd(b, 0.0), 1.0)
 
 
 cdef inline float srgb_from_root(float v, float root) noexcept nogil:

@@ -13,6 +13,8 @@ def constants():
     values at import)."""
     return {
         "MID_GREY": RF_MID_GREY,
+        "GAMUT_LOW": RF_GAMUT_LOW,
+        "GAMUT_HIGH": RF_GAMUT_HIGH,
         "TO_LMS": [RF_TO_LMS[i] for i in range(9)],
         "TO_LAB": [RF_TO_LAB[i] for i in range(9)],
         "FROM_LAB": [RF_FROM_LAB[i] for i in range(9)],
@@ -48,13 +50,15 @@ def tone_rgb_loop(const float[:, ::1] x, const double[::1] tv, float[:, ::1] out
             out[i, 2] = <float>b
 
 
-def gamut_rgb_loop(const float[:, ::1] x, const double[::1] gv, float[:, ::1] out):
+def gamut_oklab_loop(const float[:, ::1] x, const double[::1] table, float[:, ::1] out):
     cdef Py_ssize_t i
-    cdef double t = gv[0], s = gv[1], p = gv[2]
+    cdef const double* tab = &table[0]
     cdef double r, g, b
+    if table.shape[0] != 750:
+        raise ValueError(f"a gamut table holds 750 values, not {table.shape[0]}")
     with nogil:
         for i in range(x.shape[0]):
-            r, g, b = gamut_rgb(x[i, 0], x[i, 1], x[i, 2], t, s, p)
+            r, g, b = gamut_oklab(x[i, 0], x[i, 1], x[i, 2], tab)
             out[i, 0] = <float>r
             out[i, 1] = <float>g
             out[i, 2] = <float>b
@@ -141,12 +145,8 @@ def oklab_rgb_one(double lightness, double a, double b):
     return oklab_rgb(lightness, a, b)
 
 
-def gamut_distance_one(double d, double t, double scale, double p):
-    return gamut_distance(d, t, scale, p)
-
-
-def gamut_rgb_one(double r, double g, double b, double t, double scale, double p):
-    return gamut_rgb(r, g, b, t, scale, p)
+def gamut_oklab_one(double r, double g, double b, const double[::1] table):
+    return gamut_oklab(r, g, b, &table[0])
 
 
 def srgb_from_root_one(float v, float root):

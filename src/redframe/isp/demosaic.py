@@ -443,11 +443,12 @@ def _menon2007_refine_reference(red, green, blue, r_m, g_m, b_m, horizontal):
 
 # The fast path: one row-parallel compiled kernel per stage (``_demosaic.pyx``), on the
 # padded mosaic ``xp`` (Hp, Wp) and a scratch stack ``planes`` (3, Hp, Wp). Each stage
-# computes a band that shrinks by its stencil radius; only the central (H, W) window is ever read back, and the
-# margin is wide enough that it never depends on an unwritten value. In every stage a
-# site writes only values that no other site of the same stage reads, so rows can run in
-# parallel and the stages can work in place. Notation: in row y, ``a`` is the non-green
-# colour (0 = R, 2 = B), ``b = 2 - a`` the other one, ``gc`` the parity of green columns.
+# computes a band that shrinks by its stencil radius; only the central (H, W) window is
+# ever read back, and the margin is wide enough that it never depends on an unwritten
+# value. In every stage a site writes only values that no other site of the same stage
+# reads, so rows can run in parallel and the stages can work in place. Notation: in row
+# y, ``a`` is the non-green colour (0 = R, 2 = B), ``b = 2 - a`` the other one, ``gc``
+# the parity of green columns.
 
 
 def demosaic_menon2007(cfa: np.ndarray, pattern: str, refine: bool = True) -> np.ndarray:

@@ -21,14 +21,13 @@ import numpy as np
 
 from redframe.color import LUMA_REC709, LUMA_REC2020, rgb_to_rgb_matrix
 from redframe.color.dither import DITHER_SEED
-from redframe.color.transfer import SRGB_GAMMA
 from redframe.io.scene import pattern_to_index
+from redframe.isp import _fused as _k
 from redframe.isp.compose import Kernel
 from redframe.isp.denoise import denoise_coefficients, resolve
 from redframe.isp.filters import weighted_sum
-from redframe.isp import _fused as _k
 from redframe.isp.highlights import weight_from_fraction
-from redframe.isp.output import OUTPUT_SPACES, gamut_vector
+from redframe.isp.output import OUTPUT_SPACES, gamut_table
 from redframe.isp.quantize import OUTPUT_DTYPES
 from redframe.isp.sharpen import SharpenParams
 from redframe.isp.tone import tone_vector
@@ -197,7 +196,7 @@ def finish(
         ltm_lim = np.array([2.0**-24, 24.0], np.float32)
     tv = tone_vector(tone) if tone is not None else np.zeros(6)
     mout = rgb_to_rgb_matrix("rec2020", space).astype(np.float32)
-    gamut = gamut_vector()
+    gamut = gamut_table(space)
     cmy, cmx = axis_map(h, ca.shape[1]), axis_map(w, ca.shape[2])
     _k.finish(
         _f32(rgb),

@@ -1,13 +1,15 @@
 """Output transform: linear Rec.2020 (display-referred, [0, 1]) -> encoded sRGB or
 Display P3.
 
-Colours outside the output gamut are compressed toward the achromatic axis with the form of
-the ACES Reference Gamut Compression (Academy S-2021-001, 2021): per channel, the distance
-from the pixel's largest component, ``d = (max - c) / max``, is left alone below
-``GAMUT_THRESHOLD`` and smoothly compressed above it so that ``GAMUT_LIMIT`` lands on the
-gamut boundary. The largest component is kept, so a deep red stays a deep red (a
-per-channel clip turns it orange, desaturating toward luminance turns it pink). Then the
-sRGB transfer curve (IEC 61966-2-1; Display P3 uses the same) encodes.
+Colours outside the output gamut are compressed into it by redframe's one gamut
+compression (:mod:`redframe.color.gamut`, the looks' too): along constant Oklab hue
+(Ottosson 2020), toward the grey at the hue's cusp lightness (the CUSP direction of CIE
+156:2004, adaptive as in Ottosson's "sRGB gamut clipping", 2021), rolled off from
+``GAMUT_THRESHOLD`` of the way to the boundary, so colours inside stay exact and distinct
+colours outside stay distinct. Per-channel clipping never decides a colour: a saturated
+green LED stays green on its way to white instead of turning yellow or cyan (the
+"notorious six" of per-channel mapping). Then the sRGB transfer curve (IEC 61966-2-1;
+Display P3 uses the same) encodes.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from redframe.color import rgb_to_rgb_matrix
+from redframe.color.gamut import cusp_table, lms_to_rgb
 from redframe.isp.color import apply_matrix
-from redframe.isp.pixel import gamut_rgb_np, srgb_encode_np
+from redframe.isp.pixel import gamut_oklab_np, srgb_encode_np
 from redframe.isp.stage import Stage
 from redframe.params import param, validate
 
-__all__ = ["OutputParams", "output_transform", "gamut_compress", "gamut_vector", "OUTPUT_SPACES",
-           "STAGE"]
+__all__ = ["OutputParams", "output_transform", "gamut_compress", "gamut_table", "OUTPUT_SPACES",
+           "GAMUT_THRESHOLD", "STAGE"]
 
 OUTPUT_SPACES = ("srgb", "display-p3")
 
@@ -36,25 +39,31 @@ class OutputParams:
         validate(self, "output")
 
 
-GAMUT_THRESHOLD = 0.97  # distances below this are untouched (in-gamut colours stay exact)
-GAMUT_LIMIT = 1.6  # the distance that is compressed onto the boundary (d = 1)
-GAMUT_POWER = 1.0  # ACES uses 1.2; 1.0 (a Reinhard-shaped knee) needs no pow() per pixel
+#: Fraction of the way to the gamut boundary (along a colour's line to its anchor grey) from
+#: which colours are compressed; closer to the grey they are exact.
+GAMUT_THRESHOLD = 0.97
+
+_TABLES: dict[str, np.ndarray] = {}
 
 
-def _gamut_scale() -> float:
-    t, lim, p = GAMUT_THRESHOLD, GAMUT_LIMIT, GAMUT_POWER
-    return (lim - t) / (((1 - t) / (lim - t)) ** -p - 1) ** (1 / p)
+def gamut_table(space: str) -> np.ndarray:
+    """The (750,) float64 table :func:`redframe.isp.pixel.gamut_oklab` takes for ``space``
+    ("srgb", "display-p3", "rec2020"): threshold, the three matrices, the cusp tables."""
+    if space not in _TABLES:
+        cusp_l, cusp_c = cusp_table(space)
+        _TABLES[space] = np.concatenate([
+            [GAMUT_THRESHOLD],
+            rgb_to_rgb_matrix(space, "rec2020").ravel(),
+            lms_to_rgb(space).ravel(),
+            rgb_to_rgb_matrix("rec2020", space).ravel(),
+            cusp_l, cusp_c]).astype(np.float64)
+    return _TABLES[space]
 
 
-def gamut_vector() -> np.ndarray:
-    """(threshold, scale, power) as :func:`redframe.isp.pixel.gamut_rgb` takes them."""
-    return np.array([GAMUT_THRESHOLD, _gamut_scale(), GAMUT_POWER], np.float64)
-
-
-def gamut_compress(rgb: np.ndarray) -> np.ndarray:
-    """ACES-RGC-style compression of out-of-gamut (negative) components of (..., 3) linear
-    RGB, then clip >= 0 (:func:`redframe.isp.pixel.gamut_rgb` on every pixel)."""
-    return gamut_rgb_np(np.asarray(rgb, dtype=np.float32), gamut_vector())
+def gamut_compress(rgb: np.ndarray, space: str = "srgb") -> np.ndarray:
+    """(..., 3) linear RGB of ``space`` compressed into its gamut and clipped to [0, 1]
+    (:func:`redframe.isp.pixel.gamut_oklab` on every pixel)."""
+    return gamut_oklab_np(np.asarray(rgb, dtype=np.float32), gamut_table(space))
 
 
 def output_transform(rgb2020: np.ndarray, params: OutputParams) -> np.ndarray:
@@ -62,7 +71,7 @@ def output_transform(rgb2020: np.ndarray, params: OutputParams) -> np.ndarray:
     if params.space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {params.space!r}")
     rgb = apply_matrix(rgb2020, rgb_to_rgb_matrix("rec2020", params.space))
-    return srgb_encode_np(gamut_compress(rgb))
+    return srgb_encode_np(gamut_compress(rgb, params.space))
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
@@ -75,6 +84,6 @@ STAGE = Stage(
     reads="display-referred linear Rec.2020 in [0, 1]",
     writes="encoded sRGB or Display P3 in [0, 1] (float32)",
     apply=_apply,
-    cite="gamut compression after ACES RGC, Academy S-2021-001; sRGB curve IEC 61966-2-1; "
-         "Display P3 SMPTE EG 432-1",
+    cite="gamut compression in Oklab along constant hue toward the cusp's grey (Ottosson "
+         "2020, 2021; CIE 156:2004); sRGB curve IEC 61966-2-1; Display P3 SMPTE EG 432-1",
 )

@@ -35,8 +35,7 @@ __all__ = [
     "tone_rgb",
     "oklab",
     "oklab_rgb",
-    "gamut_distance",
-    "gamut_rgb",
+    "gamut_oklab",
     "srgb_from_root",
     "srgb_encode",
     "highlight_blend",
@@ -46,7 +45,7 @@ __all__ = [
     "code_value",
     "filmic_np",
     "tone_rgb_np",
-    "gamut_rgb_np",
+    "gamut_oklab_np",
     "srgb_encode_np",
     "highlight_blend_np",
     "signed_sqrt_np",
@@ -126,17 +125,14 @@ def tone_rgb(r, g, b, contrast, shoulder, span, k, toe, black):
 # ----------------------------------------------------------------------------- output
 
 
-def gamut_distance(d, t, scale, p):
-    """ACES-RGC-style compression of one distance from the achromatic axis (Academy
-    S-2021-001): ``d`` below ``t`` untouched, above it compressed so that the limit lands
-    on the gamut boundary; at most 1 (the boundary)."""
-    return _k.gamut_distance_one(d, t, scale, p)
-
-
-def gamut_rgb(r, g, b, t, scale, p):
-    """Compress one pixel's out-of-gamut (negative) components toward its largest one
-    (:func:`gamut_distance` of each ``(max - c) / max``), then clip at 0."""
-    return _k.gamut_rgb_one(r, g, b, t, scale, p)
+def gamut_oklab(r, g, b, table):
+    """The output's gamut compression of one linear colour of the output space: the one
+    gamut compression of :mod:`redframe.color.gamut` (constant Oklab hue, toward the grey at
+    the hue's cusp lightness, rolled off from ``table``'s threshold; Ottosson 2020/2021,
+    CIE 156:2004's CUSP direction), then clipped to [0, 1]. ``table``:
+    :func:`redframe.isp.output.gamut_table`. Colours well inside are returned as they are
+    (a cheap test first: most pixels never reach Oklab)."""
+    return _k.gamut_oklab_one(r, g, b, np.ascontiguousarray(table, np.float64))
 
 
 def srgb_from_root(v, root):
@@ -227,12 +223,12 @@ def tone_rgb_np(rgb, tv) -> np.ndarray:
     return out.reshape(rgb.shape)
 
 
-def gamut_rgb_np(rgb, g) -> np.ndarray:
-    """:func:`gamut_rgb` of every pixel of (..., 3) float32 ``rgb``."""
+def gamut_oklab_np(rgb, table) -> np.ndarray:
+    """:func:`gamut_oklab` of every pixel of (..., 3) float32 ``rgb``."""
     rgb = np.asarray(rgb)
     flat = _flat(rgb, np.float32, 3)
     out = np.empty_like(flat)
-    _k.gamut_rgb_loop(flat, np.asarray(g, np.float64), out)
+    _k.gamut_oklab_loop(flat, np.ascontiguousarray(table, np.float64), out)
     return out.reshape(rgb.shape)
 
 
@@ -251,7 +247,8 @@ def highlight_blend_np(rgb, weight, rho) -> np.ndarray:
     rgb = np.asarray(rgb)
     flat = _flat(rgb, np.float32, 3)
     out = np.empty_like(flat)
-    _k.highlight_loop(flat, _flat(weight, np.float32, 3), np.ascontiguousarray(rho, np.float32), out)
+    _k.highlight_loop(flat, _flat(weight, np.float32, 3), np.ascontiguousarray(rho, np.float32),
+                      out)
     return out.reshape(rgb.shape)
 
 
@@ -271,7 +268,8 @@ def denoise_np(z, y, a, b, chroma_s, luma_s, bias) -> np.ndarray:
     flat = _flat(z, np.float32, 3)
     out = np.empty_like(flat)
     _k.denoise_loop(flat, _flat(y), _flat(a, np.float32, 4), _flat(b, np.float32, 4),
-                  np.float32(chroma_s), np.float32(luma_s), np.ascontiguousarray(bias, np.float32), out)
+                    np.float32(chroma_s), np.float32(luma_s),
+                    np.ascontiguousarray(bias, np.float32), out)
     return out.reshape(z.shape)
 
 

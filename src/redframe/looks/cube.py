@@ -108,7 +108,9 @@ def encode(rgb2020: np.ndarray, name: str) -> np.ndarray:
     native = rgb.astype(np.float64) @ np.linalg.inv(enc.to_2020).T
     if name == "rec709":
         flat = native.astype(np.float32).reshape(-1, 1, 3)
-        return gamma24_encode(gamut_compress(flat)).reshape(rgb.shape).astype(np.float32)
+        # Rec.709 has sRGB's primaries
+        return gamma24_encode(gamut_compress(flat, "srgb")).reshape(rgb.shape).astype(
+            np.float32)
     return enc.encode(native).astype(np.float32)
 
 
