@@ -66,7 +66,7 @@ def main() -> int:
     synthetic_dng(first, width, height)
     for i in range(1, args.files):
         shutil.copy(first, os.path.join(src, f"f{i:02d}.dng"))
-    run(first, os.path.join(tmp, "warm"), [])  # numba's kernels compiled and cached
+    run(first, os.path.join(tmp, "warm"), [])  # files in the page cache
     results: dict[str, dict] = {}
     names = [n for n in CONFIGS if not args.only or n in args.only]
     for round_ in range(args.repeat):  # round-robin: a busy moment hits every config alike

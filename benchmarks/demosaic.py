@@ -2,8 +2,8 @@
 
     python benchmarks/demosaic.py [--size 4000x3000] [--repeat 3] [--reference-crop 1000]
 
-Each of our methods is timed best-of-``--repeat`` after one warm-up call (numba JIT and
-cache load excluded). colour-demosaicing's Menon 2007 and Malvar 2004 (float64 SciPy) are
+Each of our methods is timed best-of-``--repeat`` after one warm-up call (first-touch
+page faults excluded). colour-demosaicing's Menon 2007 and Malvar 2004 (float64 SciPy) are
 timed once on a centre crop of ``--reference-crop`` pixels square and scaled to the full
 size per pixel (pass ``--reference-crop 0`` to run them on the full mosaic). The unit is
 one NumPy multiply-add pass, ``rgb * gain + offset``, over a float32 RGB image of the same

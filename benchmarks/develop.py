@@ -22,7 +22,7 @@ wall time and peak RSS of
 
 each in its own fresh process (peak RSS is the whole process, imports included) and as
 ratios to rawpy. Times are the best of ``--repeat`` runs inside that process, after one
-warm-up (numba's compiled kernels are cached on disk after the first ever run).
+warm-up (first-touch page faults and the look's bake excluded).
 
     python benchmarks/develop.py [--size 4000x3000] [--repeat 3] [--batch 8] [RAW ...]
 """

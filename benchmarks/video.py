@@ -8,7 +8,7 @@ then develops the clip three ways, each encoding H.264 with the same x264 preset
 and copying the audio:
 
 1. ``redframe video`` through the CLI, in a fresh process (what users run; includes
-   Python start-up, the look's bake and numba's cached kernels loading);
+   Python start-up and the look's bake);
 2. the same job in-process (:func:`redframe.video.transcode`), warm;
 3. PyAV's filter graph with FFmpeg's ``lut3d`` filter (``interp=tetrahedral``) on the
    exported .cube (FFmpeg converts Y'CbCr to RGB and back around it, as ``ffmpeg -vf

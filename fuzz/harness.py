@@ -203,10 +203,9 @@ def run_atheris(name: str, argv: list[str], *, keep_going: bool, work: Path) -> 
     the first as libFuzzer does."""
     import atheris
 
-    # atheris matches ``include`` on top-level packages only; modules holding numba kernels
-    # are left out (numba cannot compile instrumented bytecode)
-    with atheris.instrument_imports(include=list(load_target_instrument(name)),
-                                    exclude=numba_modules()):
+    # atheris matches ``include`` on top-level packages only; the compiled kernels (Cython
+    # extensions) are native code, which it does not instrument
+    with atheris.instrument_imports(include=list(load_target_instrument(name))):
         target = load(name)
     corpus = work / "corpus" / name
     crashes = work / "crashes" / name
@@ -254,17 +253,6 @@ def run_atheris(name: str, argv: list[str], *, keep_going: bool, work: Path) -> 
             f"-dict={dict_path}", f"-artifact_prefix={crashes}{os.sep}", *argv, str(corpus)]
     atheris.Setup(args, one)
     atheris.Fuzz()
-
-
-def numba_modules() -> list[str]:
-    """redframe's modules that use numba (found by their source, without importing them)."""
-    src = Path(__file__).resolve().parent.parent / "src"
-    out = []
-    for path in sorted((src / "redframe").rglob("*.py")):
-        if "numba" in path.read_text("utf-8", errors="replace"):
-            parts = path.relative_to(src).with_suffix("").parts
-            out.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
-    return out
 
 
 def load_target_instrument(name: str) -> Sequence[str]:

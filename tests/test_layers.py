@@ -98,10 +98,18 @@ def test_nothing_in_color_or_io_imports_an_upper_layer(subpackage):
     assert bad == []
 
 
-def test_color_needs_only_numpy_and_numba():
+def test_color_needs_only_numpy():
     third_party = {name.split(".")[0] for path in _modules("color")
                    for name, _ in imports_of(path)} - set(sys.stdlib_module_names)
-    assert third_party <= {"numpy", "numba", "redframe"}
+    assert third_party <= {"numpy", "redframe"}
+
+
+def test_nothing_imports_numba():
+    """The kernels are compiled ahead of time (Cython + OpenMP, setup.py): no module may
+    bring back a JIT that compiles on a user's machine at first use."""
+    bad = [f"{path.relative_to(SRC)}:{line}" for path in _modules()
+           for name, line in imports_of(path) if name.split(".")[0] in ("numba", "llvmlite")]
+    assert bad == []
 
 
 def test_runtime_code_does_not_import_colour_science():

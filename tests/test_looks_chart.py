@@ -29,8 +29,8 @@ WHITE = colour.XYZ_to_xy(colour.xy_to_XYZ([0.3127, 0.3290]))
 CHROMATIC = list(range(18))
 NON_SKIN = [i for i in CHROMATIC if i not in SKIN_PATCHES]
 GREYS = [20, 21, 22]  # neutral 6.5, 5, 3.5: around mid-grey
-#: The NumPy stages (the fused engine equals them, tests/test_develop.py) - no kernels to
-#: compile, so the file stays fast on a cold numba cache.
+#: The NumPy stages (the fused engine equals them, tests/test_develop.py): the chart is
+#: measured on the reference math.
 ENGINE = "reference"
 
 

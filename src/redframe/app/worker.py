@@ -5,7 +5,7 @@
 the outcome. Work is queued in the database, not in memory, so the queue is bounded by the
 disk, survives a restart, and an upload only has to wake a worker up.
 
-``executor="process"`` runs each development in a process pool of the same size: numba
+``executor="process"`` runs each development in a process pool of the same size: compiled
 kernels and decoders that hold the GIL then cannot slow the server down, and a decoder
 that crashes takes down only its worker process (the capture is marked as an error).
 ``"thread"`` develops in the worker threads themselves (less memory, no start-up cost).

@@ -14,8 +14,8 @@ Modules (each cites its standard):
 - :mod:`~redframe.color.gamut`: RGB gamut boundaries in Oklab, cusp tables, and the one
   gamut compression (constant Oklab hue, toward the cusp's grey; compiled in _gamut.pyx,
   inlined by the develop's kernels from _gamut.pxd);
-- :mod:`~redframe.color.dither`: position hash and TPDF dither (numba; not re-exported here,
-  so importing :mod:`redframe.color` does not load numba).
+- :mod:`~redframe.color.dither`: position hash and TPDF dither (the NumPy definitions; the
+  kernels inline their C twins from _dither.pxd).
 """
 
 from redframe.color.adaptation import BRADFORD, bradford_matrix

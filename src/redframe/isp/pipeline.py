@@ -13,7 +13,7 @@ are made once on a small *preview* - the 2x2-binned mosaic - as a camera's 3A st
 are (each stage's ``analyse``, in list order); then the per-pixel stages run on horizontal
 strips with an overlap of the sum of the stages' halos, so memory stays bounded and strips
 run on all cores. The strip result equals the full-frame result (tests check it). The
-``fused`` engine runs the same list through :data:`redframe.isp.fused.SCHEDULE` (numba
+``fused`` engine runs the same list through :data:`redframe.isp.fused.SCHEDULE` (compiled
 kernels over runs of stages); the ``reference`` engine runs each stage's reference.
 """
 
@@ -82,7 +82,7 @@ class DevelopParams:
     output_bits: int | None = param(None, choices=(8, 16),
                                     doc="8: uint8 (dithered), 16: uint16; unset: float32")
     engine: str = param("fused", choices=("fused", "reference"),
-                        doc="fused: numba schedule; reference: NumPy stage by stage")
+                        doc="fused: compiled schedule; reference: NumPy stage by stage")
     strip_rows: int = param(768, lo=0, unit="rows", doc="rows per strip, 0 = the whole frame")
     threads: int = param(1, lo=0, doc="strips in parallel, 0 = all cores")
 

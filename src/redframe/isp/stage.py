@@ -11,7 +11,7 @@ whether the preview passes through it (``preview``).
 
 The ordered list is :data:`redframe.isp.stages.STAGES`; :mod:`redframe.isp.compose`
 iterates it for the full develop, the half-size proof and the analysis preview alike, and
-:mod:`redframe.isp.fused` is a separate *schedule* of the same list (numba kernels that
+:mod:`redframe.isp.fused` is a separate *schedule* of the same list (compiled kernels that
 cover runs of consecutive stages). Adding a stage is one module that declares ``STAGE``
 and one line in the list.
 
