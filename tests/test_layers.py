@@ -156,6 +156,9 @@ LAZY_EXTRAS = {
     # the entry point imports the command line only once the compiled kernels are known to
     # be built (else one line on how to build them, not an ImportError traceback)
     "redframe/launch.py": {"redframe.cli"},
+    # the app's routers import FastAPI (the [app] extra) at their top: loaded when a server
+    # is made, after create_app has checked the extra is there
+    "redframe/app/server.py": {"redframe.app.routes"},
 }
 
 

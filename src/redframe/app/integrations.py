@@ -24,6 +24,7 @@ from redframe import __version__
 from redframe.color import rgb_to_rgb_matrix, srgb_decode
 from redframe.isp.output import OutputParams, output_transform
 from redframe.looks import Look, export_cube, get_look, list_looks
+from redframe.looks.characters import list_characters
 from redframe.looks.cube import write_cube
 
 __all__ = ["LookInfo", "available_looks", "look_cube", "preview_table", "LUT_SIZES",
@@ -144,11 +145,7 @@ def preview_table(look, size: int) -> np.ndarray:
 
 def available_characters() -> list[dict]:
     """The lens characters the camera offers: ``list_characters()``'s JSON-ready dicts
-    (name, label, preview parameters), or none while the engine is not installed."""
-    try:
-        from redframe.looks.characters import list_characters
-    except ImportError:
-        return []
+    (name, label, preview parameters)."""
     try:
         out = []
         for info in list_characters():

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from redframe.color.dither import position_hash_np
 from redframe.looks import _fast
 
 __all__ = [
@@ -152,8 +153,6 @@ def noise_plane(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
 
 def noise_reference(row0: int, rows: int, width: int, seed: int) -> np.ndarray:
     """:func:`noise_plane` in NumPy (the definition; tests check the kernel against it)."""
-    from redframe.color.dither import position_hash_np
-
     x = position_hash_np(row0, rows, width, seed)
     s = sum((x >> np.uint64(sh)) & np.uint64(255) for sh in (0, 8, 16, 24))
     return ((s.astype(np.float32) - np.float32(510.0)) * np.float32(np.sqrt(3.0) / 256.0))

@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from redframe import __version__
 from redframe.app import integrations
 from redframe.app.context import HDR_FRAMES, MODES, NIGHT_FRAMES, AppContext
+from redframe.frame import render_frame
+from redframe.io.metadata import Metadata
 from redframe.sound import EXPORTS, SOUNDS, sound_wav
 
 
@@ -23,9 +25,6 @@ def frame_preview(layout: str) -> bytes:
 
     import numpy as np
     from PIL import Image
-
-    from redframe.frame import render_frame
-    from redframe.io.metadata import Metadata
 
     h, w = 300, 400
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
