@@ -113,7 +113,12 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
     if not jobs:
         return results
     cluster = None
+    # worker-saturation 1.0: a worker is handed one file per thread, no more queued on it,
+    # so a worker that dies (a file that crashes it, the OOM killer) takes only the file it
+    # was developing with it; at Dask's default (1.1) a second file could sit on it and be
+    # counted lost as often as the crashing one
     with dask.config.set({"distributed.scheduler.allowed-failures": int(retries),
+                          "distributed.scheduler.worker-saturation": 1.0,
                           "distributed.worker.daemon": False}):
         try:
             if kind == "local":
