@@ -14,7 +14,7 @@
 # Python's min/max semantics are kept (``max(a, b)`` is ``b if b > a else a``: NaN in the
 # first argument survives), as numba reproduced them.
 
-from libc.math cimport copysign, copysignf, fabs, fabsf, pow, powf, sqrt, sqrtf, tanh
+from libc.math cimport cbrt, copysign, copysignf, fabs, fabsf, pow, powf, sqrt, sqrtf, tanh
 
 from redframe.color._gamut cimport compress_lab
 
@@ -117,7 +117,8 @@ cdef inline double filmic(double x, double contrast, double shoulder, double spa
 
 
 cdef inline double _cbrt(double v) noexcept nogil:
-    return copysign(pow(fabs(v), 1.0 / 3.0), v)
+    # libm's cbrt (signed; 3-4x faster than pow(|v|, 1/3), within an ulp of it)
+    return cbrt(v)
 
 
 cdef inline (double, double, double) oklab(double r, double g, double b) noexcept nogil:
