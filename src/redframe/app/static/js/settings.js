@@ -123,6 +123,8 @@ export class Settings {
     this.store.set({ frame: name });
     hook.frame = name;
     $("frame-label").textContent = frameName(name);
+    // no frame: on a phone's crowded top bar the icon alone says it ("No ..." did not)
+    $("btn-frame").classList.toggle("none", !name || name === "none");
     for (const el of $("frame-list").querySelectorAll(".frame-item")) {
       el.setAttribute("aria-checked", String(el.dataset.frame === name));
     }
