@@ -39,13 +39,27 @@ cdef inline int _fixed(double v, double lo, double hi) noexcept nogil:
     return <int>floor(min(max(v, lo), hi) * 32.0 + 0.5)
 
 
+cdef inline void _store(const Warp* P, double dx, double dy, double r2, double ratio,
+                        double kt0, double kt1, int* ixp, int* iyp, int ya, double wmax,
+                        double hmax) noexcept nogil:
+    """The radial ``ratio`` at (dx, dy), the tangential terms, back to source pixels:
+    one position of :func:`_dng_row`, whichever radial model gave ``ratio``."""
+    cdef double ux = dx * ratio
+    cdef double uy = dy * ratio
+    if P.tangential:
+        uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
+        ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
+    iyp[0] = _fixed(((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5, -64.0, hmax) - ya
+    ixp[0] = _fixed(((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5, -64.0, wmax)
+
+
 cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
                           int* ix, int* iy) noexcept nogil:
     """Fixed-point source x, y (y relative to row ``a``) of output row ``row`` (frame
     coordinates), planes R, G, B at ``ix[p * w + j]``: the DNG SDK's GetSrcPixelPosition."""
     cdef Py_ssize_t j, w = P.w
     cdef int p, k, nterms = P.nterms
-    cdef double yf, dy, xf, dx, r2, r, t, t2, ratio, lo, hi, rc, poly, ux, uy, ys, xs
+    cdef double yf, dy, xf, dx, r2, r, t, t2, ratio, lo, hi, rc, poly
     cdef double kt0, kt1, c0, c1, c2, c3
     cdef const double* cf
     cdef double hmax = P.h + 64.0, wmax = P.w + 64.0
@@ -70,15 +84,8 @@ cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
                     t = atan(r)
                     t2 = t * t
                     ratio = t * (cf[0] + t2 * (cf[1] + t2 * (cf[2] + t2 * cf[3]))) / r
-                ux = dx * ratio
-                uy = dy * ratio
-                if P.tangential:
-                    uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
-                    ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
-                ys = ((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5
-                xs = ((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5
-                iy[p * w + j] = _fixed(ys, -64.0, hmax) - ya
-                ix[p * w + j] = _fixed(xs, -64.0, wmax)
+                _store(P, dx, dy, r2, ratio, kt0, kt1, ix + p * w + j, iy + p * w + j, ya,
+                       wmax, hmax)
         elif P.even:  # WarpRectilinear: kr0 + kr1 r^2 + kr2 r^4 + kr3 r^6
             c0 = cf[0]
             c1 = cf[2]
@@ -91,15 +98,8 @@ cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
                 rc = min(max(r2, lo * lo), hi * hi)
                 poly = ((c3 * rc + c2) * rc + c1) * rc + c0
                 ratio = (1.0 / poly) if P.recip else poly
-                ux = dx * ratio
-                uy = dy * ratio
-                if P.tangential:
-                    uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
-                    ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
-                ys = ((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5
-                xs = ((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5
-                iy[p * w + j] = _fixed(ys, -64.0, hmax) - ya
-                ix[p * w + j] = _fixed(xs, -64.0, wmax)
+                _store(P, dx, dy, r2, ratio, kt0, kt1, ix + p * w + j, iy + p * w + j, ya,
+                       wmax, hmax)
         else:
             for j in range(w):
                 xf = (j + 0.5) * P.sx - 0.5
@@ -111,15 +111,8 @@ cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
                 for k in range(nterms - 2, -1, -1):
                     poly = poly * r + cf[k]
                 ratio = (1.0 / poly) if P.recip else poly
-                ux = dx * ratio
-                uy = dy * ratio
-                if P.tangential:
-                    uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
-                    ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
-                ys = ((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5
-                xs = ((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5
-                iy[p * w + j] = _fixed(ys, -64.0, hmax) - ya
-                ix[p * w + j] = _fixed(xs, -64.0, wmax)
+                _store(P, dx, dy, r2, ratio, kt0, kt1, ix + p * w + j, iy + p * w + j, ya,
+                       wmax, hmax)
 
 
 cdef inline void _xy_row(const float* xy, Py_ssize_t w, int ya, double wmax, double hmax,
