@@ -289,6 +289,7 @@ def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, dou
     cdef Warp P
     cdef Py_ssize_t i, n = b - a
     cdef int* ix = NULL
+    cdef int failed = 0
     cdef int* iy = NULL
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
               fisheye, tangential)
@@ -301,10 +302,15 @@ def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, dou
         ix = <int*>malloc(6 * w * sizeof(int))
         iy = ix + 3 * w
         for i in prange(n, schedule="static"):
-            _dng_row(&P, a, a + i, ix, iy)
-            _pack_row(ix, iy, w, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
-                      &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
+            if ix == NULL:
+                failed += 1
+            else:
+                _dng_row(&P, a, a + i, ix, iy)
+                _pack_row(ix, iy, w, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
+                          &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
         free(ix)
+    if failed:
+        raise MemoryError()
 
 
 def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, double sx,
@@ -316,6 +322,7 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
     cdef Warp P
     cdef Py_ssize_t i, n = out.shape[0]
     cdef int* ix = NULL
+    cdef int failed = 0
     cdef int* iy = NULL
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
@@ -331,9 +338,14 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
         ix = <int*>malloc(6 * w * sizeof(int))
         iy = ix + 3 * w
         for i in prange(n, schedule="static"):
-            _dng_row(&P, a, a + i, ix, iy)
-            _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
+            if ix == NULL:
+                failed += 1
+            else:
+                _dng_row(&P, a, a + i, ix, iy)
+                _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
         free(ix)
+    if failed:
+        raise MemoryError()
 
 
 def fixed_maps(const float[:, :, :, ::1] xy, Py_ssize_t a, int w, int h,
@@ -341,6 +353,7 @@ def fixed_maps(const float[:, :, :, ::1] xy, Py_ssize_t a, int w, int h,
     """lensfun's (rows, w, 3, 2) source positions as remap's fixed-point maps."""
     cdef Py_ssize_t i, n = xy.shape[0], wx = xy.shape[1]
     cdef int* ix = NULL
+    cdef int failed = 0
     cdef int* iy = NULL
     cdef int ya = <int>(32 * a)
     if xy.shape[2] != 3 or xy.shape[3] != 2 or m1.shape[1] != n or m1.shape[2] != wx \
@@ -352,10 +365,15 @@ def fixed_maps(const float[:, :, :, ::1] xy, Py_ssize_t a, int w, int h,
         ix = <int*>malloc(6 * wx * sizeof(int))
         iy = ix + 3 * wx
         for i in prange(n, schedule="static"):
-            _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
-            _pack_row(ix, iy, wx, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
-                      &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
+            if ix == NULL:
+                failed += 1
+            else:
+                _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
+                _pack_row(ix, iy, wx, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
+                          &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
         free(ix)
+    if failed:
+        raise MemoryError()
 
 
 def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_t a, int w,
@@ -363,6 +381,7 @@ def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_
     """:func:`fixed_maps` and the bicubic read of ``x`` at them in one pass."""
     cdef Py_ssize_t i, n = xy.shape[0], wx = xy.shape[1]
     cdef int* ix = NULL
+    cdef int failed = 0
     cdef int* iy = NULL
     cdef int ya = <int>(32 * a)
     cdef const float[:, ::1] tab = _TAB
@@ -378,9 +397,14 @@ def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_
         ix = <int*>malloc(6 * wx * sizeof(int))
         iy = ix + 3 * wx
         for i in prange(n, schedule="static"):
-            _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
-            _bicubic_row(src, hs, ws, ix, iy, wx, &tab[0, 0], &out[i, 0, 0])
+            if ix == NULL:
+                failed += 1
+            else:
+                _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
+                _bicubic_row(src, hs, ws, ix, iy, wx, &tab[0, 0], &out[i, 0, 0])
         free(ix)
+    if failed:
+        raise MemoryError()
 
 
 def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
@@ -390,6 +414,7 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
     cdef Py_ssize_t i, j, n = m1.shape[1], w = m1.shape[2]
     cdef int p, m
     cdef int* ix = NULL
+    cdef int failed = 0
     cdef int* iy = NULL
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
@@ -405,10 +430,15 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
         ix = <int*>malloc(6 * w * sizeof(int))
         iy = ix + 3 * w
         for i in prange(n, schedule="static"):
-            for p in range(3):
-                for j in range(w):
-                    m = m2[p, i, j]
-                    ix[p * w + j] = m1[p, i, j, 0] * 32 + (m & 31)
-                    iy[p * w + j] = m1[p, i, j, 1] * 32 + (m >> 5)
-            _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
+            if ix == NULL:
+                failed += 1
+            else:
+                for p in range(3):
+                    for j in range(w):
+                        m = m2[p, i, j]
+                        ix[p * w + j] = m1[p, i, j, 0] * 32 + (m & 31)
+                        iy[p * w + j] = m1[p, i, j, 1] * 32 + (m >> 5)
+                _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
         free(ix)
+    if failed:
+        raise MemoryError()
