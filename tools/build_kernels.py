@@ -1,6 +1,7 @@
 """Rebuild compiled kernel modules in place during development (``pip install -e .`` builds
-them all; this rebuilds only the ones named, each in its own temporary folder, so several
-can be rebuilt at once).
+them all; this rebuilds only the ones named, in a temporary folder; builds started at the
+same time from one checkout wait for each other, since Cython writes its .c files next to
+the sources and the modules are copied in place).
 
     python tools/build_kernels.py src/redframe/isp/_demosaic.pyx [...]
     python tools/build_kernels.py --all
@@ -8,10 +9,12 @@ can be rebuilt at once).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +27,9 @@ def main(argv: list[str]) -> int:
     paths = (sorted(str(p) for p in (ROOT / "src").glob("redframe/**/*.pyx"))
              if argv == ["--all"] else [str(Path(a).resolve()) for a in argv])
     env = dict(os.environ, REDFRAME_PYX=":".join(paths))
-    with tempfile.TemporaryDirectory(prefix="redframe-build-") as tmp:
+    lock_path = Path(tempfile.gettempdir()) / f"redframe-kernels-{zlib.crc32(str(ROOT).encode()):08x}.lock"
+    with open(lock_path, "w") as lock, tempfile.TemporaryDirectory(prefix="redframe-build-") as tmp:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         cmd = [sys.executable, "setup.py", "-q", "build_ext", "--inplace", "-t", tmp, "-b", tmp]
         return subprocess.call(cmd, cwd=ROOT, env=env)
 
