@@ -17,3 +17,27 @@ def test_the_built_kernels_are_found_and_the_command_runs():
     out = subprocess.run([sys.executable, "-m", "redframe", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("redframe ")
+
+
+def test_compiled_constants_tolerate_rounding_but_refuse_a_changed_value(monkeypatch):
+    """The C kernels' colour constants must be the Python ones: last-bit differences (a
+    matrix inverse on another CPU) pass, a changed value is refused at import."""
+    import numpy as np
+    import pytest
+
+    from redframe.isp import _pixel, pixel
+
+    real = _pixel.constants()
+
+    def shifted(name, by):
+        def constants():
+            c = {k: np.array(v, dtype=np.float64, copy=True) for k, v in real.items()}
+            c[name] = c[name] + by
+            return c
+        return constants
+
+    monkeypatch.setattr(pixel._k, "constants", shifted("FROM_LAB", 2.2e-16))
+    pixel._check_constants()
+    monkeypatch.setattr(pixel._k, "constants", shifted("FROM_LAB", 1e-9))
+    with pytest.raises(ImportError, match="FROM_LAB"):
+        pixel._check_constants()
