@@ -9,7 +9,7 @@ rows (OpenMP, :mod:`redframe._threads` sets the count).
 """
 
 from cython.parallel cimport parallel, prange, threadid
-from libc.math cimport floorf
+from libc.math cimport exp2, floor, floorf, log2, pow
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 cimport openmp
@@ -409,6 +409,14 @@ cdef struct FinishArgs:
     float glow
     float ghigh
     bint linear_below
+    bint want_gain      # the HDR rendition's gain (redframe.isp.hdr.gain_rows), per pixel
+    float* gain         # (H, W) out
+    const double* glf   # log2 F and log2 H on a uniform log2 m grid of gn values
+    const double* glh
+    Py_ssize_t gn
+    double g_m0         # the knee
+    double g_lo         # log2 m of the grid's first value
+    double g_inv        # 1 / the grid's log2 step
 
 
 # Row phases of the finish pass. Their row pointers are restrict-qualified (the rows are
@@ -504,6 +512,54 @@ cdef inline void _luma_row(rcfloat out0, rcfloat out1, rcfloat out2, rfloat lrow
         lrow[j] = l0 * out0[j] + l1 * out1[j] + l2 * out2[j]
 
 
+cdef inline void _top_row(rcfloat rr, rcfloat gg, rcfloat bb, rfloat top,
+                          Py_ssize_t w) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(w):
+        top[j] = maxf(rr[j], maxf(gg[j], bb[j]))
+
+
+cdef inline double _interp_log(const double* tab, Py_ssize_t n, double lo, double inv,
+                               double x) noexcept nogil:
+    """np.interp(x, grid, tab) on the uniform grid lo + k / inv (values clamped at both
+    ends, as np.interp does)."""
+    cdef double t = (x - lo) * inv
+    cdef Py_ssize_t k
+    if t <= 0.0:
+        return tab[0]
+    if t >= <double>(n - 1):
+        return tab[n - 1]
+    k = <Py_ssize_t>floor(t)
+    return tab[k] + (tab[k + 1] - tab[k]) * (t - <double>k)
+
+
+cdef inline void _gain_row(const FinishArgs* a, rcfloat rr, rcfloat gg, rcfloat bb,
+                           rcfloat pre, rfloat g, Py_ssize_t w) noexcept nogil:
+    """The HDR rendition's gain of a row (redframe.isp.hdr.gain_rows): from the largest
+    component the tone curve gets (``rr, gg, bb``) and the same before the local tone map
+    (``pre``). 1 wherever both are at or below the knee (most pixels: one compare)."""
+    cdef Py_ssize_t j
+    cdef float ms, mp
+    cdef double m0 = a.g_m0, sd, pd, wt, mh, lh, lf
+    for j in range(w):
+        ms = maxf(rr[j], maxf(gg[j], bb[j]))
+        mp = pre[j]
+        if ms <= <float>m0 and mp <= <float>m0:
+            g[j] = 1.0
+            continue
+        sd = maxd(<double>ms, 1e-12)
+        pd = maxd(<double>mp, 1e-12)
+        wt = log2(pd / m0)
+        wt = 0.0 if wt < 0.0 else (1.0 if wt > 1.0 else wt)
+        mh = sd * pow(maxd(pd / sd, 1.0), wt)
+        if mh <= m0:
+            g[j] = 1.0
+            continue
+        lh = _interp_log(a.glh, a.gn, a.g_lo, a.g_inv, log2(mh))
+        lf = _interp_log(a.glf, a.gn, a.g_lo, a.g_inv, log2(sd))
+        g[j] = <float>exp2(maxd(lh - lf, 0.0))
+
+
 cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
                       uint8_t* flag) noexcept nogil:
     cdef Py_ssize_t w = a.w, nc = a.nc, gh = a.gh, j, k, x, q
@@ -515,6 +571,7 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
     cdef float* o0b = bb + w
     cdef float* o1b = o0b + w
     cdef float* o2b = o1b + w
+    cdef float* pre = o2b + w       # the gain's: the largest component before the LTM
     cdef const float* px = a.rgb + i * w * 3
     cdef const float* ca = a.ca
     cdef const float* cb = a.cb
@@ -559,10 +616,14 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
                 a.bias[0], a.bias[1], a.bias[2])
     else:
         _split_row(px, rr, gg, bb, w)
+    if a.want_gain:
+        _top_row(rr, gg, bb, pre, w)
     if a.th > 0:
         _ltm_row(rr, gg, bb, a.ta + a.ty0[i] * w, a.ta + a.ty1[i] * w, a.tb + a.ty0[i] * w,
                  a.tb + a.ty1[i] * w, a.tfy[i], w, a.lum[0], a.lum[1], a.lum[2], a.lim0,
                  a.lim1)
+    if a.want_gain:
+        _gain_row(a, rr, gg, bb, pre, a.gain + i * w, w)
     _flag_row(rr, gg, bb, o0b, o1b, o2b, flag, w, m, a.floor, a.special_above, a.glow,
               a.ghigh)
     for j in range(w):  # the flagged pixels, one by one
@@ -602,9 +663,14 @@ def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqr
            const float[::1] bias, cmy, cmx, const float[:, ::1] ta, const float[:, ::1] tb,
            tmy, const float[::1] ltm_lim, bint tone_on, const double[::1] tv,
            const float[:, ::1] mout, const double[::1] gamut, float[:, :, ::1] out,
-           bint want_luma, float[:, ::1] luma, const float[::1] lum, const float[::1] w709):
+           bint want_luma, float[:, ::1] luma, const float[::1] lum, const float[::1] w709,
+           bint want_gain=False, float[:, ::1] gain=None, const double[:, ::1] gtab=None,
+           const double[::1] gpar=None):
     """Denoise -> local tone map -> tone curve -> output matrix and gamut -> sRGB encoding
-    of every row of ``rgb`` (H, W, 3) into planar ``out`` (3, H, W); see fused.finish."""
+    of every row of ``rgb`` (H, W, 3) into planar ``out`` (3, H, W); see fused.finish.
+    With ``want_gain``, also the HDR rendition's gain into ``gain`` (H, W): ``gtab`` (2, n)
+    holds log2 F and log2 H on the uniform grid of ``gpar`` = (knee, first log2 m,
+    1 / log2 step) (redframe.isp.hdr.gain_rows, in double)."""
     cdef const int64_t[::1] cy0 = cmy[0], cy1 = cmy[1], cx0 = cmx[0], cx1 = cmx[1]
     cdef const int64_t[::1] ty0 = tmy[0], ty1 = tmy[1]
     cdef const float[::1] cfy = cmy[2], cfx = cmx[2], tfy = tmy[2]
@@ -655,6 +721,22 @@ def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqr
     a.want_luma = want_luma
     a.luma = &luma[0, 0]
     a.linear_below = tv[0] == 1.0 and tv[4] == 0.0 and tv[5] == 0.0
+    a.want_gain = want_gain
+    a.gain = NULL
+    if want_gain:
+        if gain is None or gtab is None or gpar is None or gpar.shape[0] != 3:
+            raise ValueError("want_gain needs gain (H, W), gtab (2, n) and gpar (3,)")
+        if gain.shape[0] != h or gain.shape[1] != w:
+            raise ValueError(f"gain is {gain.shape[0]}x{gain.shape[1]}, not {h}x{w}")
+        if gtab.shape[0] != 2 or gtab.shape[1] < 2:
+            raise ValueError("gtab must be (2, n), n >= 2")
+        a.gain = &gain[0, 0]
+        a.glf = &gtab[0, 0]
+        a.glh = &gtab[1, 0]
+        a.gn = gtab.shape[1]
+        a.g_m0 = gpar[0]
+        a.g_lo = gpar[1]
+        a.g_inv = gpar[2]
     a.floor = 0.0 if tone_on else -3.0e38
     if not tone_on:
         a.special_above = 3.0e38
@@ -664,7 +746,7 @@ def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqr
         a.special_above = -3.0e38
     a.glow = <float>RF_GAMUT_LOW
     a.ghigh = <float>RF_GAMUT_HIGH
-    cdef Py_ssize_t n_scratch = 8 * w + 8 * a.nc + 6 * w
+    cdef Py_ssize_t n_scratch = 8 * w + 8 * a.nc + 7 * w
     s = NULL
     flag = NULL
     with nogil, parallel():

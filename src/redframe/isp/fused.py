@@ -155,6 +155,7 @@ def finish(
     sqrt_input: bool = False,
     luma: np.ndarray | None = None,
     planar: bool = False,
+    gain: tuple | None = None,
 ) -> np.ndarray:
     """Denoise (coefficients precomputed) -> local tone map -> tone curve -> output
     transform -> encode, in one pass. Returns encoded float32 (H, W, 3). With
@@ -167,6 +168,11 @@ def finish(
     :func:`redframe.isp.denoise.denoise` for the bias, None for none) or None;
     ``ltm`` is a :class:`redframe.isp.tone.LocalToneMap` or None; ``tone`` a ToneParams or
     None (no curve).
+
+    ``gain``: ``(table, out)``, the HDR rendition's gain wanted too (the fast path of
+    :func:`redframe.isp.hdr.gain_rows`, from the light the tone curve gets and the same
+    before the local tone map): ``table`` as :func:`redframe.isp.hdr.kernel_table` makes
+    it, ``out`` (H, W) float32 receives it.
     """
     if space not in OUTPUT_SPACES:
         raise ValueError(f"output space must be one of {OUTPUT_SPACES}, got {space!r}")
@@ -223,6 +229,8 @@ def finish(
         _EMPTY2 if luma is None else luma,
         _LUM_2020,
         _LUM_709,
+        gain is not None,
+        *((gain[1], gain[0][0], gain[0][1]) if gain is not None else (None, None, None)),
     )
     return out if planar else np.ascontiguousarray(np.moveaxis(out, 0, -1))
 
@@ -417,11 +425,13 @@ def _render_take(names, ctx) -> int:
     return n
 
 
-def _render_run(ctx, strip, names, rest):
+def _render_run(ctx, strip, names, rest, hdr_gain=None):
     """White balance (camera RGB), highlight repair, the colour matrix and exposure in one
     pass (:func:`highlights_matrix`, or :func:`denoise_domain` into the denoiser's sqrt
     domain); then denoise, local tone map, tone curve, output transform and encoding in
-    one more (:func:`finish`), or the denoiser alone when linear light is wanted."""
+    one more (:func:`finish`), or the denoiser alone when linear light is wanted.
+    ``hdr_gain``: ``(table, out)`` handed to :func:`finish` when it runs the tone curve (the HDR
+    rendition's gain, :mod:`redframe.isp.hdr`); ``out`` is then the strip's rows (b - a, W)."""
     plan, params = ctx.plan, ctx.params
     rgb = np.ascontiguousarray(strip.take(), dtype=np.float32)
     dn = None
@@ -459,6 +469,7 @@ def _render_run(ctx, strip, names, rest):
         sqrt_input=dn is not None,
         luma=luma,
         planar=to_quantizer,
+        gain=hdr_gain if "tone_curve" in names else None,
     )
     strip.planar, strip.luma = to_quantizer, luma
     return enc

@@ -30,12 +30,11 @@ hue and saturation of the HDR rendition are the SDR's (a single-channel gain map
 it exactly, up to its 8-bit quantisation).
 
 Where the fused engine's render kernel runs the tone curve inside one compiled pass (no
-scene-light array exists), the tap recomputes the scene light of the strip's rows from the
-kernel's input with the same public kernels (white balance, highlight repair, colour matrix
-and exposure: :func:`redframe.isp.fused.highlights_matrix`; the local tone map:
-:func:`redframe.isp.local_tone.local_tone_map_apply`), without the denoiser: it only drives
-the gain above the knee, where the signal is bright and the noise small. With a look, or
-with the reference engine, the tap reads the look/tone stage's own input.
+scene-light array exists), that pass computes the gain itself, row by row, from the light
+it hands the tone curve and the same before its local tone map (denoised, as the SDR
+pixels: :func:`redframe.isp.fused.finish` with ``gain``, the compiled twin of
+:func:`gain_rows` on the tables of :func:`kernel_table`). With a look, or with the
+reference engine, the tap reads the look/tone stage's own input and runs :func:`gain_rows`.
 
 Method: two rendering intents of one scene-referred image as in ISO 21496-1 (gain map
 metadata, 2025) and Adobe's Gain Map Specification 1.0; the shoulder of
@@ -54,15 +53,13 @@ from redframe.color.transfer import srgb_decode
 from redframe.io.encode import apply_orientation
 from redframe.io.ultrahdr import GainMap, GainMapMetadata, encode_gain_map
 from redframe.isp.compose import Kernel
-from redframe.isp.fused import highlights_matrix
-from redframe.isp.local_tone import local_tone_map_apply
 from redframe.isp.pipeline import Developed, DevelopParams, develop
 from redframe.isp.stage import is_raw
 from redframe.isp.tone import tone_curve
 
-__all__ = ["DEFAULT_HEADROOM", "KNEE", "HdrDeveloped", "sdr_curve", "gain_table", "gain_rows",
-           "develop_hdr", "hdr_rendition", "make_gain_map", "pad_gain", "resize_gain",
-           "decode_linear"]
+__all__ = ["DEFAULT_HEADROOM", "KNEE", "HdrDeveloped", "sdr_curve", "gain_table",
+           "kernel_table", "gain_rows", "develop_hdr", "hdr_rendition", "make_gain_map",
+           "pad_gain", "resize_gain", "decode_linear"]
 
 #: Stops of highlight headroom above SDR white the HDR rendition keeps by default (8x).
 DEFAULT_HEADROOM = 3.0
@@ -117,14 +114,32 @@ def gain_table(params: DevelopParams, headroom: float = DEFAULT_HEADROOM
     return (m0, np.log2(m), np.log2(np.maximum(f, tiny)), np.log2(np.maximum(hcurve, tiny)))
 
 
+def kernel_table(table) -> tuple[np.ndarray, np.ndarray]:
+    """The gain table of :func:`gain_table` as the compiled pass takes it
+    (:func:`redframe.isp.fused.finish`): (log2 F and log2 H stacked (2, n), float64;
+    (knee, first log2 m, 1 / log2 m step)) - the grid is uniform in log2 m."""
+    m0, log_m, log_f, log_h = table
+    step = (float(log_m[-1]) - float(log_m[0])) / (len(log_m) - 1)
+    return (np.ascontiguousarray(np.stack([log_f, log_h]), np.float64),
+            np.array([m0, float(log_m[0]), 1.0 / step], np.float64))
+
+
 class _Tap:
     """Collects the gain rows of each strip (output rows only), thread-safe."""
 
     def __init__(self, shape: tuple[int, int], table):
         self.gain = np.ones(shape, np.float32)
         self.table = table
+        self.kernel_table = kernel_table(table)
         self.lock = threading.Lock()
         self.rows = 0
+
+    def put(self, strip, gain: np.ndarray) -> None:
+        """The gain of the strip's rows [a, b), computed by a kernel: its output rows kept."""
+        rows = gain[strip.y0 - strip.a: strip.y1 - strip.a]
+        with self.lock:
+            self.gain[strip.y0:strip.y1] = rows
+            self.rows += strip.y1 - strip.y0
 
     def record(self, strip, scene_light: np.ndarray, before_ltm: np.ndarray | None = None
                ) -> None:
@@ -171,29 +186,9 @@ def _interleaved(x: np.ndarray, strip) -> np.ndarray:
     return x
 
 
-def _scene_light(ctx, strip, x: np.ndarray, names: tuple[str, ...]):
-    """(the scene light the tone curve would get, the same before the local tone map or
-    None), from the render kernel's input ``x``
-    (rows [a, b)): the stages before ``tone_curve`` in ``names`` by their public kernels,
-    without the denoiser (see the module docstring). ``x`` is not modified."""
-    plan = ctx.plan
-    before = names[: names.index("tone_curve")]
-    rgb = np.ascontiguousarray(x, np.float32)
-    if any(n in before for n in ("white_balance", "highlights", "color", "exposure")):
-        m = np.asarray(plan.matrix if "color" in before else np.eye(3), np.float64)
-        if "exposure" in before:
-            m = m * plan.exposure
-        rgb = highlights_matrix(rgb, plan.clip, ctx.params.highlights.threshold,
-                                "highlights" in before, m,
-                                gain=plan.gains if "white_balance" in before else None,
-                                out=np.empty(rgb.shape, np.float32))
-    if "local_tone_map" in before:
-        return local_tone_map_apply(rgb, plan.ltm, rows=slice(strip.a, strip.b)), rgb
-    return rgb, None
-
-
 def _tapping(schedule: tuple, tap: _Tap, stages) -> tuple:
-    """``schedule`` with every kernel that runs the tone curve tapped, plus a kernel that
+    """``schedule`` with every kernel that runs the tone curve asked for the gain too (the
+    fused render kernel computes it in its finish pass), plus a kernel that
     runs [local tone map,] look or tone stage by their reference ``apply`` in order (as the
     composer would) after reading their input."""
     by_name = {s.name: s for s in stages}
@@ -220,9 +215,14 @@ def _tapping(schedule: tuple, tap: _Tap, stages) -> tuple:
             continue
 
         def run(ctx, strip, names, rest, _k=kernel):
-            if "tone_curve" in names:
-                tap.record(strip, *_scene_light(ctx, strip, strip.data, names))
-            return _k.run(ctx, strip, names, rest)
+            if "tone_curve" not in names:
+                return _k.run(ctx, strip, names, rest)
+            x = strip.data
+            h, w = x.shape[1:] if strip.planar else x.shape[:2]
+            gain = np.empty((h, w), np.float32)
+            out = _k.run(ctx, strip, names, rest, hdr_gain=(tap.kernel_table, gain))
+            tap.put(strip, gain)
+            return out
 
         out.append(replace(kernel, run=run))
     return tuple(out)
