@@ -48,6 +48,9 @@ cdef extern from *:
     /* the output gamut's cheap test (gamut_near): inside [LOW top, HIGH] is exact */
     static const double RF_GAMUT_LOW = 0.06;
     static const double RF_GAMUT_HIGH = 0.955;
+    /* redframe.isp.highlights.NEUTRAL_SPAN: the neutral blend's span of the clip level
+       over each channel's own repair's (1 - threshold) */
+    static const double RF_HL_SPAN = 3.0;
     /* redframe.color.transfer's sRGB constants as float32 (rows vectorise at full width) */
     static const float RF_S_SLOPE = 0x1.9d70a4p+3f;    /* SRGB_SLOPE 12.92 */
     static const float RF_S_SCALE = 0x1.0e147ap+0f;    /* SRGB_SCALE 1.055 */
@@ -58,6 +61,7 @@ cdef extern from *:
     const double RF_MID_GREY
     const double RF_GAMUT_LOW
     const double RF_GAMUT_HIGH
+    const double RF_HL_SPAN
     const double RF_TO_LMS[9]
     const double RF_TO_LAB[9]
     const double RF_FROM_LAB[9]
@@ -229,14 +233,27 @@ cdef inline double _repair(float x, float w, float o1, float w1, float q1, float
     return x + w * (maxd(x, est) - x)
 
 
-cdef inline (double, double, double) highlight_blend(float r, float g, float b, float wr,
-                                                     float wg, float wb,
+cdef inline double _smoothstep01(double t) noexcept nogil:
+    t = mind(maxd(t, 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+cdef inline (double, double, double) highlight_blend(float r, float g, float b, float ur,
+                                                     float ug, float ub,
                                                      const float* q) noexcept nogil:
-    # q: the (3, 3) ratios, row-major
-    cdef double r2 = _repair(r, wr, g, wg, q[1], b, wb, q[2])
-    cdef double g2 = _repair(g, wg, r, wr, q[3], b, wb, q[5])
-    cdef double b2 = _repair(b, wb, r, wr, q[6], g, wg, q[7])
-    cdef float wn = minf(wr, minf(wg, wb))
+    # ur, ug, ub: how far each channel is along the neutral blend's span of its clip level,
+    # in [0, 1] (redframe.isp.highlights.weight_from_fraction); each channel's own repair
+    # weight is a smoothstep over the last 1 / RF_HL_SPAN of that span. q: the (3, 3)
+    # ratios, row-major
+    cdef double k = RF_HL_SPAN
+    cdef double wr = _smoothstep01(k * ur - (k - 1.0))
+    cdef double wg = _smoothstep01(k * ug - (k - 1.0))
+    cdef double wb = _smoothstep01(k * ub - (k - 1.0))
+    cdef double r2 = _repair(r, <float>wr, g, <float>wg, q[1], b, <float>wb, q[2])
+    cdef double g2 = _repair(g, <float>wg, r, <float>wr, q[3], b, <float>wb, q[5])
+    cdef double b2 = _repair(b, <float>wb, r, <float>wr, q[6], g, <float>wg, q[7])
+    # neutral where every channel is near its clip, once one of them is being repaired
+    cdef double wn = _smoothstep01(minf(ur, minf(ug, ub))) * maxd(wr, maxd(wg, wb))
     cdef double top
     if wn > 0.0:
         top = maxd(r2, maxd(g2, b2))

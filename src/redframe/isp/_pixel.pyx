@@ -15,6 +15,7 @@ def constants():
         "MID_GREY": RF_MID_GREY,
         "GAMUT_LOW": RF_GAMUT_LOW,
         "GAMUT_HIGH": RF_GAMUT_HIGH,
+        "HL_SPAN": RF_HL_SPAN,
         "TO_LMS": [RF_TO_LMS[i] for i in range(9)],
         "TO_LAB": [RF_TO_LAB[i] for i in range(9)],
         "FROM_LAB": [RF_FROM_LAB[i] for i in range(9)],
@@ -157,13 +158,13 @@ def srgb_encode_one(float v):
     return srgb_encode(v)
 
 
-def highlight_blend_one(float r, float g, float b, float wr, float wg, float wb, rho):
+def highlight_blend_one(float r, float g, float b, float ur, float ug, float ub, rho):
     cdef float q[9]
     cdef int i
     rho = np.asarray(rho, np.float32).reshape(9)
     for i in range(9):
         q[i] = rho[i]
-    return highlight_blend(r, g, b, wr, wg, wb, q)
+    return highlight_blend(r, g, b, ur, ug, ub, q)
 
 
 def signed_sqrt_one(double x):

@@ -15,10 +15,19 @@ analysis preview, :func:`highlight_ratios`); the predictions are averaged, weigh
 far each predictor is from its own clip and by its signal
 (:func:`redframe.isp.pixel.highlight_blend`), and never lower what was read. A blown blue
 light keeps its blue and keeps brightening with its measured channels; a blown white
-gets a neutral green instead of turning magenta. Where all three channels are near their
+gets a neutral green instead of turning magenta. Where all three channels near their
 clip no colour is left to trust and the pixel moves to a neutral at its largest value,
 brighter than 1.0; the tone curve's path to white (:func:`redframe.isp.pixel.tone_rgb`)
 takes it from there: no hard edge between repaired and measured pixels.
+
+That neutral blend spans :data:`NEUTRAL_SPAN` times the per-channel repair's range (from
+0.7 of the clip at the default threshold 0.9: a smoothstep of the least-clipped channel's
+position), and only where a channel is being repaired (times the largest repair weight),
+so colours measured below ``threshold`` stay exact. Where the three channels clip close
+together (a magenta light: all raw channels near equal), the light reaches its neutral
+over half a stop instead of 0.15 EV: through the ``authentic`` look, which keeps such a
+light saturated up to its clip, a ramp of it stepped 12.6 L* between samples 3 % apart
+(now 4.0; 4.2 through ``vibrant``).
 """
 
 from __future__ import annotations
@@ -27,13 +36,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redframe.isp import _pixel
 from redframe.isp.compose import preview_through
 from redframe.isp.pixel import highlight_blend_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
 
 __all__ = ["HighlightParams", "reconstruct_highlights", "clip_weight", "weight_from_fraction",
-           "highlight_ratios", "STAGE"]
+           "neutral_start", "highlight_ratios", "NEUTRAL_SPAN", "STAGE"]
+
+#: The neutral blend's span of the clip level over each channel's own repair's (1 -
+#: threshold); the kernels' ``RF_HL_SPAN`` (checked at import).
+NEUTRAL_SPAN = 3.0
+if _pixel.constants()["HL_SPAN"] != NEUTRAL_SPAN:
+    raise ImportError("redframe.isp._pixel: RF_HL_SPAN differs from highlights.NEUTRAL_SPAN; "
+                      "rebuild the kernels")
 
 
 @dataclass
@@ -41,18 +58,23 @@ class HighlightParams:
     mode: str = param("reconstruct", choices=("reconstruct", "clip", "off"),
                       doc="repair clipped channels, clip all at the lowest clip, or nothing")
     threshold: float = param(0.9, lo=0.5, hi=0.99, unit="of the clip level",
-                             doc="where the highlight repair starts")
+                             doc="where a channel's repair starts (the neutral blend where "
+                                 "all clip starts three times as far from the clip)")
 
     def __post_init__(self):
         validate(self, "highlights")
 
 
+def neutral_start(threshold: float) -> float:
+    """The fraction of the clip level where the neutral blend starts: :data:`NEUTRAL_SPAN`
+    times further from the clip than ``threshold`` (0.7 at the default 0.9)."""
+    return 1.0 - NEUTRAL_SPAN * (1.0 - threshold)
+
+
 def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.ndarray | None:
-    """Per-pixel, per-channel repair weight (H, W, 3) in [0, 1] (None when nothing is near
-    clipping): how close each channel is to its clip level, as the maximum over the 3x3
-    neighbourhood (demosaicing mixes a clipped neighbour into the pixels around a blown
-    area, which otherwise keep a coloured fringe), through a smoothstep from
-    ``threshold`` to 1."""
+    """Per-pixel, per-channel repair positions (H, W, 3) in [0, 1] (None when no channel
+    reaches ``threshold``, where nothing is repaired): :func:`weight_from_fraction` of each
+    channel's fraction of its clip level."""
     frac = image * (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
     if not np.any(frac > np.float32(threshold)):
         return None
@@ -60,15 +82,18 @@ def clip_weight(image: np.ndarray, clip: np.ndarray, threshold: float) -> np.nda
 
 
 def weight_from_fraction(frac: np.ndarray, threshold: float) -> np.ndarray:
-    """Repair weights from the per-channel fractions of the clip level (H, W, 3): 3x3
-    maximum, then a smoothstep from ``threshold`` to 1 (no visible edge)."""
+    """Repair positions from the per-channel fractions of the clip level (H, W, 3): the 3x3
+    maximum (demosaicing mixes a clipped neighbour into the pixels around a blown area,
+    which otherwise keep a coloured fringe), then linear from :func:`neutral_start` (0) to
+    the clip (1). :func:`redframe.isp.pixel.highlight_blend` makes both weights of it: the
+    channel's own repair, a smoothstep over the last 1 / :data:`NEUTRAL_SPAN` of the span
+    (from ``threshold``), and the neutral blend, a smoothstep over all of it."""
     import cv2
 
-    t0 = np.float32(threshold)
+    t0 = np.float32(neutral_start(threshold))
     frac = cv2.dilate(np.ascontiguousarray(frac, np.float32), np.ones((3, 3), np.uint8),
                       borderType=cv2.BORDER_REFLECT_101)
-    weight = np.clip((frac - t0) / (np.float32(1.0) - t0), 0.0, 1.0)
-    return weight * weight * (3.0 - 2.0 * weight)
+    return np.clip((frac - t0) * (np.float32(1.0) / (np.float32(1.0) - t0)), 0.0, 1.0)
 
 
 #: A channel counts as clipped on the preview from this fraction of its clip level (the

@@ -163,13 +163,15 @@ def srgb_encode(v):
 # it keeps a small weight, so the estimate never falls back as it clips too.
 
 
-def highlight_blend(r, g, b, wr, wg, wb, q):
-    """Repair each channel by its own clip weight (``wr``, ``wg``, ``wb`` in [0, 1]) from
-    the still-measured ones and the (3, 3) ratios ``q[c, k]`` = channel c / channel k
-    measured around the clipped areas (``_repair`` in ``_pixel.pxd``); where all three are
-    near their clip no colour is left to trust and the pixel moves to a neutral at its
-    largest value (:mod:`redframe.isp.highlights`)."""
-    return _k.highlight_blend_one(r, g, b, wr, wg, wb, q)
+def highlight_blend(r, g, b, ur, ug, ub, q):
+    """Repair each channel by its own clip weight, a smoothstep over the last third of its
+    position ``ur``, ``ug``, ``ub`` in [0, 1] along the neutral blend's span of its clip
+    level (:func:`redframe.isp.highlights.weight_from_fraction`), from the still-measured
+    ones and the (3, 3) ratios ``q[c, k]`` = channel c / channel k measured around the
+    clipped areas (``_repair`` in ``_pixel.pxd``); where all three near their clip no colour
+    is left to trust and the pixel moves to a neutral at its largest value, by a smoothstep
+    of the least position times the largest repair weight (:mod:`redframe.isp.highlights`)."""
+    return _k.highlight_blend_one(r, g, b, ur, ug, ub, q)
 
 
 def signed_sqrt(x):
@@ -249,7 +251,7 @@ def srgb_encode_np(x) -> np.ndarray:
 
 def highlight_blend_np(rgb, weight, rho) -> np.ndarray:
     """:func:`highlight_blend` of every pixel of (..., 3) ``rgb`` with (..., 3) per-channel
-    ``weight`` and the (3, 3) ratios ``rho``."""
+    repair positions ``weight`` and the (3, 3) ratios ``rho``."""
     rgb = np.asarray(rgb)
     flat = _flat(rgb, np.float32, 3)
     out = np.empty_like(flat)
