@@ -49,6 +49,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from redframe.burst import _bracket
 from redframe.burst.align import AlignParams, align_frame, build_pyramid
 from redframe.burst.files import write_dng_atomically
 from redframe.burst.merge import flow_maps, grey_from_mosaic, planes_from_mosaic
@@ -57,8 +58,8 @@ from redframe.io.dng import write_dng
 from redframe.io.scene import Scene
 
 __all__ = ["BracketParams", "BracketResult", "merge_bracket", "relative_exposures",
-           "choose_reference", "write_bracket_dng", "write_bracket_dng_atomically",
-           "MAX_FRAMES"]
+           "choose_reference", "radiance", "radiance_reference", "write_bracket_dng",
+           "write_bracket_dng_atomically", "MAX_FRAMES"]
 
 MAX_FRAMES = 9
 Progress = Callable[[str, int, int], None]
@@ -133,9 +134,8 @@ def _planes(scene: Scene) -> np.ndarray:
 def _clip_weight(planes: np.ndarray, clip: float) -> np.ndarray:
     """1 where no site of the quad nears clipping, 0 at clipping, smooth between; a
     clipped quad also spoils its neighbours (3x3 min)."""
-    top = planes.max(axis=2)
-    w = np.clip((1.0 - top) / (1.0 - clip), 0.0, 1.0).astype(np.float32)
-    w = w * w * (3 - 2 * w)
+    w = np.empty(planes.shape[:2], np.float32)
+    _bracket.clip_weight(np.ascontiguousarray(planes, np.float32), float(clip), w)
     return cv2.erode(w, np.ones((3, 3), np.uint8))
 
 
@@ -163,8 +163,102 @@ def _noise(scene: Scene) -> tuple[float, float]:
 
 def _align_grey(planes: np.ndarray, e: float, ceiling: float) -> np.ndarray:
     """Quad grey at the reference's exposure, clipped to the shared range, sqrt domain."""
-    g = planes.mean(axis=2) / np.float32(e)
-    return np.sqrt(np.clip(g, 0.0, ceiling)).astype(np.float32)
+    out = np.empty(planes.shape[:2], np.float32)
+    _bracket.align_grey(np.ascontiguousarray(planes, np.float32), float(e), float(ceiling),
+                        out)
+    return out
+
+
+def _anchor_order(e: Sequence[float]) -> list[int]:
+    """The frames shorter than the reference, shortest first: where the reference clipped,
+    the first of them that measured a sample is what the others are checked against."""
+    return [i for i in sorted(range(len(e)), key=lambda j: e[j]) if e[i] < 1.0]
+
+
+def _agreement(z: np.ndarray, params: BracketParams) -> np.ndarray:
+    """Deghosting weight from the normalised squared difference ``z`` (H, W): averaged
+    over the window, 1 below t_lo, 0 above t_hi, and a 3x3 min."""
+    k = 2 * params.radius + 1
+    z = cv2.blur(z, (k, k), borderType=cv2.BORDER_REFLECT_101)
+    agree = np.clip((params.t_hi - z) / (params.t_hi - params.t_lo), 0.0, 1.0)
+    return cv2.erode(agree.astype(np.float32), np.ones((3, 3), np.uint8))
+
+
+def radiance_reference(warped: Sequence[np.ndarray], valid: Sequence[np.ndarray],
+                       e: Sequence[float], noise: Sequence[tuple[float, float]], ref: int,
+                       params: BracketParams, mosaic_shape: tuple[int, int]
+                       ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Steps 3-4 of the module docstring in NumPy (the definition :func:`radiance`
+    computes): (the estimate as a CFA mosaic of ``mosaic_shape``, each frame's share
+    (F, H', W'), the largest estimate). ``warped``: each frame's (H', W', 4) planes on the
+    reference grid; ``valid``: their clipping/coverage weights (H', W')."""
+    n = len(warped)
+    shape = warped[ref].shape[:2]
+    radiance = [np.maximum(w, 0) / np.float32(ei) for w, ei in zip(warped, e, strict=True)]
+    inv_var = []
+    for i in range(n):
+        s, o = noise[i]
+        var = (s * np.maximum(warped[i], 0) + o) / np.float32(e[i] ** 2)
+        inv_var.append((1.0 / var).astype(np.float32))
+    # the estimate each frame is checked against: the reference where it measured, else
+    # the shortest frames' (they see what the reference clipped)
+    anchor = radiance[ref].copy()
+    anchor_iv = inv_var[ref] * valid[ref][..., None]
+    for i in _anchor_order(e):
+        need = (valid[ref] < 0.5)[..., None] & (anchor_iv <= 0)
+        use = need & (valid[i] > 0.5)[..., None]
+        anchor = np.where(use, radiance[i], anchor)
+        anchor_iv = np.where(use, inv_var[i], anchor_iv)
+    num = np.zeros(warped[ref].shape, np.float32)
+    den = np.zeros(warped[ref].shape, np.float32)
+    shares = np.zeros((n, *shape), np.float32)
+    for i in range(n):
+        w = inv_var[i] * valid[i][..., None]
+        if i != ref:
+            d = radiance[i] - anchor
+            var = 1.0 / inv_var[i] + np.where(anchor_iv > 0, 1.0 / np.maximum(anchor_iv, 1e-30),
+                                              0.0)
+            w = w * _agreement((d * d / var).mean(axis=2), params)[..., None]
+        num += w * radiance[i]
+        den += w
+        shares[i] = w.mean(axis=2)
+    empty = den <= 0
+    if np.any(empty):  # nothing measured it (a sun clipped in every frame): the shortest
+        short = int(np.argmin(e))
+        num = np.where(empty, radiance[short], num)
+        den = np.where(empty, 1.0, den)
+    est = num / den
+    mosaic = np.zeros(mosaic_shape, np.float32)
+    for c, (dy, dx) in enumerate(_SITES):
+        mosaic[dy: 2 * shape[0]: 2, dx: 2 * shape[1]: 2] = est[..., c]
+    return mosaic, shares, float(est.max()) if est.size else 0.0
+
+
+def radiance(warped: Sequence[np.ndarray], valid: Sequence[np.ndarray], e: Sequence[float],
+             noise: Sequence[tuple[float, float]], ref: int, params: BracketParams,
+             mosaic_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`radiance_reference` by the compiled kernels (``_bracket.pyx``): one pass for
+    the deghosting differences, OpenCV's box blur and erosion of them, one pass for the
+    estimate, written into the mosaic."""
+    n = len(warped)
+    h, w = warped[ref].shape[:2]
+    warped = [np.ascontiguousarray(x, np.float32) for x in warped]
+    valid = [np.ascontiguousarray(x, np.float32) for x in valid]
+    e = [float(x) for x in e]
+    noise = [(float(s), float(o)) for s, o in noise]
+    z = np.empty((n - 1, h, w), np.float32)
+    _bracket.deghost_z(warped, valid, e, noise, ref, _anchor_order(e), z)
+    others = [i for i in range(n) if i != ref]
+    agree: list[np.ndarray | None] = [None] * n
+    for slot, i in enumerate(others):
+        agree[i] = _agreement(z[slot], params)
+    del z
+    mosaic = np.zeros(mosaic_shape, np.float32)
+    shares = np.empty((n, h, w), np.float32)
+    row_max = np.empty(h, np.float32)
+    _bracket.radiance(warped, valid, agree, e, noise, ref, int(np.argmin(e)), mosaic,
+                      shares, row_max)
+    return mosaic, shares, float(row_max.max()) if h and w else 0.0
 
 
 def merge_bracket(scenes: Sequence[Scene], params: BracketParams | None = None,
@@ -210,9 +304,8 @@ def merge_bracket(scenes: Sequence[Scene], params: BracketParams | None = None,
         alignment = align_frame(pyr, _align_grey(planes[i], e[i], ceiling), params.align)
         mx, my = flow_maps(alignment, shape)
         inside = ((mx >= 0) & (mx <= shape[1] - 1) & (my >= 0) & (my <= shape[0] - 1))
-        warped[i] = np.stack([cv2.remap(planes[i][..., c], mx, my, cv2.INTER_CUBIC,
-                                        borderMode=cv2.BORDER_REPLICATE) for c in range(4)],
-                             axis=2)
+        warped[i] = cv2.remap(planes[i], mx, my, cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REPLICATE)  # the 4 planes at once
         valid[i] = cv2.remap(clipw[i], mx, my, cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0) * inside
         done.append(i)
@@ -223,54 +316,13 @@ def merge_bracket(scenes: Sequence[Scene], params: BracketParams | None = None,
     # radiance: inverse-variance weights, clipping, deghosting against the reference
     t = time.perf_counter()
     noise = [_noise(s) for s in scenes]
-    radiance = [np.maximum(w, 0) / np.float32(ei) for w, ei in zip(warped, e, strict=True)]
-    inv_var = []
-    for i in range(n):
-        s, o = noise[i]
-        var = (s * np.maximum(warped[i], 0) + o) / np.float32(e[i] ** 2)
-        inv_var.append((1.0 / var).astype(np.float32))
-    # the estimate each frame is checked against: the reference where it measured, else
-    # the shortest frames' (they see what the reference clipped)
-    anchor = radiance[ref].copy()
-    anchor_iv = inv_var[ref] * valid[ref][..., None]
-    for i in sorted(range(n), key=lambda j: e[j]):
-        if e[i] >= 1.0:
-            break
-        need = (valid[ref] < 0.5)[..., None] & (anchor_iv <= 0)
-        use = need & (valid[i] > 0.5)[..., None]
-        anchor = np.where(use, radiance[i], anchor)
-        anchor_iv = np.where(use, inv_var[i], anchor_iv)
-    k = 2 * params.radius + 1
-    num = np.zeros(planes[ref].shape, np.float32)
-    den = np.zeros(planes[ref].shape, np.float32)
-    shares = np.zeros((n, *shape), np.float32)
-    for i in range(n):
-        w = inv_var[i] * valid[i][..., None]
-        if i != ref:
-            d = radiance[i] - anchor
-            var = 1.0 / inv_var[i] + np.where(anchor_iv > 0, 1.0 / np.maximum(anchor_iv, 1e-30),
-                                              0.0)
-            z = (d * d / var).mean(axis=2)
-            z = cv2.blur(z, (k, k), borderType=cv2.BORDER_REFLECT_101)
-            agree = np.clip((params.t_hi - z) / (params.t_hi - params.t_lo), 0.0, 1.0)
-            agree = cv2.erode(agree.astype(np.float32), np.ones((3, 3), np.uint8))
-            w = w * agree[..., None]
-        num += w * radiance[i]
-        den += w
-        shares[i] = w.mean(axis=2)
-    empty = den <= 0
-    if np.any(empty):  # nothing measured it (a sun clipped in every frame): the shortest
-        short = int(np.argmin(e))
-        num = np.where(empty, radiance[short], num)
-        den = np.where(empty, 1.0, den)
-    est = num / den
+    mosaic, shares, top = radiance(warped, valid, e, noise, ref, params,
+                                   scenes[ref].mosaic.shape)
+    del warped, valid
+    top = max(top, 1e-6)
+    np.divide(mosaic, np.float32(top), out=mosaic)  # relative radiance: 1 the brightest
     timings["merge"] = time.perf_counter() - t
 
-    top = float(max(np.quantile(est, 0.9999), 1e-6)) if est.size else 1.0
-    top = max(top, float(est.max()))
-    mosaic = np.zeros(scenes[ref].mosaic.shape, np.float32)
-    for c, (dy, dx) in enumerate(_SITES):
-        mosaic[dy: 2 * shape[0]: 2, dx: 2 * shape[1]: 2] = est[..., c] / np.float32(top)
     cal = dataclasses.replace(scenes[ref].calibration,
                               black_level=np.zeros((2, 2), np.float32), white_level=1.0,
                               baseline_exposure=float(
@@ -280,8 +332,12 @@ def merge_bracket(scenes: Sequence[Scene], params: BracketParams | None = None,
     s_ref, o_ref = noise[ref]
     cal.noise_profile = (s_ref / top, o_ref / (top * max(e)) ** 2)
     meta = dataclasses.replace(scenes[ref].meta, warnings=list(scenes[ref].meta.warnings))
-    span = float(np.log2(top / max(float(np.quantile(est[est > 0], 0.01)), 1e-12))) \
-        if np.any(est > 0) else 0.0
+    # the darkest 1 %: on every k-th sample (k odd: every site; ~1 M samples)
+    step = max(1, int(np.sqrt(mosaic.size / 1e6))) | 1
+    sample = mosaic[::step, ::step]
+    sample = sample[sample > 0]
+    span = float(np.log2(1.0 / max(float(np.quantile(sample, 0.01)), 1e-12))) \
+        if sample.size else 0.0
     note = (f"hdr: merged {n} frames (exposures {', '.join(f'{v:g}x' for v in e)} of frame "
             f"{ref + 1}), {span:.1f} EV from the 1 % darkest to the brightest")
     scene = Scene(meta=meta, mosaic=mosaic, calibration=cal, space="cfa",
