@@ -21,7 +21,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from PIL import Image
 
@@ -30,10 +32,30 @@ from redframe.jobs.pool import one_thread_per_file, watch_parent
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
 
-__all__ = ["parse_scheduler", "run_on_dask", "LOCAL"]
+__all__ = ["parse_scheduler", "run_on_dask", "connect", "LOCAL", "LOCAL_CONFIG"]
 
 #: ``--scheduler local:N``: a LocalCluster of N worker processes
 LOCAL = "local:"
+
+#: what a LocalCluster's scheduler and workers leave out, measured on 8 x 12 MP with 2
+#: workers on 2 cores (docs/scale.md): the workers' 10 ms stack sampler, work stealing and
+#: the active memory manager (one file per worker thread, small results: nothing to steal
+#: or move), the 20 ms event-loop tick and the 0.5 s system monitor; together 3.5 -> 1.7
+#: CPU seconds outside the tasks in the workers and 1.4 -> 0.7 in this process. And
+#: MALLOC_ARENA_MAX=1: a Dask task runs on a thread of the worker's pool, and glibc gives
+#: such a thread its own malloc arena, whose heaps cannot hold a 12 MP develop's large
+#: buffers: each was mapped fresh and given back per file (18k page faults, ~0.15 s of a
+#: 1.3 s file); with the one main arena the freed buffers are reused, as in the local pool
+#: (:func:`redframe.runtime.reuse_freed_memory`). A cluster started by hand takes the same
+#: settings from its workers' environment (docs/scale.md).
+LOCAL_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.scheduler.active-memory-manager.start": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.nanny.pre-spawn-environ.MALLOC_ARENA_MAX": 1,
+}
 
 _configured = False
 _lock = threading.Lock()
@@ -103,38 +125,15 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
     """Run ``jobs`` on the cluster at ``scheduler`` (``local:N`` or an address); the
     results in the order they finished."""
     try:  # the optional [cluster] extra, imported on use
-        import dask
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import as_completed
         from distributed.scheduler import KilledWorker
     except ImportError:
         raise UsageError("--scheduler needs Dask: pip install 'redframe[cluster]'") from None
-    kind, where = parse_scheduler(scheduler)
     results: list[JobResult] = []
     if not jobs:
+        parse_scheduler(scheduler)
         return results
-    cluster = None
-    # worker-saturation 1.0: a worker is handed one file per thread, no more queued on it,
-    # so a worker that dies (a file that crashes it, the OOM killer) takes only the file it
-    # was developing with it; at Dask's default (1.1) a second file could sit on it and be
-    # counted lost as often as the crashing one
-    with dask.config.set({"distributed.scheduler.allowed-failures": int(retries),
-                          "distributed.scheduler.worker-saturation": 1.0,
-                          "distributed.worker.daemon": False}):
-        try:
-            if kind == "local":
-                cluster = LocalCluster(n_workers=int(where), threads_per_worker=1,
-                                       processes=True, memory_limit=0,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL)
-                client = Client(cluster)
-                parent: int | None = os.getpid()
-            else:
-                client = Client(where, timeout="30s")
-                parent = None
-        except OSError as exc:
-            if cluster is not None:
-                cluster.close()
-            raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
-    try:
+    with connect(scheduler, retries) as (client, parent):
         futures = {}
         for job in jobs:
             if on_start:
@@ -156,8 +155,46 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
                 on_finish(job, result)
             if on_result:
                 on_result(result)
+    return results
+
+
+@contextmanager
+def connect(scheduler: str, retries: int = 2) -> Iterator[tuple[Any, int | None]]:
+    """(a Dask client of the cluster at ``scheduler``, the pid its workers watch: this
+    process's for a LocalCluster it starts, else None), closed (and the LocalCluster
+    stopped) on exit."""
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'redframe[cluster]'") from None
+    kind, where = parse_scheduler(scheduler)
+    cluster = None
+    # worker-saturation 1.0: a worker is handed one file per thread, no more queued on it,
+    # so a worker that dies (a file that crashes it, the OOM killer) takes only the file it
+    # was developing with it; at Dask's default (1.1) a second file could sit on it and be
+    # counted lost as often as the crashing one
+    with dask.config.set({"distributed.scheduler.allowed-failures": int(retries),
+                          "distributed.scheduler.worker-saturation": 1.0,
+                          "distributed.worker.daemon": False,
+                          **(LOCAL_CONFIG if kind == "local" else {})}):
+        try:
+            if kind == "local":
+                cluster = LocalCluster(n_workers=int(where), threads_per_worker=1,
+                                       processes=True, memory_limit=0,
+                                       dashboard_address=None, silence_logs=logging.CRITICAL)
+                client = Client(cluster)
+                parent: int | None = os.getpid()
+            else:
+                client = Client(where, timeout="30s")
+                parent = None
+        except OSError as exc:
+            if cluster is not None:
+                cluster.close()
+            raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    try:
+        yield client, parent
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    return results
