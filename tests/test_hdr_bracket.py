@@ -110,6 +110,28 @@ def test_sdr_output_texture_and_clipping(bracket, merged):
     assert np.mean(out[reg["sky"]].max(axis=2) >= 255) < 0.01
 
 
+def test_no_halo_at_the_mid_sky_border():
+    """The merged 16 EV bracket of a flat (untextured) shadow | mid-grey | sky scene: the SDR
+    edge profile across the mid-grey | sky border (6 EV) is within 2 % of a monotone step
+    beyond 8 px on both sides (the local tone map's base layer does not leak across it)."""
+    shape = (192, 256)
+    xyz, _, reg = scene_16ev(shape)
+    flat = xyz / np.maximum(xyz[..., 1:2], 1e-12)
+    x = np.arange(shape[1])
+    level = np.where(x < shape[1] // 3, 0.18 * 2.0**-10,
+                     np.where(x < 2 * shape[1] // 3, 0.18, 0.18 * 64.0))
+    merged = merge_bracket(simulate_bracket(flat * level[None, :, None], moving=False,
+                                            seed=5).frames)
+    img = develop(merged.scene, DevelopParams(output_bits=8)).image
+    rows, cols = reg["border"]
+    prof = (decode_linear(img) @ Y2020)[rows].mean(axis=0)
+    b = 2 * shape[1] // 3
+    dark, bright = prof[cols.start + 4: b - 8], prof[b + 8: cols.stop - 4]
+    assert np.max(np.abs(dark / np.median(dark[:8]) - 1)) < 0.02
+    assert np.max(np.abs(bright / np.median(bright[-8:]) - 1)) < 0.02
+    assert np.median(bright) > 3.0 * np.median(dark)  # still a step: the sky is brighter
+
+
 def _dngs(tmp_path, frames):
     paths = []
     for i, f in enumerate(frames):

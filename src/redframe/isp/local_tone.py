@@ -3,11 +3,12 @@
 Reads and writes linear Rec.2020 scene light (float32): it rescales light, staying
 scene-referred. It is the base/detail decomposition of Durand & Dorsey 2002 ("Fast
 bilateral filtering for the display of high-dynamic-range images", SIGGRAPH,
-doi:10.1145/566654.566574) with the guided filter instead of the bilateral: the base
-layer (log2 luminance, smoothed edge-aware at low resolution) is compressed toward
-mid-grey, details are kept. The per-pixel gain is computed at low resolution and brought
-back to full resolution through the guided filter's local linear model of gain against
-log luminance (He & Sun 2015), which keeps strong edges free of halos.
+doi:10.1145/566654.566574), their bilateral filter and its piecewise-linear acceleration
+(:func:`base_layer`): the base layer (log2 luminance, smoothed edge-aware at low
+resolution) is compressed toward mid-grey, details are kept. The per-pixel gain is
+computed at low resolution and brought back to full resolution through the guided
+filter's local linear model of gain against log luminance (He & Sun 2015), which keeps
+strong edges free of halos.
 
 The gain model is fitted once, on the analysis preview's luminance; its strength is
 ``tone.local`` times the look's ``local_tone_mapping`` (how much of it the look wants:
@@ -31,6 +32,7 @@ __all__ = [
     "HIGHLIGHT_CEILING",
     "noise_floor",
     "bound_lift",
+    "base_layer",
     "MAX_KEY_LIFT",
     "strength",
     "local_tone_map_prepare",
@@ -62,6 +64,10 @@ class LocalToneMap:
 
 
 _EPS_LOG = 2.0**-24
+#: Range sigma (EV) of the base layer's bilateral filter: texture of less goes to the
+#: detail layer, edges of several sigma stay in the base layer unblurred.
+BASE_SIGMA = 1.5
+
 #: Linear display level the noise floor may be lifted to (sRGB ~7/255): shadows come up,
 #: their noise does not become grey speckle.
 NOISE_DISPLAY = 0.002
@@ -95,9 +101,7 @@ def local_tone_map_prepare(
     log_y = np.log2(np.maximum(y_low, floor)).astype(np.float32)
     h, w = log_y.shape
     radius = max(2, int(round(max(h, w) / 24)))
-    # edges above ~1 EV survive in the base layer; texture goes to the detail layer
-    base_a, base_b = guided_coefficients(log_y, log_y, radius, eps=1.0)
-    base = base_a * log_y + base_b
+    base = base_layer(log_y, radius)
     lo, hi = np.quantile(base, [0.005, 0.995])
     base_range = float(hi - lo)
     needed = min(1.0, params.target_range / max(base_range, 1e-6))
@@ -121,6 +125,34 @@ def local_tone_map_prepare(
     fine = max(1, radius // 3)
     a, b = guided_coefficients(log_y, gain.astype(np.float32), fine, eps=0.05)
     return LocalToneMap(a, b, full_shape, compression, base_range, floor, max_gain)
+
+
+def base_layer(log_y: np.ndarray, radius: int, sigma: float = BASE_SIGMA) -> np.ndarray:
+    """The base layer of log2 luminance ``log_y`` (H, W) float32: Durand & Dorsey's
+    bilateral filter (a box of ``radius`` px in space, a Gaussian of ``sigma`` EV in
+    log luminance), by their piecewise-linear acceleration (section 5.1): the filter is
+    computed exactly for intensity levels ``sigma`` apart - per level a normalised
+    convolution, two box filters - and each pixel interpolates linearly between the two
+    levels around its own value. Texture (a fraction of ``sigma``) goes to the detail
+    layer; across an edge of several ``sigma`` nothing of the other side leaks into the
+    base (the guided filter used before leaked 25 % of a 6 EV step within its window: a
+    halo of 4 % next to a bright window)."""
+    log_y = np.ascontiguousarray(log_y, np.float32)
+    lo, hi = float(log_y.min()), float(log_y.max())
+    n = int(np.ceil((hi - lo) / sigma)) + 1
+    t = (log_y - np.float32(lo)) * np.float32(1.0 / sigma)  # position on the levels
+    out = np.zeros_like(log_y)
+    k = 2 * int(radius) + 1
+    for level in range(n):
+        d = t - np.float32(level)
+        hat = np.float32(1.0) - np.abs(d)  # the level's share of each pixel
+        if not np.any(hat > 0):
+            continue
+        g = np.exp(np.float32(-0.5) * d * d)  # range weight of each pixel at this level
+        wsum = cv2.boxFilter(g, -1, (k, k), borderType=cv2.BORDER_REFLECT_101)
+        vsum = cv2.boxFilter(g * log_y, -1, (k, k), borderType=cv2.BORDER_REFLECT_101)
+        out += np.maximum(hat, np.float32(0.0)) * (vsum / np.maximum(wsum, np.float32(1e-30)))
+    return out
 
 
 def bound_lift(log_y: np.ndarray, gain: np.ndarray, iterations: int = 12) -> np.ndarray:
