@@ -7,7 +7,9 @@
 # lightness), made adaptive as in B. Ottosson, "sRGB gamut clipping" (2021): a colour
 # lighter than its hue's cusp moves on the line from itself to the grey between its own
 # lightness (near-greys) and the cusp's (colours as chromatic as the cusp); a colour
-# darker than the cusp moves at constant lightness; with r how far the colour
+# darker than the cusp moves at constant lightness where the hue's cusp is dark, and where
+# it is light toward the same grey by its relative chroma times its lightness relative to
+# the cusp's (redframe.color.gamut's docstring); with r how far the colour
 # is along that line relative to the boundary, r above the threshold t rolls off with the
 # knee t + (1 - t) x / (1 + x) (C1 at t, the boundary reached only at infinity, so
 # distinct colours stay distinct); hue is constant (a, b scaled together).
@@ -16,6 +18,17 @@
 # the target space's linear RGB. Cusp tables: 361 entries, one per degree of Oklab hue.
 
 from libc.math cimport atan2, floor, sqrt, M_PI
+
+# The cusp lightnesses (Oklab L) between which a colour darker than its hue's cusp moves
+# from constant lightness (a cusp at or below RF_CUSP_DARK) to toward the cusp (at or above
+# RF_CUSP_LIGHT); redframe.color.gamut.CUSP_DARK / CUSP_LIGHT.
+cdef extern from *:
+    """
+    static const double RF_CUSP_DARK = 0.72;
+    static const double RF_CUSP_LIGHT = 0.84;
+    """
+    const double RF_CUSP_DARK
+    const double RF_CUSP_LIGHT
 
 
 cdef inline bint lab_inside(double ll, double aa, double bb, const double* minv,
@@ -73,12 +86,24 @@ cdef inline bint compress_lab(double* ll, double* aa, double* bb, const double* 
     if w > 1.0:
         w = 1.0
     # above the cusp's lightness, toward it (a bright saturated red keeps its depth instead
-    # of turning pink); below it at constant lightness (a dark saturated blue is not
-    # lifted by how far it lies outside: its lightness would follow every small change of
-    # its hue, as a ramp of LED light through a camera's matrix showed, 11-21 L* steps)
+    # of turning pink); below it, toward it too where the hue's cusp is light (green,
+    # yellow, cyan: a saturated green light darker than the cusp keeps its colour instead
+    # of turning a muted dark teal at its own lightness), at constant lightness where the
+    # cusp is dark (blue, red, magenta: a dark saturated blue is not lifted by how far it
+    # lies outside, or its lightness would follow every small change of its hue, as a ramp
+    # of LED light through a camera's matrix showed, 11-21 L* steps); between the two by a
+    # smoothstep of the cusp's lightness from RF_CUSP_DARK to RF_CUSP_LIGHT
     cdef double anchor = ll[0]
+    cdef double p
     if cl < ll[0]:
         anchor = ll[0] + w * (cl - ll[0])
+    elif cl > RF_CUSP_DARK:
+        p = (cl - RF_CUSP_DARK) / (RF_CUSP_LIGHT - RF_CUSP_DARK)
+        if p > 1.0:
+            p = 1.0
+        p = p * p * (3.0 - 2.0 * p)
+        # and less the darker the colour is (a dim light keeps about its lightness)
+        anchor = ll[0] + p * w * (ll[0] / cl) * (cl - ll[0])
     cdef double t_probe = 1.0 / threshold if threshold < 1.0 else 1.0
     # a looser tolerance for the probe than for the bisection: colours on the boundary
     # (a clipped primary) count as inside and stay exact

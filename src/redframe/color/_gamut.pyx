@@ -8,6 +8,11 @@ from redframe.color._gamut cimport boundary_t, compress_lab
 import numpy as np
 
 
+def constants():
+    """The C constants of ``_gamut.pxd`` (redframe.color.gamut checks them at import)."""
+    return {"CUSP_DARK": RF_CUSP_DARK, "CUSP_LIGHT": RF_CUSP_LIGHT}
+
+
 def bisect_line(const double[::1] lightness, const double[::1] a, const double[::1] b,
                 const double[::1] anchor, const double[::1] t_max,
                 const double[:, ::1] minv, const double[:, ::1] m, int iterations):

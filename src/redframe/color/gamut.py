@@ -3,14 +3,20 @@
 Used by the looks (their colour math, baked into LUTs) and by the develop's output
 transform (per pixel, in the compiled kernels, from the same ``_gamut.pxd``): a colour
 outside the output gamut moves along constant Oklab hue (B. Ottosson, "A perceptual color
-space for image processing", 2020): if it is lighter than its hue's cusp (the gamut's
+space for image processing", 2020). If it is lighter than its hue's cusp (the gamut's
 most chromatic colour), toward a grey between its own lightness and the cusp's (the
 "CUSP" direction of CIE 156:2004, adaptive as in Ottosson's "sRGB gamut clipping", 2021:
-a sunlit red keeps its depth instead of turning pink); if darker, at constant lightness
-(a dark saturated blue is not lifted by how far outside it lies, which would make its
-lightness follow every small change of hue). Rolled off by a knee from ``threshold`` of
-the way to the boundary, so in-gamut colours stay exact and distinct out-of-gamut colours
-stay distinct. Per-channel clipping never decides a colour.
+a sunlit red keeps its depth instead of turning pink). If it is darker, the direction
+depends on the hue: where the cusp is light (green, yellow, cyan: cusp lightness at or
+above :data:`CUSP_LIGHT`) toward the cusp's grey too, by the colour's relative chroma and
+its lightness relative to the cusp's (a saturated green light keeps its colour instead
+of turning a muted, darker teal; a dim one keeps about its lightness); where the cusp is
+dark (blue, red, magenta: at or below :data:`CUSP_DARK`) at constant lightness (a dark
+saturated blue is not lifted by how far outside it lies, which would make its lightness
+follow every small change of hue); a smoothstep of the cusp lightness in between, so the
+direction changes smoothly with hue. Rolled off by a knee from ``threshold`` of the way
+to the boundary, so in-gamut colours stay exact and distinct out-of-gamut colours stay
+distinct. Per-channel clipping never decides a colour.
 
 Spaces are named as :func:`redframe.color.rgb_to_rgb_matrix` names them; colours are
 Oklab of linear Rec.2020 (:mod:`redframe.color.oklab`).
@@ -20,12 +26,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from redframe.color._gamut import bisect_line, compress_arrays
+from redframe.color._gamut import bisect_line, compress_arrays, constants
 from redframe.color.oklab import LMS_TO_REC2020, OKLAB_TO_LMS
 from redframe.color.primaries import rgb_to_rgb_matrix
 
 __all__ = ["lms_to_rgb", "boundary_along", "boundary_chroma", "cusp", "cusp_table",
-           "compress_oklab", "OKLAB_TO_LMS_C"]
+           "compress_oklab", "OKLAB_TO_LMS_C", "CUSP_DARK", "CUSP_LIGHT"]
+
+#: Oklab cusp lightness at or below which a colour darker than its hue's cusp is compressed
+#: at constant lightness (blue 0.46, red 0.63, magenta 0.70 in sRGB) ...
+CUSP_DARK = 0.72
+#: ... and at or above which toward the cusp's grey (green 0.87, cyan 0.90, yellow 0.97)
+CUSP_LIGHT = 0.84
+if constants() != {"CUSP_DARK": CUSP_DARK, "CUSP_LIGHT": CUSP_LIGHT}:
+    raise ImportError("redframe.color._gamut: CUSP_DARK / CUSP_LIGHT differ from the Python "
+                      "values; rebuild the kernels")
 
 #: Oklab -> cube-rooted LMS, C-contiguous (as the kernels take it)
 OKLAB_TO_LMS_C = np.ascontiguousarray(OKLAB_TO_LMS)
