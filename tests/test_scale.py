@@ -8,7 +8,8 @@ real command line, Dask, progress.
 - a worker killed with SIGKILL, one that calls os.abort and one that hangs past
   ``--timeout-per-file``: those files reported failed (how, named), all others developed,
   exit code 1; ``redframe batch status`` says so; a rerun develops only those;
-- ``--scheduler local:2`` (a Dask LocalCluster): outputs bit-identical to the local pool's.
+- ``--scheduler local:2`` (a Dask LocalCluster), inputs and outputs as file:// URLs:
+  outputs bit-identical to the local pool's.
 """
 
 from __future__ import annotations
@@ -192,10 +193,12 @@ def test_a_killed_worker_fails_only_its_file(batch, tmp_path):
 
 
 def test_dask_local_cluster_is_bit_identical_to_the_local_pool(batch, tmp_path):
+    """... with the input and output folders given as file:// URLs (the issue's stand-in
+    for shared storage: a file:// URL is a local path on every worker)."""
     src, outputs, _ = batch
     out = tmp_path / "out"
-    run = cli("develop", str(src), "-o", str(out), "--scheduler", "local:2", "--resume",
-              "--json")
+    run = cli("develop", src.as_uri(), "-o", out.as_uri(), "--scheduler", "local:2",
+              "--resume", "--json")
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(lines) == N_FILES and lines[-1]["progress"]["done"] == N_FILES

@@ -59,7 +59,8 @@ from redframe.jobs import (
     sidecar_path,
 )
 from redframe.jobs.batch import run_batch
-from redframe.jobs.journal import JOURNAL_NAME, read_status
+from redframe.jobs.inputs import output_folder
+from redframe.jobs.journal import JOURNAL_NAME, default_journal, read_status
 from redframe.jobs.pool import run_jobs
 from redframe.jobs.recipe import read_recipe_data
 from redframe.jobs.runner import resources
@@ -493,16 +494,14 @@ def _save_recipe(args: argparse.Namespace, recipe: Recipe) -> None:
 def cmd_develop(args: argparse.Namespace) -> int:
     workers = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
     recipes = _Recipes(args)
-    out_dir = Path(args.output)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError("exists and is not a folder", path=str(out_dir))
+    out_dir = args.output = output_folder(args.output)  # a path, or a URL (jobs.urls)
     files, failed = collect_inputs(args.paths, SUPPORTED_EXTENSIONS, exclude=out_dir)
     if not files and not failed:
         raise UsageError("no supported images found in " + ", ".join(args.paths))
     _check_recipe(recipes.batch)
     files, per_file = _with_recipes(files, recipes, failed)
     _save_recipe(args, per_file[0] if len(per_file) == 1 else recipes.batch)
-    outputs = plan_outputs(files, str(out_dir),
+    outputs = plan_outputs(files, out_dir,
                            [FORMAT_SUFFIX.get(r.output.format, ".jpg") for r in per_file])
     jobs = [Job((f,), o, r, overwrite=args.overwrite)
             for f, o, r in zip(files, outputs, per_file, strict=True)]
@@ -623,7 +622,7 @@ def _batch_settings(args: argparse.Namespace | None) -> dict[str, Any]:
     resume = getattr(args, "resume", False)
     journal = getattr(args, "journal", None)
     if journal is None and resume:
-        journal = str(Path(args.output) / JOURNAL_NAME)
+        journal = default_journal(args.output)
     if journal is not None and Path(journal).is_dir():
         raise UsageError("is a folder; --journal takes a file", path=journal)
     return {"journal": journal, "redo_done": bool(args.overwrite and not resume),

@@ -5,9 +5,10 @@
 run the same :func:`~redframe.jobs.run_job` as the local pool, one file per worker thread,
 one thread per file's kernels; ``--scheduler local:N`` starts a LocalCluster of N worker
 processes on this machine for the length of the command. Inputs and outputs must be on
-storage every worker sees at the same path (a shared file system or a mounted bucket): the
-workers read the inputs and write the outputs themselves (temp + fsync + rename), only the
-small results travel back. Results stream back as they finish, into the same journal,
+storage every worker sees at the same path (a shared file system or a mounted bucket) or
+be fsspec URLs (``s3://``, ``gs://``: :mod:`redframe.jobs.urls`): the workers read the
+inputs and write the outputs themselves (temp + fsync + rename, or one whole upload), only
+the small results travel back. Results stream back as they finish, into the same journal,
 progress bar and summary as a local batch.
 
 A worker lost mid-task (killed, out of memory, its machine gone) has its task run again
@@ -28,6 +29,7 @@ from typing import Any
 from PIL import Image
 
 from redframe.errors import EXIT, UsageError
+from redframe.jobs import urls
 from redframe.jobs.pool import one_thread_per_file, watch_parent
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
@@ -92,8 +94,8 @@ def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
             if parent is not None:
                 watch_parent(parent)  # a kill -9 leaves no worker writing behind
             _configured = True
-    if fresh and not job.overwrite and os.path.isfile(job.output) \
-            and (job.dng is None or os.path.isfile(job.dng)):
+    if fresh and not job.overwrite and urls.isfile(job.output) \
+            and (job.dng is None or urls.isfile(job.dng)):
         return _already_written(job)
     return run_job(job)
 
@@ -103,11 +105,12 @@ def _already_written(job: Job) -> JobResult:
                        dng=job.dng, recipe=recipe_to_dict(job.recipe),
                        notes=["written by an earlier run of this task (its worker was lost "
                               "before the result came back): kept, not written again"])
-    try:
-        with Image.open(job.output) as im:
-            result.width, result.height = im.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        pass
+    if not urls.is_remote(job.output):
+        try:
+            with Image.open(job.output) as im:
+                result.width, result.height = im.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            pass
     return result
 
 
@@ -138,7 +141,7 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
         for job in jobs:
             if on_start:
                 on_start(job)
-            fresh = not os.path.lexists(job.output)
+            fresh = not urls.exists(job.output)
             futures[client.submit(_task, job, parent, fresh, pure=False)] = job
         for fut in as_completed(futures):
             job = futures.pop(fut)

@@ -4,6 +4,10 @@ Folders are walked recursively (sorted, hidden files skipped); an output folder 
 input folder is not walked, so a second run never develops the first run's outputs; a
 path that does not exist becomes a failed result rather than an exception. Recipes found
 beside an input (``IMG.EXT.redframe.toml``) are its sidecar (:mod:`redframe.jobs.recipe`).
+
+Inputs and the output folder may be URLs (:mod:`redframe.jobs.urls`): ``file://`` ones
+are local paths; others are listed through fsspec (a folder there is every object under
+it), and outputs are named under the output URL the same way.
 """
 
 from __future__ import annotations
@@ -13,10 +17,20 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from redframe.errors import EXIT, UsageError
+from redframe.errors import EXIT, OutputError, UsageError
+from redframe.jobs import urls
 from redframe.jobs.runner import JobResult
 
-__all__ = ["collect_inputs", "plan_outputs"]
+__all__ = ["collect_inputs", "plan_outputs", "output_folder"]
+
+
+def output_folder(text: str | os.PathLike) -> str:
+    """The output folder ``-o`` names: a local path (``file://`` URLs made into one) or a
+    URL; OutputError when a local one exists and is not a folder."""
+    out = urls.local_path(text)
+    if not urls.is_remote(out) and os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError("exists and is not a folder", path=out)
+    return out
 
 
 def _inside(path: Path, folder: Path | None) -> bool:
@@ -36,11 +50,24 @@ def collect_inputs(paths: Sequence[str], extensions: frozenset[str], *,
     folder) lies inside a walked folder, the files under it are left out of that walk (a
     folder given as input is walked whole, even if it lies inside the output folder); an
     output folder that *is* a walked folder is a UsageError."""
+    if exclude is not None:
+        exclude = urls.local_path(exclude)
+    remote_out = exclude if urls.is_remote(exclude) else None
     # realpath, not Path.resolve (which raises RuntimeError on a symlink loop on 3.11)
-    skip = Path(os.path.realpath(exclude)) if exclude is not None else None
+    skip = Path(os.path.realpath(exclude)) if exclude is not None and remote_out is None \
+        else None
     files: list[str] = []
     missing: list[JobResult] = []
     for raw in paths:
+        raw = urls.local_path(raw)
+        if urls.is_remote(raw):
+            found = urls.walk(raw, extensions, skip=remote_out)
+            if found is None:
+                missing.append(JobResult(source=raw, inputs=[raw],
+                                         error=f"{raw}: no such file or folder",
+                                         exit_code=EXIT["input"]))
+            files += found or []
+            continue
         p = Path(raw)
         if p.is_dir():
             root = Path(os.path.realpath(p))
@@ -72,20 +99,23 @@ def plan_outputs(files: Sequence[str], out_dir: str, suffixes: str | Sequence[st
     another, and names that still collide (same name in different folders) get -2, -3."""
     if isinstance(suffixes, str):
         suffixes = [suffixes] * len(files)
-    stems = Counter(Path(f).stem.lower() for f in files)
+    out_dir = urls.local_path(out_dir)
+    stems = Counter(Path(urls.name(f)).stem.lower() for f in files)
     out = []
     for f, suffix in zip(files, suffixes, strict=True):
-        p = Path(f)
+        p = Path(urls.name(f))
         stem = p.stem if stems[p.stem.lower()] == 1 else f"{p.stem}_{p.suffix.lstrip('.')}"
-        out.append(str(Path(out_dir) / f"{stem}{suffix}"))
+        out.append(urls.join(out_dir, f"{stem}{suffix}"))
     if len(set(o.lower() for o in out)) != len(out):
         seen: Counter = Counter()
         unique = []
         for o in out:
             key = o.lower()
             seen[key] += 1
-            unique.append(
-                o if seen[key] == 1 else str(Path(o).with_stem(f"{Path(o).stem}-{seen[key]}"))
-            )
+            if seen[key] == 1:
+                unique.append(o)
+                continue
+            leaf = Path(urls.name(o))
+            unique.append(o[:len(o) - len(leaf.name)] + f"{leaf.stem}-{seen[key]}{leaf.suffix}")
         out = unique
     return out

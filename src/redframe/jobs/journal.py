@@ -40,10 +40,12 @@ from typing import Any
 
 from redframe import __version__
 from redframe.errors import UsageError
+from redframe.jobs import urls
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult
 
-__all__ = ["Journal", "JOURNAL_NAME", "STATUSES", "job_hash", "read_status", "file_digest"]
+__all__ = ["Journal", "JOURNAL_NAME", "STATUSES", "job_hash", "read_status", "file_digest",
+           "default_journal"]
 
 #: the journal's name in the output folder (hidden: folder walks skip it)
 JOURNAL_NAME = ".redframe-journal.sqlite"
@@ -85,14 +87,21 @@ def job_hash(job: Job) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def default_journal(output_folder: str | os.PathLike) -> str:
+    """The journal ``--resume`` keeps for an output folder: :data:`JOURNAL_NAME` in it; an
+    output URL needs ``--journal FILE`` (SQLite lives on a local file system)."""
+    folder = urls.local_path(output_folder)
+    if urls.is_remote(folder):
+        raise UsageError(f"--resume with an output URL ({folder}) needs --journal FILE: the "
+                         "journal is a local SQLite file")
+    return str(Path(folder) / JOURNAL_NAME)
+
+
 def _input_sig(job: Job) -> str:
     sig = []
     for p in job.inputs:
-        try:
-            st = os.stat(p)
-            sig.append([p, st.st_size, st.st_mtime_ns])
-        except OSError:
-            sig.append([p, None, None])
+        got = urls.info(p)
+        sig.append([p, *(got if got is not None else (None, None))])
     return json.dumps(sig)
 
 
@@ -105,7 +114,7 @@ def file_digest(path: str | os.PathLike) -> str:
 
 
 def _key(path: str) -> str:
-    return os.path.abspath(path)
+    return path if urls.is_remote(path) else os.path.abspath(path)
 
 
 @dataclass
@@ -138,6 +147,9 @@ class Journal:
     """An open journal, locked for one batch (a context manager)."""
 
     def __init__(self, path: str | os.PathLike) -> None:
+        path = urls.local_path(path)
+        if urls.is_remote(path):
+            raise UsageError("the journal is a local SQLite file, not a URL", path=path)
         self.path = Path(path)
         if self.path.is_dir():
             raise UsageError("is a folder; --journal takes a file", path=str(self.path))
@@ -202,14 +214,14 @@ class Journal:
                     skipped.append(Skipped(job, key, adopted=False))
                     continue
                 if same and row[0] in ("pending", "running") and not row[1] \
-                        and os.path.isfile(key) and not os.path.islink(key):
+                        and urls.isfile(key):
                     self._record_done(key, None, adopted=True)
                     skipped.append(Skipped(job, key, adopted=True))
                     continue
                 # in flight before (and not finished), never seen, failed, or changed:
                 # run it, after what a killed writer left of it is gone
                 existed = row[1] if (same and row[0] in ("pending", "running")) \
-                    else int(os.path.lexists(key))
+                    else int(urls.exists(key))
                 _remove_parts(key)
                 if job.dng is not None:
                     _remove_parts(_key(job.dng))
@@ -244,12 +256,13 @@ class Journal:
                             (result.error, result.exit_code, result.seconds, time.time(), key))
 
     def _record_done(self, key: str, result: JobResult | None, adopted: bool = False) -> None:
-        st = os.stat(key)
+        size, mtime_ns = urls.info(key) or (None, None)
+        sha = result.sha256 if result is not None and result.sha256 else urls.digest(key)
         self.db.execute(
             "UPDATE files SET status = 'done', bytes = ?, mtime_ns = ?, sha256 = ?, width = ?, "
             "height = ?, error = NULL, exit_code = 0, seconds = ?, finished = ? "
             "WHERE output = ?",
-            (st.st_size, st.st_mtime_ns, file_digest(key),
+            (size, mtime_ns, sha,
              result.width if result else None, result.height if result else None,
              result.seconds if result else None, time.time(), key))
 
@@ -260,18 +273,19 @@ class Journal:
 
 
 def _verified(path: str, size: int | None, mtime_ns: int | None, sha: str | None) -> bool:
-    try:
-        st = os.stat(path)
-    except OSError:
+    got = urls.info(path)
+    if got is None or size is None or got[0] != size or not urls.isfile(path):
         return False
-    if size is None or st.st_size != size or not os.path.isfile(path):
-        return False
-    return st.st_mtime_ns == mtime_ns or (sha is not None and file_digest(path) == sha)
+    return (mtime_ns is not None and got[1] == mtime_ns) \
+        or (sha is not None and urls.digest(path) == sha)
 
 
 def _remove_parts(target: str) -> None:
     """Remove the temporary files our writers make for ``target`` (``.NAME.XXXX.part``):
     the journal's lock proves no live batch owns them."""
+    if urls.is_remote(target):
+        urls.remove_parts(target)
+        return
     folder, name = os.path.split(target)
     for part in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.*.part")):
         try:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -48,6 +49,7 @@ from redframe.io.thumbnail import write_thumbnail
 from redframe.isp.hdr import develop_hdr
 from redframe.isp.pipeline import develop
 from redframe.isp.stage import RAW_KINDS
+from redframe.jobs import urls
 from redframe.jobs.capture import capture_metadata
 from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for, merge_frames
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
@@ -114,6 +116,7 @@ class JobResult:
     used: list[str] = field(default_factory=list)  # night: frames merged (reference first)
     skipped: dict[str, str] = field(default_factory=dict)  # night: frame -> why left out
     effective_frames: float | None = None  # night: noise-equivalent number of frames
+    sha256: str | None = None  # the output's digest, where it was published to a URL
 
     @property
     def status(self) -> str:
@@ -371,6 +374,8 @@ def run_job(job: Job, progress: Progress | None = None) -> JobResult:
     what batches call, so one bad file never stops the others."""
     t0 = time.perf_counter()
     try:
+        if any(urls.is_remote(p) for p in (*job.inputs, job.output, job.dng, job.thumbnail)):
+            return execute_staged(job, progress)
         return execute(job, progress)
     except RedframeError as exc:
         error, code = str(exc), exc.exit_code
@@ -388,6 +393,54 @@ def run_job(job: Job, progress: Progress | None = None) -> JobResult:
     return JobResult(source=job.inputs[0], inputs=list(job.inputs), error=error,
                      exit_code=code, seconds=time.perf_counter() - t0,
                      recipe=recipe_to_dict(job.recipe))
+
+
+def execute_staged(job: Job, progress: Progress | None = None) -> JobResult:
+    """:func:`execute` for a job with URL inputs or outputs (:mod:`redframe.jobs.urls`):
+    its URL inputs copied into a temporary folder, the job run there, then each URL
+    output published whole (the DNG and thumbnail before the picture, as the local writers
+    do), the temporary folder removed. The result names the URLs."""
+    if job.output in job.inputs or (job.dng is not None and job.dng in job.inputs):
+        raise UsageError("the output would replace an input (originals are never "
+                         "touched); choose another output", path=job.output)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="redframe-") as tmp:
+        inputs = []
+        for i, p in enumerate(job.inputs):
+            if urls.is_remote(p):
+                local = os.path.join(tmp, f"in{i}", urls.name(p))
+                os.makedirs(os.path.dirname(local))
+                urls.fetch(p, local)
+                p = local
+            inputs.append(p)
+        targets: dict[str, str] = {}  # local path -> URL
+
+        def stage(target: str | None) -> str | None:
+            if not urls.is_remote(target):
+                return target
+            if not job.overwrite and urls.exists(target):
+                raise OutputError("exists; use --overwrite", path=target)
+            local = os.path.join(tmp, f"out{len(targets)}", urls.name(target))
+            os.makedirs(os.path.dirname(local))
+            targets[local] = target
+            return local
+
+        staged = dataclasses.replace(job, inputs=tuple(inputs), output=stage(job.output),
+                                     dng=stage(job.dng), thumbnail=stage(job.thumbnail))
+        fetched = time.perf_counter() - t0
+        result = execute(staged, progress)
+        t = time.perf_counter()
+        for local, url in sorted(targets.items(), key=lambda kv: kv[1] == job.output):
+            if url == job.output:
+                result.sha256 = urls.digest(local)
+            urls.publish(local, url, job.overwrite)
+        result.timings["fetch"], result.timings["publish"] = fetched, time.perf_counter() - t
+    result.seconds = result.timings["total"] = time.perf_counter() - t0
+    result.source, result.inputs = job.inputs[0], list(job.inputs)
+    result.output = job.output
+    if job.dng is not None:
+        result.dng = job.dng
+    return result
 
 
 # --- output rules -----------------------------------------------------------------------------
