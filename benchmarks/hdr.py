@@ -2,15 +2,18 @@
 of docs/hdr.md.
 
     python benchmarks/hdr.py [--size 4000x3000] [--repeat 2] [--quality-size 192x256]
+                             [--no-speed] [--figure docs/img/hdr/bracket_16ev.png]
 
 Speed (targets: the Ultra HDR output adds <= 35 % to a 12 MP develop; merging a 3 x 12 MP
 bracket <= 3x one rawpy ``postprocess()``), each timing the best of ``--repeat`` after a
 warm-up, in one fresh process per row:
 
 - ``develop``: the job ``redframe develop`` runs (decode + develop + JPEG) on a synthetic
-  12 MP DNG, then the same with ``--hdr`` (Ultra HDR JPEG); the ratio of the two;
+  12 MP DNG, and the same with ``--hdr`` (Ultra HDR JPEG), alternately in one process
+  (both see the same load); the ratio of the two, wall and CPU time;
 - ``bracket``: :func:`redframe.burst.bracket.merge_bracket` of 3 decoded 12 MP frames of
-  the 16 EV scene (1/8, 1, 8x), and rawpy ``postprocess()`` (LibRaw AHD) of one of them.
+  the 16 EV scene (1/8, 1, 8x), and rawpy ``postprocess()`` (LibRaw AHD) of one of them;
+  for reference, the whole ``redframe hdr`` job on them (decode, merge, develop, JPEG).
 
 Quality (on ``--quality-size`` brackets of the 16 EV scene, 4 frames): texture correlation
 of the SDR output with the true log luminance in the deep shadow and the sky, clipping in
@@ -39,14 +42,32 @@ CHILD = textwrap.dedent(
         for _ in range(repeat):
             a = time.perf_counter(); work(); t = min(t, time.perf_counter() - a)
         return t
-    if kind in ("develop", "develop-hdr"):
+    if kind == "develop-pair":  # SDR and --hdr jobs alternately: the same load on both
+        from redframe.jobs import Job, Recipe, merge_recipe, run_job
+        from redframe.runtime import reuse_freed_memory
+        reuse_freed_memory()
+        jobs = {}
+        for name, over in (("sdr", {}), ("hdr", {"output": {"hdr": True}})):
+            out = os.path.join(tempfile.mkdtemp(), "out.jpg")
+            jobs[name] = Job((os.path.join(folder, "single.dng"),), out,
+                             merge_recipe(Recipe(), over), overwrite=True)
+        wall = {n: float("inf") for n in jobs}
+        cpu = {n: float("inf") for n in jobs}
+        for i in range(repeat + 1):
+            for n, job in jobs.items():
+                a, c = time.perf_counter(), time.process_time()
+                r = run_job(job); assert r.error is None, r.error
+                if i:  # the first round warms up
+                    wall[n] = min(wall[n], time.perf_counter() - a)
+                    cpu[n] = min(cpu[n], time.process_time() - c)
+        print(json.dumps({"seconds": wall, "cpu": cpu}))
+    elif kind == "hdr-job":
         from redframe.jobs import Job, Recipe, merge_recipe, run_job
         from redframe.runtime import reuse_freed_memory
         reuse_freed_memory()
         out = os.path.join(tempfile.mkdtemp(), "out.jpg")
-        over = {"output": {"hdr": True}} if kind == "develop-hdr" else {}
-        job = Job((os.path.join(folder, "single.dng"),), out, merge_recipe(Recipe(), over),
-                  overwrite=True)
+        frames = tuple(sorted(glob.glob(os.path.join(folder, "b*.dng"))))
+        job = Job(frames, out, merge_recipe(Recipe(), {}), overwrite=True, kind="hdr")
         def work():
             r = run_job(job); assert r.error is None, r.error
         print(json.dumps({"seconds": best(work)}))
@@ -65,10 +86,10 @@ CHILD = textwrap.dedent(
 )
 
 
-def child(kind: str, folder: str, repeat: int) -> float:
+def child(kind: str, folder: str, repeat: int, key: str = "seconds"):
     out = subprocess.run([sys.executable, "-c", CHILD, kind, folder, str(repeat)],
                          capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+    return json.loads(out.stdout.strip().splitlines()[-1])[key]
 
 
 def write_frames(folder: str, frames, prefix: str) -> list[str]:
@@ -103,21 +124,29 @@ def speed(size: tuple[int, int], repeat: int) -> None:
     scene, _, _ = scene_16ev((h, w))
     br = simulate_bracket(scene, exposures=(1 / 8, 1.0, 8.0), moving=False)
     write_frames(folder, br.frames, "b")
-    t_sdr = child("develop", folder, repeat)
-    t_hdr = child("develop-hdr", folder, repeat)
+    pair = subprocess.run([sys.executable, "-c", CHILD, "develop-pair", folder, str(repeat)],
+                          capture_output=True, text=True, check=True)
+    pair = json.loads(pair.stdout.strip().splitlines()[-1])
+    t_sdr, t_hdr = pair["seconds"]["sdr"], pair["seconds"]["hdr"]
+    c_sdr, c_hdr = pair["cpu"]["sdr"], pair["cpu"]["hdr"]
     t_raw = child("rawpy", folder, repeat)
     t_merge = child("merge", folder, repeat)
+    t_job = child("hdr-job", folder, repeat)
     mp = w * h / 1e6
     print(f"## speed ({w}x{h} = {mp:.1f} MP, best of {repeat}, {os.cpu_count()} cores)")
     print(f"develop job, SDR JPEG        {t_sdr:6.2f} s")
-    print(f"develop job, --hdr Ultra HDR {t_hdr:6.2f} s   +{(t_hdr / t_sdr - 1) * 100:.0f} % "
+    print(f"develop job, --hdr Ultra HDR {t_hdr:6.2f} s   {(t_hdr / t_sdr - 1) * 100:+.0f} % "
           "(target <= 35 %)")
+    print(f"  CPU time: SDR {c_sdr:.2f} s, --hdr {c_hdr:.2f} s   "
+          f"{(c_hdr / c_sdr - 1) * 100:+.0f} %")
     print(f"rawpy postprocess, 1 frame   {t_raw:6.2f} s")
     print(f"merge_bracket, 3 frames      {t_merge:6.2f} s   {t_merge / t_raw:.2f}x rawpy "
           "(target <= 3x)")
+    print(f"redframe hdr job, 3 frames   {t_job:6.2f} s   {t_job / t_raw:.2f}x rawpy "
+          "(decode + merge + develop + JPEG)")
 
 
-def quality(shape: tuple[int, int]) -> None:
+def quality(shape: tuple[int, int], figure: str | None = None) -> None:
     import io
 
     import cv2
@@ -212,6 +241,12 @@ def quality(shape: tuple[int, int]) -> None:
               f"median {np.median(ry):.2%}, p99 {np.quantile(ry, 0.99):.2%}")
     print(f"HDR peak {dec.max():.2f}x SDR white; the gain map boosts "
           f"{np.mean(hd.gain > 1):.0%} of the pixels")
+    if figure:  # reference frame alone | merged SDR | gain map (log2 G / 3)
+        alone8 = develop(br.frames[ref], DevelopParams(output_bits=8)).image
+        g8 = np.clip(np.log2(hd.gain) / 3.0 * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        Image.fromarray(np.hstack([alone8, out, np.repeat(g8[..., None], 3, axis=2)])
+                        ).save(figure)
+        print(f"figure: {figure}")
 
 
 def main() -> None:
@@ -220,9 +255,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quality-size", default="192x256")
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--figure", help="write docs/img/hdr/bracket_16ev.png's panels here")
     a = ap.parse_args()
     qh, qw = (int(v) for v in a.quality_size.split("x"))
-    quality((qh, qw))
+    quality((qh, qw), a.figure)
     if not a.no_speed:
         w, h = (int(v) for v in a.size.split("x"))
         speed((w, h), a.repeat)
