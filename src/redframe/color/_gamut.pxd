@@ -17,7 +17,7 @@
 # Matrices (row-major double[9]): ``minv`` Oklab -> LMS' (cube-rooted LMS), ``m`` LMS ->
 # the target space's linear RGB. Cusp tables: 361 entries, one per degree of Oklab hue.
 
-from libc.math cimport atan2, floor, sqrt, M_PI
+from libc.math cimport atan2, fabs, floor, sqrt, M_PI
 
 # The cusp lightnesses (Oklab L) between which a colour darker than its hue's cusp moves
 # from constant lightness (a cusp at or below RF_CUSP_DARK) to toward the cusp (at or above
@@ -49,19 +49,77 @@ cdef inline bint lab_inside(double ll, double aa, double bb, const double* minv,
     return True
 
 
+cdef inline double _violation(double t, const double* p, const double* q,
+                              const double* m) noexcept nogil:
+    """How far the line's point at ``t`` lies outside [0, 1]^3 (its largest excess over a
+    face; <= 0 inside): LMS' is linear in t, so each RGB component is a cubic in t."""
+    cdef double l0 = p[0] + t * q[0]
+    cdef double l1 = p[1] + t * q[1]
+    cdef double l2 = p[2] + t * q[2]
+    cdef double v, worst = -1.0
+    cdef int c
+    l0 = l0 * l0 * l0
+    l1 = l1 * l1 * l1
+    l2 = l2 * l2 * l2
+    for c in range(3):
+        v = m[3 * c] * l0 + m[3 * c + 1] * l1 + m[3 * c + 2] * l2
+        if v - 1.0 > worst:
+            worst = v - 1.0
+        if -v > worst:
+            worst = -v
+    return worst
+
+
 cdef inline double boundary_t(double ll, double aa, double bb, double anchor, double t_max,
                               const double* minv, const double* m,
                               int iterations) noexcept nogil:
-    """Largest t in [0, t_max] with anchor + t ((ll, aa, bb) - anchor) inside (bisection:
-    along such a line from a grey inside, the cube is left once)."""
-    cdef double lo = 0.0, hi = t_max, mid
+    """Largest t in [0, t_max] with anchor + t ((ll, aa, bb) - anchor) inside (within 1e-9;
+    along such a line from a grey inside, the cube is left once), to t_max 2^-iterations.
+
+    The ITP method (Oliveira & Takahashi, ACM TOMS 47(1), 2020: interpolate, truncate,
+    project) on the largest face excess, bracketed by [0, t_max]: as accurate as
+    ``iterations`` bisection steps and never more than one step slower, but each face's
+    excess is a cubic in t, so its interpolation converges in a few steps (the develop's
+    output transform spent most of its time in the 20 bisection steps before)."""
+    cdef double p[3]
+    cdef double q[3]
+    cdef double da = ll - anchor, lo = 0.0, hi = t_max, flo, fhi, f
+    cdef double eps = t_max * 0.5 ** (iterations + 1), k1 = 0.2 / t_max if t_max > 0.0 else 0.0
+    cdef double reach = eps * 2.0 ** (iterations + 1)  # eps 2^(n_max - j), j = 0
+    cdef double x_half, x_f, x_t, x, r, delta, sigma, half
     cdef int it
-    for it in range(iterations):
-        mid = 0.5 * (lo + hi)
-        if lab_inside(anchor + mid * (ll - anchor), mid * aa, mid * bb, minv, m, 1e-9):
-            lo = mid
+    for it in range(3):
+        p[it] = minv[3 * it] * anchor
+        q[it] = minv[3 * it] * da + minv[3 * it + 1] * aa + minv[3 * it + 2] * bb
+    flo = _violation(0.0, p, q, m) - 1e-9
+    if flo > 0.0:
+        return 0.0  # the anchor itself is outside: nothing on the line is inside
+    fhi = _violation(t_max, p, q, m) - 1e-9
+    if fhi <= 0.0:  # no bracket (a line that leaves the cube and comes back): bisection
+        for it in range(iterations):
+            x = 0.5 * (lo + hi)
+            if _violation(x, p, q, m) - 1e-9 <= 0.0:
+                lo = x
+            else:
+                hi = x
+        return lo
+    while hi - lo > 2.0 * eps and reach > eps * 0.5:
+        half = 0.5 * (hi - lo)
+        x_half = lo + half
+        r = reach - half
+        delta = k1 * (hi - lo) * (hi - lo)
+        x_f = (fhi * lo - flo * hi) / (fhi - flo)  # regula falsi
+        sigma = 1.0 if x_half > x_f else (-1.0 if x_half < x_f else 0.0)
+        x_t = x_f + sigma * delta if delta <= fabs(x_half - x_f) else x_half
+        x = x_t if fabs(x_t - x_half) <= r else x_half - sigma * r
+        f = _violation(x, p, q, m) - 1e-9
+        if f > 0.0:
+            hi = x
+            fhi = f
         else:
-            hi = mid
+            lo = x
+            flo = f
+        reach *= 0.5
     return lo
 
 

@@ -14,6 +14,8 @@
 # Python's min/max semantics are kept (``max(a, b)`` is ``b if b > a else a``: NaN in the
 # first argument survives), as numba reproduced them.
 
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
 from libc.math cimport cbrt, copysign, copysignf, fabs, fabsf, pow, powf, sqrt, sqrtf, tanh
 
 from redframe.color._gamut cimport compress_lab
@@ -121,8 +123,24 @@ cdef inline double filmic(double x, double contrast, double shoulder, double spa
 
 
 cdef inline double _cbrt(double v) noexcept nogil:
-    # libm's cbrt (signed; 3-4x faster than pow(|v|, 1/3), within an ulp of it)
-    return cbrt(v)
+    """Signed cube root, within 3 ulps of libm's cbrt: a first guess from the bit pattern
+    divided by 3 (the exponent's third; relative error < 3.2 %), two Halley steps (cubic
+    convergence: < 1e-5, then < 1e-15) and a Newton step for the last bit. Inline, where
+    glibc's cbrt is a call that calls frexp and scalbn: 12 % of the output transform's
+    time was spent in the three (perf, 12 MP develop)."""
+    cdef double a = fabs(v), y, y3
+    cdef uint64_t bits
+    if not (a > 1e-150 and a < 1e150):  # 0, tiny, huge (y**3 would overflow), inf, NaN
+        return cbrt(v)
+    memcpy(&bits, &a, 8)
+    bits = bits // 3 + <uint64_t>0x2A9F7893782DA1CE
+    memcpy(&y, &bits, 8)
+    y3 = y * y * y
+    y = y * (y3 + 2.0 * a) / (2.0 * y3 + a)
+    y3 = y * y * y
+    y = y * (y3 + 2.0 * a) / (2.0 * y3 + a)
+    y = y - (y * y * y - a) / (3.0 * y * y)
+    return copysign(y, v)
 
 
 cdef inline (double, double, double) oklab(double r, double g, double b) noexcept nogil:

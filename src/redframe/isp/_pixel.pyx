@@ -31,6 +31,14 @@ def constants():
 # ----------------------------------------------------------------------------- array loops
 
 
+def cbrt_loop(const double[::1] x, double[::1] out):
+    """The kernels' signed cube root (``_cbrt``) of every value (tests compare it with
+    libm's)."""
+    cdef Py_ssize_t i
+    for i in range(x.shape[0]):
+        out[i] = _cbrt(x[i])
+
+
 def filmic_loop(const real[::1] x, const double[::1] tv, real[::1] out):
     cdef Py_ssize_t i
     cdef double c0 = tv[0], c1 = tv[1], c2 = tv[2], c3 = tv[3], c4 = tv[4], c5 = tv[5]
