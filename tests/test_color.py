@@ -261,3 +261,66 @@ def test_dither_is_triangular_and_positional():
     assert hist[3] > 2.5 * hist[0]  # triangular: dense near 0, sparse at the ends
     np.testing.assert_array_equal(dither.dither_noise(100, 20, 256), n[100:120])
     assert dither.hash32_np(np.uint64(0)) == 0 and dither.hash32_np(np.uint64(1)) < 2**32
+
+
+def test_kernels_cube_root_is_within_three_ulps_of_libm():
+    from redframe.isp import _pixel
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-2, 2, 200_000),
+                        np.sign(rng.uniform(-1, 1, 200_000)) * 10 ** rng.uniform(-300, 300, 200_000),
+                        [0.0, -0.0, 1e-310, -1e-320, 8.0, -27.0]])
+    out = np.empty_like(x)
+    _pixel.cbrt_loop(x, out)
+    ref = np.cbrt(x)
+    assert np.array_equal(out[-6:-2], ref[-6:-2])  # zeros (signed) and subnormals: libm's
+    ulps = np.abs(out - ref)[ref != 0] / np.spacing(np.abs(ref[ref != 0]))
+    assert ulps.max() <= 3.0
+    special = np.array([np.inf, -np.inf, np.nan])
+    _pixel.cbrt_loop(special, out[:3])
+    assert out[0] == np.inf and out[1] == -np.inf and np.isnan(out[2])
+
+
+@pytest.mark.parametrize("space", ["srgb", "display-p3"])
+def test_gamut_boundary_is_the_first_exit_along_the_line(space):
+    """boundary_along (ITP root finding) against a dense scan for the first point outside,
+    refined by 50 bisection steps, on lines as the compression draws them: from a grey at
+    the colour's lightness (or toward its cusp's) through colours beyond the boundary."""
+    from redframe.color import gamut
+    from redframe.color.gamut import OKLAB_TO_LMS_C, lms_to_rgb
+    from redframe.color.oklab import LMS_TO_OKLAB
+
+    rng = np.random.default_rng(2)
+    n = 20_000
+    m = lms_to_rgb(space)
+    rgb = rng.uniform(-0.3, 1.3, (n, 3)) * rng.uniform(0.01, 1, (n, 1)) ** 2
+    lab = np.cbrt(np.linalg.solve(m, rgb.T).T) @ LMS_TO_OKLAB.T
+    light, a, b = np.clip(lab[:, 0], 0, 1), lab[:, 1], lab[:, 2]
+    cl, cc = gamut.cusp(np.degrees(np.arctan2(b, a)) % 360, space)
+    w = np.minimum(np.hypot(a, b) / cc, 1)
+    anchor = np.where(cl < light, light + w * (cl - light), light)
+    t_max = np.full(n, 1 / 0.97)
+
+    def excess(t):
+        p = np.stack([anchor + t * (light - anchor), t * a, t * b], -1)
+        v = (p @ OKLAB_TO_LMS_C.T) ** 3 @ m.T
+        return np.maximum((v - 1).max(-1), (-v).max(-1)) - 1e-9
+
+    keep = (excess(t_max) > 1e-7) & (excess(np.zeros(n)) <= 0) & (np.hypot(a, b) > 1e-6)
+    light, a, b, anchor, t_max = light[keep], a[keep], b[keep], anchor[keep], t_max[keep]
+    k = int(keep.sum())
+    assert k > 5000
+    lo, hi, found, prev = np.zeros(k), t_max.copy(), np.zeros(k, bool), np.zeros(k)
+    for t in np.linspace(0, 1 / 0.97, 401)[1:]:
+        newly = (excess(np.full(k, t)) > 0) & ~found
+        lo[newly], hi[newly] = prev[newly], t
+        found |= newly
+        prev = np.where(found, prev, t)
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        inside = excess(mid) <= 0
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    got = gamut.boundary_along(light, a, b, anchor, space, t_max, 20)
+    err = np.abs(got - lo)
+    assert np.quantile(err, 0.999) < 2e-6 and (err > 1e-4).sum() <= k // 10_000
+    assert np.all(excess(got) <= 1e-12)  # never a point outside
