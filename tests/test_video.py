@@ -16,13 +16,15 @@ from PIL import Image
 from redframe.color.encodings import ENCODINGS
 from redframe.looks import get_look, read_cube
 from redframe.looks.cube import bake_table
-from redframe.video import VideoSettings, transcode
+from redframe.video import VideoSettings, kernel, transcode
 from redframe.video.kernel import (
     MATRICES,
     Signal,
+    Table8,
     apply_lut_yuv,
     apply_reference,
     rgb_to_yuv,
+    table8,
     yuv_to_rgb,
 )
 from redframe.video.synth import make_clip
@@ -84,6 +86,32 @@ def test_kernel_matches_numpy_reference(bits):
         apply_lut_yuv((y, u, v), out, lut, (2, 2), sig_in, sig_out, table=table)
         for a, b in zip(out, ref, strict=True):
             assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_table8_filled_as_frames_need_it_equals_the_whole_table():
+    rng = np.random.default_rng(3)
+    lut = rng.random((17, 17, 17, 3)).astype(np.float32)
+    sig_in, sig_out = Signal(8, False, MATRICES[1]), Signal(8, False, MATRICES[1])
+    lazy = Table8(lut, sig_in, sig_out)
+    u = rng.integers(60, 70, (40, 50)).astype(np.uint8)
+    v = rng.integers(100, 140, (40, 50)).astype(np.uint8)
+    pairs = np.unique(u.astype(int) * 256 + v)
+    lazy.fill(u[:, ::-1], v[:, ::-1])  # strided planes too
+    assert lazy.rows == len(pairs) and lazy.built.sum() == len(pairs)
+    lazy.fill(u, v)  # the same pairs: nothing more to build
+    assert lazy.rows == len(pairs)
+    whole = table8(lut, sig_in, sig_out).reshape(65536, 256, 3)
+    assert np.array_equal(lazy.table.reshape(65536, 256, 3)[pairs], whole[pairs])
+    # and a frame through the lazily filled table is the frame through the whole one
+    y = rng.integers(0, 256, (80, 100)).astype(np.uint8)
+    kernel._TABLES.clear()
+    lazy_out = [np.zeros_like(p) for p in (y, u, v)]
+    apply_lut_yuv((y, u, v), lazy_out, lut, (2, 2), sig_in, sig_out)
+    assert kernel._table8(lut, sig_in, sig_out).rows == len(pairs)
+    whole_out = [np.zeros_like(p) for p in (y, u, v)]
+    kernel._kernel.apply_table8(y, u, v, *whole_out, whole.reshape(256, 256, 256, 3), 2, 2)
+    for a, b in zip(lazy_out, whole_out, strict=True):
+        assert np.array_equal(a, b)
 
 
 def test_sdr_clip_frames_timestamps_audio_tags_and_the_still_look(tmp_path):

@@ -9,7 +9,7 @@ function (:c:func:`_pixel`) that the frame kernel and the table build both call.
 """
 
 from cython.parallel cimport prange
-from libc.stdint cimport uint8_t, uint16_t
+from libc.stdint cimport int32_t, uint8_t, uint16_t
 
 from redframe.looks._fast cimport Tetra, tetra
 
@@ -166,25 +166,39 @@ def frame(const code_in[:, :] yi, const code_in[:, :] ui, const code_in[:, :] vi
                    wc, h, w, sx, sy, c, k, plut, n)
 
 
-cdef void _table_row(Py_ssize_t u, uint8_t* table, Coefs c, Codes k, float inv_ysc,
-                     float inv_csc, float coff, const float* lut, Py_ssize_t n) noexcept nogil:
-    """table[u] of :func:`build_table8`."""
-    cdef Py_ssize_t v, y
+cdef void _table_cell(Py_ssize_t u, Py_ssize_t v, uint8_t* table, Coefs c, Codes k,
+                      float inv_ysc, float inv_csc, float coff, const float* lut,
+                      Py_ssize_t n) noexcept nogil:
+    """table[u, v] (the 256 luma codes of one chroma pair) of :func:`build_table8`."""
+    cdef Py_ssize_t y
     cdef float cb, cr, yy
     cdef uint8_t* e
     cdef Tetra o
     # the table's inputs are float32, times the float32 reciprocal (the frame kernel's
     # are double): what the numba build computed (its fastmath's reciprocal), bit for bit
     cb = (<float>u - coff) * inv_csc
-    for v in range(256):
-        cr = (<float>v - coff) * inv_csc
-        e = table + 3 * 256 * (256 * u + v)
-        for y in range(256):
-            yy = (<float>y - k.yoff) * inv_ysc
-            o = _pixel(c, lut, n, yy, cb, cr)
-            e[3 * y] = <uint8_t>_clamp(o.r * k.zsc + k.zoff + <float>0.5, k.top)
-            e[3 * y + 1] = <uint8_t>_clamp(o.g * k.dsc + k.doff + <float>0.5, k.top)
-            e[3 * y + 2] = <uint8_t>_clamp(o.b * k.dsc + k.doff + <float>0.5, k.top)
+    cr = (<float>v - coff) * inv_csc
+    e = table + 3 * 256 * (256 * u + v)
+    for y in range(256):
+        yy = (<float>y - k.yoff) * inv_ysc
+        o = _pixel(c, lut, n, yy, cb, cr)
+        e[3 * y] = <uint8_t>_clamp(o.r * k.zsc + k.zoff + <float>0.5, k.top)
+        e[3 * y + 1] = <uint8_t>_clamp(o.g * k.dsc + k.doff + <float>0.5, k.top)
+        e[3 * y + 2] = <uint8_t>_clamp(o.b * k.dsc + k.doff + <float>0.5, k.top)
+
+
+cdef Codes _table_codes(const float[::1] pin, const float[::1] pout):
+    cdef Codes k
+    k.yoff = pin[0]
+    k.coff = pin[2]
+    k.inv_y = 1.0 / pin[1]
+    k.inv_c = 1.0 / pin[3]
+    k.zoff = pout[0]
+    k.zsc = pout[1]
+    k.doff = pout[2]
+    k.dsc = pout[3]
+    k.top = pout[6]
+    return k
 
 
 def build_table8(uint8_t[:, :, :, ::1] table, const float[::1] lut, Py_ssize_t n,
@@ -192,22 +206,57 @@ def build_table8(uint8_t[:, :, :, ::1] table, const float[::1] lut, Py_ssize_t n
     """table[cb, cr, y] = (Y', Cb, Cr) output codes of the 8-bit input codes (y, cb, cr):
     :c:func:`_pixel` at all 2^24 inputs, each rounded (as :func:`frame` rounds luma)."""
     cdef Coefs c = _coefs(pin, pout, n)
-    cdef Codes k
-    cdef Py_ssize_t u
+    cdef Codes k = _table_codes(pin, pout)
+    cdef Py_ssize_t u, v
     if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
             or table.shape[3] != 3:
         raise ValueError("the table is (256, 256, 256, 3)")
-    k.yoff = pin[0]
-    k.zoff = pout[0]
-    k.zsc = pout[1]
-    k.doff = pout[2]
-    k.dsc = pout[3]
-    k.top = pout[6]
     cdef float inv_ysc = <float>1.0 / pin[1], inv_csc = <float>1.0 / pin[3], coff = pin[2]
     cdef uint8_t* pt = &table[0, 0, 0, 0]
     cdef const float* plut = &lut[0]
     for u in prange(256, nogil=True, schedule="static"):
-        _table_row(u, pt, c, k, inv_ysc, inv_csc, coff, plut, n)
+        for v in range(256):
+            _table_cell(u, v, pt, c, k, inv_ysc, inv_csc, coff, plut, n)
+
+
+def fill_table8(const uint8_t[:, :] ui, const uint8_t[:, :] vi, uint8_t[:, :, :, ::1] table,
+                uint8_t[::1] built, int32_t[::1] todo, const float[::1] lut, Py_ssize_t n,
+                const float[::1] pin, const float[::1] pout):
+    """The entries of :func:`build_table8`'s table that a frame's chroma planes (``ui``,
+    ``vi``) need and ``built`` (65536 flags, one per chroma pair) does not have yet: the
+    pairs are listed in one serial pass over the chroma planes (flags set), then their
+    256-entry rows are computed in parallel. Returns how many rows were built. The table
+    thus fills as a clip shows colours, instead of all 2^24 entries before its first frame
+    (a clip uses a few thousand of the 65536 chroma pairs); an entry is the same whether
+    built here or by :func:`build_table8`. ``todo``: scratch of 65536 int32."""
+    cdef Coefs c = _coefs(pin, pout, n)
+    cdef Codes k = _table_codes(pin, pout)
+    cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], bi, bj, t, m = 0, key
+    if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
+            or table.shape[3] != 3:
+        raise ValueError("the table is (256, 256, 256, 3)")
+    if built.shape[0] != 65536 or todo.shape[0] != 65536:
+        raise ValueError("built and todo hold 65536 entries")
+    if vi.shape[0] < hc or vi.shape[1] < wc:
+        raise ValueError("the Cr plane is smaller than the Cb plane")
+    cdef float inv_ysc = <float>1.0 / pin[1], inv_csc = <float>1.0 / pin[3], coff = pin[2]
+    cdef uint8_t* pt = &table[0, 0, 0, 0]
+    cdef const float* plut = &lut[0]
+    cdef uint8_t* flags = &built[0]
+    cdef int32_t* rows = &todo[0]
+    with nogil:
+        for bi in range(hc):
+            for bj in range(wc):
+                key = 256 * <Py_ssize_t>ui[bi, bj] + <Py_ssize_t>vi[bi, bj]
+                if flags[key] == 0:
+                    flags[key] = 1
+                    rows[m] = <int32_t>key
+                    m = m + 1
+    if m == 0:
+        return 0
+    for t in prange(m, nogil=True, schedule="dynamic", chunksize=16):
+        _table_cell(rows[t] >> 8, rows[t] & 255, pt, c, k, inv_ysc, inv_csc, coff, plut, n)
+    return m
 
 
 cdef void _apply8_row(Py_ssize_t bi, const uint8_t* yi, Py_ssize_t yi0, Py_ssize_t yi1,

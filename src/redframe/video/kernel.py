@@ -25,7 +25,7 @@ from redframe.looks.fast import tetrahedral_reference
 from redframe.video import _kernel
 
 __all__ = ["Matrix", "MATRICES", "Signal", "apply_lut_yuv", "apply_reference",
-           "rgb_to_yuv", "yuv_to_rgb", "table8"]
+           "rgb_to_yuv", "yuv_to_rgb", "table8", "Table8"]
 
 
 @dataclass(frozen=True)
@@ -63,24 +63,59 @@ class Signal:
         return 16.0 * k, 219.0 * k, 128.0 * k, 224.0 * k, top
 
 
+class Table8:
+    """The whole 8-bit mapping of a LUT as a (256, 256, 256, 3) uint8 table [Cb, Cr, Y']
+    (48 MiB), filled as frames need it: a frame is then one gather per pixel, about 5x
+    faster than interpolating. The 256 luma entries of a chroma pair are computed the first
+    time a frame holds that pair (``_kernel.fill_table8``: one pass over the chroma planes,
+    the new rows in parallel), so a clip's first frame does not wait for all 2^24 entries
+    (0.3 s on 2 cores; a clip uses a few thousand of the 65536 pairs, and memory is only
+    touched where it is written). Each entry is the interpolating kernel's output,
+    rounded; the 4:2:0 chroma is the mean of its pixels' rounded chroma (within half a code
+    of the kernel's)."""
+
+    def __init__(self, lut: np.ndarray, sig_in: Signal, sig_out: Signal):
+        self.lut = np.ascontiguousarray(lut, np.float32).reshape(-1)
+        self.n = lut.shape[0]
+        self.pin, self.pout = _params(sig_in), _params(sig_out, True)
+        self.table = np.empty((256, 256, 256, 3), np.uint8)
+        self.built = np.zeros(65536, np.uint8)
+        self.rows = 0
+        self._todo = np.empty(65536, np.int32)
+
+    def fill(self, ui: np.ndarray, vi: np.ndarray) -> np.ndarray:
+        """The table, with every chroma pair of the planes ``ui``, ``vi`` (uint8) built."""
+        if self.rows < 65536:
+            self.rows += _kernel.fill_table8(ui, vi, self.table, self.built, self._todo,
+                                             self.lut, self.n, self.pin, self.pout)
+        return self.table
+
+    def full(self) -> np.ndarray:
+        """The table with all 2^24 entries."""
+        if self.rows < 65536:
+            _kernel.build_table8(self.table, self.lut, self.n, self.pin, self.pout)
+            self.built[:] = 1
+            self.rows = 65536
+        return self.table
+
+
 _TABLES: dict = {}
 
 
-def table8(lut: np.ndarray, sig_in: Signal, sig_out: Signal) -> np.ndarray:
-    """The whole 8-bit mapping as a (256, 256, 256, 3) uint8 table [Cb, Cr, Y'] (48 MiB,
-    built in about a third of a second on 2 cores, cached for the last LUT): a frame is then
-    one gather per pixel, about 7x faster than interpolating. Each pixel's output is the
-    interpolating kernel's, rounded; the 4:2:0 chroma is the mean of its pixels' rounded
-    chroma (within half a code of the kernel's)."""
+def _table8(lut: np.ndarray, sig_in: Signal, sig_out: Signal) -> Table8:
+    """The :class:`Table8` of ``lut`` (cached for the last LUT: the clips of a batch)."""
     key = (lut.ctypes.data, lut.shape, float(lut.reshape(-1)[::997].sum()), sig_in, sig_out)
     hit = _TABLES.get(key)
-    if hit is None:
-        hit = np.empty((256, 256, 256, 3), np.uint8)
-        _kernel.build_table8(hit, np.ascontiguousarray(lut, np.float32).reshape(-1),
-                             lut.shape[0], _params(sig_in), _params(sig_out, True))
+    if hit is None or hit[0] is not lut:
+        hit = (lut, Table8(lut, sig_in, sig_out))
         _TABLES.clear()
         _TABLES[key] = hit
-    return hit
+    return hit[1]
+
+
+def table8(lut: np.ndarray, sig_in: Signal, sig_out: Signal) -> np.ndarray:
+    """The whole 8-bit mapping of ``lut`` (:class:`Table8`, all entries built)."""
+    return _table8(lut, sig_in, sig_out).full()
 
 
 def _params(sig: Signal, with_top: bool = False) -> np.ndarray:
@@ -94,13 +129,13 @@ def apply_lut_yuv(planes_in, planes_out, lut: np.ndarray, sub: tuple[int, int],
     """``planes_out`` (Y, Cb, Cr arrays, written in place; any strides) = the LUT applied to
     ``planes_in`` (uint8 or uint16). ``sub`` = (sx, sy) chroma subsampling; ``lut`` (n, n, n,
     3) float32 [r, g, b] on input codes, giving output codes in [0, 1]. 8-bit in and out
-    go through :func:`table8` unless ``table`` is False."""
+    go through the :class:`Table8` of the LUT unless ``table`` is False."""
     yi, ui, vi = planes_in
     yo, uo, vo = planes_out
     if table and sig_in.bits == 8 and sig_out.bits == 8 and yi.dtype == np.uint8 \
             and yo.dtype == np.uint8:
-        _kernel.apply_table8(yi, ui, vi, yo, uo, vo, table8(lut, sig_in, sig_out),
-                             int(sub[0]), int(sub[1]))
+        table = _table8(lut, sig_in, sig_out).fill(ui, vi)
+        _kernel.apply_table8(yi, ui, vi, yo, uo, vo, table, int(sub[0]), int(sub[1]))
         return
     if lut.shape[0] < 2:
         raise ValueError(f"a 3D LUT needs at least 2 points per axis, got {lut.shape[0]}")
