@@ -23,6 +23,10 @@ How EXIF reaches each container:
 - PNG, TIFF: pixels (and the ICC profile) are written by the encoder, then exiv2 adds the
   EXIF in place (``eXIf`` chunk / IFD0 + Exif IFD).
 
+HDR (``hdr=``, issue 16): a HEIC of the HDR rendition, 10-bit BT.2100 PQ or HLG with its
+nclx colour description and no ICC profile (:mod:`redframe.io.bt2100`); JPEG carries HDR
+as an Ultra HDR gain map instead (``gain_map=``); PNG and TIFF carry no HDR.
+
 Quantisation: ``round(clip(x, 0, 1) * max)``. 8-bit outputs from float input get
 triangular-PDF dither of +-1 LSB before rounding (Lipshitz, Wannamaker & Vanderkooy 1992,
 "Quantization and dither: a theoretical survey", JAES 40(5)): it turns the banding of
@@ -55,6 +59,7 @@ import numpy as np
 from redframe import SOFTWARE
 from redframe.color.dither import dither_noise
 from redframe.errors import OutputError, UsageError
+from redframe.io.bt2100 import HdrPicture, bt2100_signal, hdr_linear, light_levels, nclx
 from redframe.io.exif import parse_rational
 from redframe.io.icc import ICC_SPACES, icc_profile
 from redframe.io.jpeg_bands import encode_jpeg
@@ -396,6 +401,29 @@ def _write_heic(tmp: str, pixels: np.ndarray, icc: bytes, tags: dict, exif: byte
         full_range_flag=1, tile_size=0)  # one image, no grid: exiv2 reads EXIF of grids badly
 
 
+def _write_heic_hdr(tmp: str, sdr: np.ndarray, hdr: HdrPicture, exif: bytes | None,
+                    quality: int, space: str) -> None:
+    """A 10-bit HEIC of the HDR rendition (``sdr`` codes times ``hdr.gain``) in BT.2100 PQ
+    or HLG (:mod:`redframe.io.bt2100`): nclx only, no ICC profile (ours describe the sRGB
+    curve; a reader preferring the ICC would show PQ codes as sRGB); PQ files also say
+    their light levels (clli) and where SDR white is (ndwt, 203 cd/m^2)."""
+    import pillow_heif
+
+    linear = hdr_linear(sdr, hdr.gain)
+    signal, _ = bt2100_signal(linear, space, hdr.transfer)
+    codes = np.rint(signal * 1023.0).astype(np.uint16)
+    height, width = codes.shape[:2]
+    extra: dict = {}
+    if hdr.transfer == "pq":
+        max_cll, max_fall = light_levels(linear, space)
+        extra = {"content_light_level": {"max_content_light_level": max_cll,
+                                         "max_pic_average_light_level": max_fall},
+                 "nominal_diffuse_white_luminance": 203}
+    pillow_heif.encode("RGB;10", (width, height), codes.tobytes(), tmp, quality=quality,
+                       bit_depth=10, chroma=420, exif=exif, save_nclx_profile=True,
+                       **nclx(space, hdr.transfer), tile_size=0, **extra)
+
+
 _WRITERS: dict[str, Callable[..., None]] = {
     "jpeg": _write_jpeg, "png": _write_png, "tiff": _write_tiff, "heic": _write_heic,
 }
@@ -441,6 +469,27 @@ def _bit_depth(fmt: str, image: np.ndarray, bit_depth: int | None) -> int:
         raise UsageError(f"{fmt.upper()} is written with {' or '.join(map(str, allowed))} bits, "
                          f"not {bit_depth}")
     return bit_depth
+
+
+def _check_hdr(fmt: str, hdr: HdrPicture, image: np.ndarray, bit_depth: int | None,
+               space: str, gain_map, icc_profile) -> None:
+    """UsageError (one line) for an HDR picture in a combination that cannot carry it."""
+    if fmt != "heic":
+        raise UsageError(f"an HDR picture (10-bit PQ/HLG) is written in HEIC files, not "
+                         f"{fmt.upper()}; JPEG carries HDR as a gain map (Ultra HDR)")
+    if gain_map is not None:
+        raise UsageError("give a gain map (JPEG) or an HDR picture (HEIC), not both")
+    if bit_depth not in (None, 10):
+        raise UsageError(f"an HDR HEIC is 10-bit (PQ/HLG needs 10 bits), not {bit_depth}")
+    if icc_profile:
+        raise UsageError("an HDR HEIC is described by its nclx colours, not an ICC profile")
+    try:
+        nclx(space, hdr.transfer)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if np.asarray(hdr.gain).shape != image.shape[:2]:
+        raise ValueError(f"HDR gain of shape {np.asarray(hdr.gain).shape} for pixels of "
+                         f"{image.shape[:2]}")
 
 
 def _commit(tmp: str, path: Path, overwrite: bool) -> None:
@@ -496,6 +545,7 @@ def write_image(
     software: str = SOFTWARE,
     icc_profile: bytes | None = None,
     gain_map: GainMap | None = None,
+    hdr: HdrPicture | None = None,
 ) -> Path:
     """Write ``image`` to ``path`` atomically with ICC profile and filtered EXIF; return the path.
 
@@ -515,6 +565,9 @@ def write_image(
         source's own profile, e.g. ProPhoto, when its pixels are passed through unchanged).
     gain_map : JPEG only: write an Ultra HDR JPEG, ``image`` as its SDR base (the same
         bytes as without it) and this gain map (:func:`redframe.io.ultrahdr.assemble`).
+    hdr : HEIC only: write the HDR rendition (``image`` times ``hdr.gain``) instead, as a
+        10-bit BT.2100 PQ or HLG picture (:mod:`redframe.io.bt2100`; docs/hdr.md). ``image``
+        should then be 16-bit (uint16 or float): the rendition is made from its codes.
 
     Raises
     ------
@@ -531,9 +584,13 @@ def write_image(
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
         raise ValueError(f"expected pixels of shape (H, W, 3), got {image.shape}")
-    bits = _bit_depth(fmt, image, bit_depth)
     if gain_map is not None and fmt != "jpeg":
         raise UsageError(f"a gain map (Ultra HDR) is written in JPEG files, not {fmt.upper()}")
+    if hdr is not None:
+        _check_hdr(fmt, hdr, image, bit_depth, color_space, gain_map, icc_profile)
+        bits = 10
+    else:
+        bits = _bit_depth(fmt, image, bit_depth)
     path = Path(path)
     if path.is_dir():
         raise OutputError("is a folder", path=str(path))
@@ -547,15 +604,19 @@ def write_image(
     tmp: str | None = None
     done = False
     try:
-        pixels = quantise(image, bits)
+        pixels = quantise(image, bits) if hdr is None else image
         tags, exif = _exiv2_checked(exif_tags(meta, width=image.shape[1], height=image.shape[0],
-                                              color_space=color_space, strip_gps=strip_gps,
+                                              color_space=color_space if hdr is None else "hdr",
+                                              strip_gps=strip_gps,
                                               software=software, ycbcr=fmt in ("jpeg", "heic"),
                                               tiff=fmt == "tiff"))
         tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.part")
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         icc = icc_profile if icc_profile else _icc_for(color_space)
-        _WRITERS[fmt](tmp, pixels, icc, tags, exif, int(quality), color_space)
+        if hdr is not None:
+            _write_heic_hdr(tmp, pixels, hdr, exif, int(quality), color_space)
+        else:
+            _WRITERS[fmt](tmp, pixels, icc, tags, exif, int(quality), color_space)
         if gain_map is not None:  # after exiv2 (which may have rewritten the file)
             with open(tmp, "rb") as fh:
                 data = assemble(fh.read(), gain_map)

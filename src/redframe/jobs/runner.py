@@ -43,6 +43,7 @@ from redframe.burst.files import decode_burst, write_dng_atomically
 from redframe.burst.night import BurstParams, align_and_merge
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
 from redframe.frame import load_layout, prepare_options, read_for_frame
+from redframe.io.bt2100 import HdrPicture
 from redframe.io.decode import read_image
 from redframe.io.encode import write_image
 from redframe.io.thumbnail import write_thumbnail
@@ -217,15 +218,15 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         params = recipe.develop_params()
         params.look = look
         # a lens character re-renders the developed picture: 16 bits in, quantised once more
-        params.output_bits = 16 if character is not None else _develop_bits(
-            fmt, recipe.output.bit_depth)
+        params.output_bits = 16 if character is not None or (
+            recipe.output.hdr and fmt == "heic") else _develop_bits(fmt, recipe.output.bit_depth)
         if recipe.output.hdr:
             hdr = develop_hdr(scene, params, recipe.output.hdr_headroom)
             developed, gain = hdr.sdr, hdr.gain
             notes += hdr.notes
             if fmt not in HDR_FORMATS:
                 notes.append(f"warning: --hdr: {fmt.upper()} is written without a gain map "
-                             "(Ultra HDR is JPEG); the SDR picture only")
+                             "(Ultra HDR is JPEG, 10-bit PQ is HEIC); the SDR picture only")
                 gain = None
         else:
             developed = develop(scene, params)
@@ -249,7 +250,10 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     step("write", 0, targets)
     if layout:
         image, gain = frame_picture(image, gain, meta, layout, prepared)
-    gain_map = None if gain is None else gain_map_for(image, gain, recipe.output.hdr_headroom)
+    gain_map = None if gain is None or fmt != "jpeg" else gain_map_for(
+        image, gain, recipe.output.hdr_headroom)
+    hdr_picture = None if gain is None or fmt != "heic" else HdrPicture(
+        gain, recipe.output.hdr_headroom)
     out_meta = dataclasses.replace(meta, orientation=1, width=int(image.shape[1]),
                                    height=int(image.shape[0]))
     for target in (job.output, job.dng):
@@ -261,7 +265,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
             job.output, image, format=fmt, meta=out_meta, color_space=space,
             quality=recipe.output.quality, bit_depth=recipe.output.bit_depth,
             overwrite=job.overwrite, strip_gps=recipe.metadata.strip_gps,
-            icc_profile=icc_profile, gain_map=gain_map))
+            icc_profile=icc_profile, gain_map=gain_map, hdr=hdr_picture))
 
     if job.dng is None:
         write_picture()
