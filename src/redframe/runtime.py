@@ -6,7 +6,6 @@ Not applied on import: a library should not change its host process.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 __all__ = ["reuse_freed_memory"]
@@ -26,7 +25,9 @@ def reuse_freed_memory() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # the process's own symbols (libc is loaded): ctypes.util.find_library would run
+        # ldconfig in a subprocess, ~10 ms of every command's start-up
+        libc = ctypes.CDLL(None)
         return bool(
             libc.mallopt(_M_MMAP_THRESHOLD, 1 << 30) and libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
         )
