@@ -296,7 +296,7 @@ def test_gamut_boundary_is_the_first_exit_along_the_line(space):
     rgb = rng.uniform(-0.3, 1.3, (n, 3)) * rng.uniform(0.01, 1, (n, 1)) ** 2
     lab = np.cbrt(np.linalg.solve(m, rgb.T).T) @ LMS_TO_OKLAB.T
     light, a, b = np.clip(lab[:, 0], 0, 1), lab[:, 1], lab[:, 2]
-    cl, cc = gamut.cusp(np.degrees(np.arctan2(b, a)) % 360, space)
+    cl, cc = gamut.cusp(np.arctan2(b, a), space)
     w = np.minimum(np.hypot(a, b) / cc, 1)
     anchor = np.where(cl < light, light + w * (cl - light), light)
     t_max = np.full(n, 1 / 0.97)
