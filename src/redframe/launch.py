@@ -22,6 +22,10 @@ def main() -> int:
     if find_spec(PROBE) is None:
         print(MISSING.format(probe=PROBE), file=sys.stderr)
         return 70
+    from redframe.runtime import heap_estimate, reuse_freed_memory, warm_heap
+
+    reuse_freed_memory()
+    warm_heap(heap_estimate(sys.argv[1:]))  # while the command line imports
     from redframe.cli import main as cli_main  # after the check, on purpose
 
     return cli_main()
