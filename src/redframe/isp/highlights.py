@@ -116,12 +116,17 @@ def highlight_ratios(rgb: np.ndarray, clip: np.ndarray, threshold: float) -> np.
     frac = rgb * (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
     ratios = np.full((3, 3), -1.0, np.float32)
     radius = max(8, round(max(rgb.shape[:2]) / 32))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     for c in range(3):
-        clipped = (frac[..., c] >= np.float32(PREVIEW_CLIPPED)).astype(np.uint8)
+        clipped = frac[..., c] >= np.float32(PREVIEW_CLIPPED)
         if not clipped.any():
             continue
-        ring = cv2.dilate(clipped, kernel).astype(bool)
+        # the pixels within `radius` of a clipped one: the exact Euclidean distance
+        # transform (Felzenszwalb & Huttenlocher 2012, OpenCV's DIST_MASK_PRECISE) is linear
+        # in the pixels; a dilation by a disc of this radius (125 px on a 12 MP frame's
+        # preview) took 0.28 s per clipped channel
+        far = cv2.distanceTransform((~clipped).astype(np.uint8), cv2.DIST_L2,
+                                    cv2.DIST_MASK_PRECISE)
+        ring = far <= np.float32(radius)
         x, f = rgb[ring], frac[ring]
         measured = (f[:, c] < np.float32(0.95)) & (f[:, c] > np.float32(0.5 * threshold))
         for k in range(3):
