@@ -442,3 +442,44 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
         free(ix)
     if failed:
         raise MemoryError()
+
+
+def dng_reach(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, double cxp,
+              double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
+              bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
+              bint fisheye, bint tangential, double[::1] reach):
+    """``reach[k]``: the largest |source row - row| (frame rows, on the 1/32 grid, all
+    planes and columns) of output row ``rows[k]``, what :func:`dng_maps` gives for that
+    row: the lens warp's vertical reach, for its halo, in one parallel pass (one call per
+    row would start a parallel region per row)."""
+    cdef Warp P
+    cdef Py_ssize_t k, j, n = rows.shape[0]
+    cdef int* ix = NULL
+    cdef int* iy = NULL
+    cdef int failed = 0
+    cdef int m, v
+    _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
+              fisheye, tangential)
+    if reach.shape[0] != n:
+        raise ValueError("reach needs one entry per row")
+    if n <= 0 or w <= 0:
+        return
+    with nogil, parallel():
+        ix = <int*>malloc(6 * w * sizeof(int))
+        iy = ix + 3 * w
+        for k in prange(n, schedule="static"):
+            if ix == NULL:
+                failed += 1
+            else:
+                _dng_row(&P, rows[k], rows[k], ix, iy)
+                m = 0
+                for j in range(3 * w):
+                    v = iy[j]
+                    if v < 0:
+                        v = -v
+                    if v > m:
+                        m = v
+                reach[k] = m / 32.0
+        free(ix)
+    if failed:
+        raise MemoryError()

@@ -32,6 +32,7 @@ import numpy as np
 
 from redframe.io import dng_opcodes as ops
 from redframe.io.scene import pattern_to_index
+from redframe.isp import _lens_shading as _k
 from redframe.isp.lens import active_scale, frame_position, plan_lens
 from redframe.isp.stage import Stage, is_raw
 
@@ -184,11 +185,52 @@ def _fix_bad_pixels(x: np.ndarray, ctx, rows, plan_ops, idx: np.ndarray) -> np.n
     return out
 
 
+def _multiplicative(plan) -> bool:
+    """Every opcode is a gain in the levelled domain (GainMap, FixVignetteRadial in list 2;
+    lensfun's vignetting), so their product can be taken once per pixel."""
+    return all(isinstance(op, _MULTIPLICATIVE) and n != 1 for n, op in plan.raw_ops)
+
+
+def _pack(plan, H: int, W: int, plane: int = 0):
+    """The multiplicative opcodes as the arguments of ``_lens_shading.shade`` for ``plane``
+    (see its docstring); cached in the plan."""
+    key = ("packed", plane)
+    with plan._lock:
+        if key in plan._geometry:
+            return plan._geometry[key]
+    kind, area, par, gains = [], [], [], []
+    offset = 0
+    for _, op in plan.raw_ops:
+        if isinstance(op, ops.FixVignetteRadial):
+            cxp, cyp = op.cx * W, op.cy * H
+            R = math.hypot(max(cyp, H - cyp), max(cxp, W - cxp))
+            kind.append(1)
+            area.append((0, 0, H, W, 1, 1))
+            par.append((cxp, cyp, R, *op.k))
+            continue
+        a = op.area
+        if not a.plane <= plane < a.plane + a.planes:
+            continue
+        g = op.gains[:, :, min(plane, op.gains.shape[2] - 1)].astype(np.float64)
+        kind.append(0)
+        area.append((a.top, a.left, a.bottom, a.right, a.row_pitch, a.col_pitch))
+        par.append((op.origin[0], op.origin[1], op.spacing[0], op.spacing[1], *g.shape,
+                    offset, 0.0))
+        gains.append(g.ravel())
+        offset += g.size
+    packed = (np.array(kind, np.int32), np.array(area, np.int64).reshape(-1, 6),
+              np.array(par, np.float64).reshape(-1, 8),
+              np.concatenate(gains) if gains else np.zeros(1))
+    with plan._lock:
+        plan._geometry[key] = packed
+    return packed
+
+
 def _gain_planes(ctx, plan) -> dict | None:
-    """When every opcode is a gain in the levelled domain (GainMap, FixVignetteRadial in
-    list 2; lensfun's vignetting): their product, once per frame, per CFA site (a mosaic)
-    or per channel (camera RGB); None otherwise (the ops then run one by one)."""
-    if not all(isinstance(op, _MULTIPLICATIVE) and n != 1 for n, op in plan.raw_ops):
+    """Linear camera RGB at full resolution (a LinearRaw DNG), when every opcode is
+    multiplicative: the gains' product per channel, once per frame; None otherwise (the
+    ops then run one by one). (A mosaic and its binned image are shaded by the kernel.)"""
+    if not _multiplicative(plan):
         return None
     with plan._lock:
         if "gains" in plan._geometry:
@@ -196,45 +238,54 @@ def _gain_planes(ctx, plan) -> dict | None:
     src = ctx.source if ctx.source is not None else ctx.scene
     H, W = src.shape
     planes = {}
-    if src.space == "cfa":
-        full = np.empty((H, W), np.float32)
-        for dy in range(2):
-            for dx in range(2):
-                r, c = np.arange(dy, H, 2), np.arange(dx, W, 2)
-                g = np.ones((r.size, c.size), np.float32)
-                full[dy::2, dx::2] = apply_ops(g, plan.raw_ops, r, c, 0, H, W, None)
-                planes[dy, dx] = full[dy::2, dx::2]
-        planes["full"] = full
-    else:
-        r, c = np.arange(H), np.arange(W)
-        for ch in range(3):
-            g = np.ones((H, W), np.float32)
-            planes[ch] = apply_ops(g, plan.raw_ops, r, c, ch, H, W, None)
+    r, c = np.arange(H), np.arange(W)
+    for ch in range(3):
+        g = np.ones((H, W), np.float32)
+        planes[ch] = apply_ops(g, plan.raw_ops, r, c, ch, H, W, None)
     with plan._lock:
         plan._geometry["gains"] = planes
     return planes
 
 
-def _apply_gains(x: np.ndarray, ctx, rows, planes: dict) -> np.ndarray | None:
+def _binned_gains(ctx, plan, src) -> np.ndarray:
+    """(h, w, 3) gains of the 2x2-binned mosaic: per channel the mean of its CFA sites'
+    gains (computed once per size by the kernel)."""
+    key = ("binned", *ctx.shape)
+    with plan._lock:
+        if key in plan._geometry:
+            return plan._geometry[key]
+    H2, W2 = ctx.shape
+    H, W = src.shape
+    idx = pattern_to_index(src.calibration.pattern)
+    packed = _pack(plan, H, W)
+    ones = np.ones((H2, W2), np.float32)
+    binned = np.empty((H2, W2, 3), np.float32)
+    for c in range(3):
+        sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
+        g = None
+        for dy, dx in sites:
+            s = np.empty((H2, W2), np.float32)
+            _k.shade(ones, s, dy, 2, dx, 2, H, W, *packed)
+            g = s if g is None else g + s
+        binned[..., c] = g / np.float32(len(sites))
+    with plan._lock:
+        plan._geometry[key] = binned
+    return binned
+
+
+def _apply_gains(x: np.ndarray, ctx, rows, plan) -> np.ndarray | None:
     a, b = rows
     src = ctx.source if ctx.source is not None else ctx.scene
+    H, W = src.shape
     out = np.empty(x.shape, np.float32)
-    if x.ndim == 2:
-        return np.multiply(x, planes["full"][a:b], out=out)
-    h, w = x.shape[:2]
+    if x.ndim == 2:  # the full-resolution mosaic: gains per pixel, in one pass
+        x = np.ascontiguousarray(x, np.float32)
+        _k.shade(x, out, a, 1, 0, 1, H, W, *_pack(plan, H, W))
+        return out
     if src.space == "cfa" and ctx.shape != src.shape:  # binned
-        binned = planes.get(("binned", *ctx.shape))
-        if binned is None:
-            H2, W2 = ctx.shape
-            idx = pattern_to_index(src.calibration.pattern)
-            binned = np.empty((H2, W2, 3), np.float32)
-            for c in range(3):
-                sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
-                g = sum(planes[site][:H2, :W2] for site in sites) / np.float32(len(sites))
-                binned[..., c] = g
-            planes[("binned", *ctx.shape)] = binned
-        return np.multiply(x, binned[a:b], out=out)
+        return np.multiply(x, _binned_gains(ctx, plan, src)[a:b], out=out)
     if src.space == "camera" and ctx.shape == src.shape:
+        planes = _gain_planes(ctx, plan)
         for c in range(3):
             out[..., c] = x[..., c] * planes[c][a:b]
         return out
@@ -243,9 +294,8 @@ def _apply_gains(x: np.ndarray, ctx, rows, planes: dict) -> np.ndarray | None:
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
     plan = ctx.plan.lens
-    planes = _gain_planes(ctx, plan)
-    if planes is not None:
-        y = _apply_gains(x, ctx, rows, planes)
+    if _multiplicative(plan):
+        y = _apply_gains(x, ctx, rows, plan)
         if y is not None:
             return y
     src = ctx.source if ctx.source is not None else ctx.scene

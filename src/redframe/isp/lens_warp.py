@@ -133,12 +133,20 @@ def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
 
 def _vertical_reach(ctx) -> int:
     """The largest |source row - row| over the frame, in rows (sampled on every 16th row,
-    and the first and last: the displacement is smooth and extremal at the edges)."""
+    and the first and last: the displacement is smooth and extremal at the edges). DNG
+    warps: all sampled rows in one kernel call."""
     h = ctx.shape[0]
-    best = 0.0
-    for r in sorted({*range(0, h, 16), h - 1}):
-        m1, m2 = source_maps(ctx, r, r + 1)
-        best = max(best, float(np.max(np.abs(source_rows(m1, m2, r) - r))))
+    rows = np.array(sorted({*range(0, h, 16), h - 1}), np.intp)
+    kind, args = _positions(ctx, 0, 1)
+    if kind == "dng":
+        reach = np.empty(rows.size, np.float64)
+        _k.dng_reach(rows, *args, reach)
+        best = float(reach.max())
+    else:
+        best = 0.0
+        for r in rows:
+            m1, m2 = source_maps(ctx, int(r), int(r) + 1)
+            best = max(best, float(np.max(np.abs(source_rows(m1, m2, int(r)) - r))))
     return int(math.ceil(best * 1.02)) + 1
 
 

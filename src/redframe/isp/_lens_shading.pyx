@@ -1,0 +1,112 @@
+"""Compiled kernel of :mod:`redframe.isp.lens_shading`: the product of the DNG's
+multiplicative opcodes (``GainMap``, ``FixVignetteRadial``) evaluated per pixel and applied
+in one pass, parallel over rows, with no gain plane of the frame.
+
+Each gain is computed as :func:`redframe.isp.lens_shading.gain_map_values` /
+``_vignette_values`` compute it (float64, the same operations in the same order, then
+rounded to float32), and the gains are multiplied in float32 in list order, then the
+pixel by their product: the NumPy path's values to within the compiler's fused
+multiply-adds (``-ffp-contract=fast``: <= 1 float32 ulp; ``tests/test_lens.py`` checks
+2 ulp).
+
+Opcodes are packed by :func:`redframe.isp.lens_shading._pack` (one row per opcode):
+``kind`` 0 = GainMap, 1 = FixVignetteRadial; ``area`` (top, left, bottom, right, row
+pitch, col pitch); ``par`` GainMap: (origin v, origin h, spacing v, spacing h, points v,
+points h, offset of its gains in ``gains``), vignette: (cx px, cy px, R, k0..k4).
+"""
+
+from cython.parallel cimport prange
+from libc.math cimport floor
+from libc.stdlib cimport free, malloc
+
+
+cdef inline void _weights(double pos, double size, double origin, double spacing, int n,
+                          int* i0, int* i1, double* f) noexcept nogil:
+    cdef double v = ((pos + 0.5) / size - origin) / spacing
+    cdef int k
+    v = min(max(v, 0.0), <double>(n - 1))
+    k = <int>floor(v)
+    if k > max(n - 2, 0):
+        k = max(n - 2, 0)
+    i0[0] = k
+    i1[0] = min(k + 1, n - 1)
+    f[0] = v - k
+
+
+cdef inline bint _on(Py_ssize_t pos, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t pitch) noexcept nogil:
+    if pos < lo or pos >= hi:
+        return False
+    return pitch <= 1 or (pos - lo) % pitch == 0
+
+
+def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rstep,
+          Py_ssize_t c0, Py_ssize_t cstep, int H, int W, const int[::1] kind,
+          const long long[:, ::1] area, const double[:, ::1] par, const double[::1] gains):
+    """``out[i, j] = x[i, j] * prod(gains at full-resolution (r0 + i rstep, c0 + j cstep))``
+    (the product taken first, in list order, as the NumPy path does; ``out`` is not ``x``)."""
+    cdef Py_ssize_t h = x.shape[0], w = x.shape[1], n = kind.shape[0]
+    cdef Py_ssize_t i, j, q, row, col
+    cdef int a0, a1, b0, b1, pv, ph
+    cdef double fr, fc, t0, t1, dx, dy, r2, s
+    cdef int* ci
+    cdef double* cf
+    cdef const double* g
+    cdef const double* p
+    if out.shape[0] != h or out.shape[1] != w:
+        raise ValueError("out must have x's shape")
+    if h > 0 and w > 0 and &out[0, 0] == &x[0, 0]:
+        raise ValueError("out must not be x")
+    if area.shape[0] != n or par.shape[0] != n or area.shape[1] != 6 or par.shape[1] != 8:
+        raise ValueError("opcodes packed wrongly")
+    if h <= 0 or w <= 0:
+        return
+    # per opcode and column: the map's two columns and the weight (GainMap)
+    ci = <int*>malloc(2 * n * w * sizeof(int) + 1)
+    cf = <double*>malloc(n * w * sizeof(double) + 1)
+    if ci == NULL or cf == NULL:
+        free(ci)
+        free(cf)
+        raise MemoryError()
+    for q in range(n):
+        if kind[q] == 0:
+            for j in range(w):
+                _weights(<double>(c0 + j * cstep), W, par[q, 1], par[q, 3], <int>par[q, 5],
+                         &ci[2 * (q * w + j)], &ci[2 * (q * w + j) + 1], &cf[q * w + j])
+    for i in prange(h, nogil=True, schedule="static"):
+        row = r0 + i * rstep
+        for j in range(w):
+            out[i, j] = 1.0
+        for q in range(n):
+            p = &par[q, 0]
+            if kind[q] == 0:
+                if not _on(row, area[q, 0], area[q, 2], area[q, 4]):
+                    continue
+                pv = <int>p[4]
+                ph = <int>p[5]
+                g = &gains[<Py_ssize_t>p[6]]
+                _weights(<double>row, H, p[0], p[2], pv, &a0, &a1, &fr)
+                for j in range(w):
+                    col = c0 + j * cstep
+                    if not _on(col, area[q, 1], area[q, 3], area[q, 5]):
+                        continue
+                    b0 = ci[2 * (q * w + j)]
+                    b1 = ci[2 * (q * w + j) + 1]
+                    fc = cf[q * w + j]
+                    t0 = g[a0 * ph + b0] * (1.0 - fr) + g[a1 * ph + b0] * fr
+                    t1 = g[a0 * ph + b1] * (1.0 - fr) + g[a1 * ph + b1] * fr
+                    out[i, j] = out[i, j] * <float>(t0 * (1.0 - fc) + t1 * fc)
+            else:
+                dy = (<double>row + 0.5 - p[1]) / p[2]
+                for j in range(w):
+                    dx = (<double>(c0 + j * cstep) + 0.5 - p[0]) / p[2]
+                    r2 = dx * dx + dy * dy
+                    s = r2 * (p[7] + 0.0)
+                    s = r2 * (p[6] + s)
+                    s = r2 * (p[5] + s)
+                    s = r2 * (p[4] + s)
+                    s = r2 * (p[3] + s)
+                    out[i, j] = out[i, j] * <float>(1.0 + s)
+        for j in range(w):
+            out[i, j] = x[i, j] * out[i, j]
+    free(ci)
+    free(cf)
