@@ -3,7 +3,8 @@
 It checks that the compiled kernels (Cython + OpenMP, built by ``pip install``; see
 setup.py) are importable before it imports the command line: a checkout run without an
 install, or an install whose build was skipped, gets one line that says how to build them
-instead of an ImportError traceback from deep inside a develop.
+instead of an ImportError traceback from deep inside a develop. When the command is done
+the process ends without the interpreter's teardown (:func:`finish`).
 """
 
 from __future__ import annotations
@@ -28,4 +29,28 @@ def main() -> int:
     warm_heap(heap_estimate(sys.argv[1:]))  # while the command line imports
     from redframe.cli import main as cli_main  # after the check, on purpose
 
-    return cli_main()
+    return finish(cli_main())
+
+
+def finish(code: int) -> int:
+    """End the process with ``code`` once the command is done, without the interpreter's
+    own teardown: what a command writes is complete when it returns (atomic writes,
+    fsynced), the other threads are joined and the exit functions run (temporary folders,
+    finalizers, pools) as at a normal exit; what is skipped is clearing ~1,000 modules and
+    freeing a develop's heap object by object, 40-100 ms of every command (measured on a
+    12 MP develop: 0.09-0.12 s from the command's end to the process's, 0.02-0.03 s
+    after)."""
+    import atexit
+    import os
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code if isinstance(code, int) else 1)
