@@ -60,7 +60,7 @@ def local_path(text: str | os.PathLike) -> str:
     if rest.startswith("localhost/"):
         rest = rest[len("localhost"):]
     if not rest.startswith("/"):
-        raise UsageError(f"{text}: a file:// URL takes an absolute path (file:///folder/x)")
+        raise UsageError("a file:// URL takes an absolute path (file:///folder/x)", path=text)
     return rest
 
 
@@ -75,12 +75,12 @@ def filesystem(url: str) -> tuple[Any, str]:
     try:
         import fsspec  # the [cluster] extra (Dask needs it too), imported on use
     except ImportError:
-        raise UsageError(f"{url}: URLs need fsspec: pip install 'redframe[cluster]'") \
+        raise UsageError("URLs need fsspec: pip install 'redframe[cluster]'", path=url) \
             from None
     try:
         return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as exc:
-        raise UsageError(f"{url}: cannot open this URL ({exc})") from None
+        raise UsageError(f"cannot open this URL ({exc})", path=url) from None
 
 
 def join(folder: str, child: str) -> str:
