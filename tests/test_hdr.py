@@ -7,7 +7,8 @@
 - the metadata is valid: MPF sizes and offsets, XMP hdrgm and ISO 21496-1 agree, and our
   ISO reader reads a file libultrahdr made itself;
 - a framed Ultra HDR picture's map has the canvas' shape, gain 1 over the frame;
-- the CLI: --hdr, --hdr-headroom limits, --hdr with PNG (warning, SDR only).
+- the CLI: --hdr, --hdr-headroom limits, --hdr with TIFF (warning, SDR only; HEIC and PNG:
+  tests/test_hdr_heic.py).
 """
 
 from __future__ import annotations
@@ -285,10 +286,10 @@ def test_cli_refusals_and_other_formats(tmp_path, window_dng):
              "--hdr-headroom", "9")
     assert r.returncode == 2 and "--hdr-headroom" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
-    r = _cli("develop", str(window_dng), "-o", str(tmp_path / "b"), "--hdr", "--format", "png")
+    r = _cli("develop", str(window_dng), "-o", str(tmp_path / "b"), "--hdr", "--format", "tiff")
     assert r.returncode == 0, r.stderr
     assert "without a gain map" in r.stderr
-    assert (tmp_path / "b" / "window.png").is_file()
+    assert (tmp_path / "b" / "window.tif").is_file()
 
 
 def test_night_feeds_hdr(tmp_path):

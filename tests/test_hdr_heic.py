@@ -1,6 +1,7 @@
-"""HDR HEIC (issue 16): ``--hdr --format heic`` writes the HDR rendition as a 10-bit BT.2100
-picture (PQ by default, or HLG), checked with a second decoder (libheif + libde265 through
-pillow-heif, reading the 10-bit samples and the nclx box back):
+"""HDR HEIC and PNG (issue 16): ``--hdr --format heic`` writes the HDR rendition as a 10-bit
+BT.2100 picture (PQ by default, or HLG), checked with a second decoder (libheif + libde265
+through pillow-heif, reading the 10-bit samples and the nclx box back); ``--format png`` a
+16-bit one with a ``cICP`` chunk (read back by libpng through OpenCV):
 
 - the decoded light (our ST 2084 EOTF / BT.2100 HLG inverse OETF + OOTF from
   :mod:`redframe.color.transfer`, written out here, not the writer's inverse) matches our HDR
@@ -14,10 +15,12 @@ pillow-heif, reading the 10-bit samples and the nclx box back):
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pillow_heif
 import pytest
@@ -185,7 +188,7 @@ def test_sdr_white_and_headroom_land_where_stated(tmp_path):
         if transfer == "pq":  # absolute: SDR white 203 cd/m^2, 3 stops above it 1624
             expect = [203, 406, 1624, 0.18 * 203, 0.18 * 8 * 203]
             assert np.allclose(nits, expect, rtol=0.01), nits
-            assert abs(float(np.median(codes[centres[0], centres[1][0]])) - 594) <= 1  # 0.5807 x 1023
+            assert abs(float(np.median(codes[centres[0], centres[1][0]])) - 594) <= 1  # 0.5807
             assert info["content_light_level"]["max_content_light_level"] == 1624
         else:  # SDR white at the 75 % signal (BT.2408) on the 1000 cd/m^2 display
             assert abs(float(np.median(codes[centres[0], centres[1][0]])) / 1023 - 0.75) < 0.002
@@ -220,8 +223,8 @@ def test_bad_combinations_one_line(tmp_path, window_dng):
     sdr, gain = _patches([(65535, 2.0)])
     hdr = HdrPicture(gain, 3.0)
     cases = [
-        dict(format="png"), dict(format="tiff"), dict(format="jpeg"),
-        dict(format="heic", bit_depth=8),
+        dict(format="tiff"), dict(format="jpeg"),
+        dict(format="heic", bit_depth=8), dict(format="png", bit_depth=8),
         dict(format="heic", icc_profile=b"x" * 200),
         dict(format="heic", color_space="adobe-rgb"),
     ]
@@ -242,8 +245,46 @@ def test_bad_combinations_one_line(tmp_path, window_dng):
     r = _cli("develop", str(window_dng), "-o", str(tmp_path / "o"), "--hdr", "--format",
              "heic", "--recipe", str(recipe))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "an HDR HEIC is 10-bit (PQ/HLG needs 10 bits), not 8" in r.stderr
+    assert "an HDR HEIC is 10-bit (PQ/HLG needs 10 bits or more), not 8" in r.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
-    # PNG and TIFF still get the SDR picture, with the warning
+    # TIFF still gets the SDR picture, with the warning
     r = _cli("develop", str(window_dng), "-o", str(tmp_path / "t"), "--hdr", "--format", "tiff")
     assert r.returncode == 0 and "without a gain map" in r.stderr
+
+
+def _png_chunks(data: bytes) -> dict[bytes, bytes]:
+    chunks, p = {}, 8
+    while p < len(data):
+        (n,) = struct.unpack(">I", data[p:p + 4])
+        chunks.setdefault(data[p + 4:p + 8], data[p + 8:p + 8 + n])
+        p += 12 + n
+    return chunks
+
+
+def test_cli_png_hdr_decodes_to_our_rendition(tmp_path, window, window_dng):
+    out = tmp_path / "out"
+    r = _cli("develop", str(window_dng), "-o", str(out), "--hdr", "--format", "png")
+    assert r.returncode == 0, r.stderr
+    assert "without a gain map" not in r.stderr
+    path = out / "window.png"
+    data = path.read_bytes()
+    chunks = _png_chunks(data)
+    assert chunks[b"cICP"] == bytes([9, 16, 0, 1])  # BT.2020, PQ, RGB, full range
+    assert b"iCCP" not in chunks and b"IDAT" in chunks
+    order = [data.index(k) for k in (b"IHDR", b"cICP", b"IDAT")]
+    assert order == sorted(order)  # cICP before the image data, as the spec requires
+    codes = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[..., ::-1]  # libpng, 16 bits
+    assert codes.dtype == np.uint16
+    scene, reg = window
+    hd = develop_hdr(scene, DevelopParams(output_bits=16), 3.0)
+    ours = _ours(hd.sdr.image, hd.gain, "srgb", "rec2020")
+    decoded = pq_decode(codes / 65535.0)
+    err = _rel(decoded, ours)
+    assert np.median(err) < 2e-4 and np.quantile(err, 0.99) < 1e-3  # lossless: 16-bit steps
+    assert np.median(decoded[reg["highlight"]].max(axis=-1)) > 1.3
+    max_cll, max_fall = struct.unpack(">II", chunks[b"cLLi"])
+    assert abs(max_cll / 1e4 - 203 * ours.max()) <= 0.01 * 203 * ours.max() + 1
+    assert max_fall < max_cll
+    with Image.open(path) as im:  # EXIF (eXIf chunk, written by exiv2) kept
+        exif = im.getexif()
+    assert exif[0x010F] == "redframe" and exif[0x0112] == 1

@@ -23,9 +23,10 @@ How EXIF reaches each container:
 - PNG, TIFF: pixels (and the ICC profile) are written by the encoder, then exiv2 adds the
   EXIF in place (``eXIf`` chunk / IFD0 + Exif IFD).
 
-HDR (``hdr=``, issue 16): a HEIC of the HDR rendition, 10-bit BT.2100 PQ or HLG with its
-nclx colour description and no ICC profile (:mod:`redframe.io.bt2100`); JPEG carries HDR
-as an Ultra HDR gain map instead (``gain_map=``); PNG and TIFF carry no HDR.
+HDR (``hdr=``, issue 16): a HEIC (10-bit) or PNG (16-bit) of the HDR rendition in BT.2100
+PQ or HLG, labelled by its H.273 colours (HEIC ``nclx``, PNG ``cICP``) and no ICC profile
+(:mod:`redframe.io.bt2100`); JPEG carries HDR as an Ultra HDR gain map instead
+(``gain_map=``); TIFF carries no HDR.
 
 Quantisation: ``round(clip(x, 0, 1) * max)``. 8-bit outputs from float input get
 triangular-PDF dither of +-1 LSB before rounding (Lipshitz, Wannamaker & Vanderkooy 1992,
@@ -424,6 +425,33 @@ def _write_heic_hdr(tmp: str, sdr: np.ndarray, hdr: HdrPicture, exif: bytes | No
                        **nclx(space, hdr.transfer), tile_size=0, **extra)
 
 
+def _write_png_hdr(tmp: str, sdr: np.ndarray, hdr: HdrPicture, tags: dict,
+                   space: str) -> None:
+    """A 16-bit PNG of the HDR rendition in BT.2100 PQ or HLG, labelled by a ``cICP``
+    chunk (PNG Third Edition, W3C 2025, section 11.3.2.6: H.273 primaries, transfer, matrix
+    0 - RGB - and full range) instead of an ICC profile; PQ files also get ``cLLi``
+    (MaxCLL, MaxFALL in 0.0001 cd/m^2). EXIF by exiv2, as the SDR PNGs."""
+    import cv2
+
+    linear = hdr_linear(sdr, hdr.gain)
+    signal, _ = bt2100_signal(linear, space, hdr.transfer)
+    codes = np.rint(signal * 65535.0).astype(np.uint16)
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(codes[..., ::-1]),
+                               [cv2.IMWRITE_PNG_COMPRESSION, 6])
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the PNG")
+    data = encoded.tobytes()
+    colours = nclx(space, hdr.transfer)
+    chunks = _png_chunk(b"cICP", bytes([colours["color_primaries"],
+                                        colours["transfer_characteristics"], 0, 1]))
+    if hdr.transfer == "pq":
+        max_cll, max_fall = light_levels(linear, space)
+        chunks += _png_chunk(b"cLLi", struct.pack(">II", max_cll * 10000, max_fall * 10000))
+    with open(tmp, "wb") as fh:
+        fh.write(data[:33] + chunks + data[33:])
+    _exiv2_write(tmp, tags)
+
+
 _WRITERS: dict[str, Callable[..., None]] = {
     "jpeg": _write_jpeg, "png": _write_png, "tiff": _write_tiff, "heic": _write_heic,
 }
@@ -474,15 +502,18 @@ def _bit_depth(fmt: str, image: np.ndarray, bit_depth: int | None) -> int:
 def _check_hdr(fmt: str, hdr: HdrPicture, image: np.ndarray, bit_depth: int | None,
                space: str, gain_map, icc_profile) -> None:
     """UsageError (one line) for an HDR picture in a combination that cannot carry it."""
-    if fmt != "heic":
-        raise UsageError(f"an HDR picture (10-bit PQ/HLG) is written in HEIC files, not "
+    if fmt not in ("heic", "png"):
+        raise UsageError(f"an HDR picture (PQ/HLG) is written in HEIC or PNG files, not "
                          f"{fmt.upper()}; JPEG carries HDR as a gain map (Ultra HDR)")
     if gain_map is not None:
-        raise UsageError("give a gain map (JPEG) or an HDR picture (HEIC), not both")
-    if bit_depth not in (None, 10):
-        raise UsageError(f"an HDR HEIC is 10-bit (PQ/HLG needs 10 bits), not {bit_depth}")
+        raise UsageError("give a gain map (JPEG) or an HDR picture (HEIC, PNG), not both")
+    bits = 10 if fmt == "heic" else 16
+    if bit_depth not in (None, bits):
+        raise UsageError(f"an HDR {fmt.upper()} is {bits}-bit (PQ/HLG needs 10 bits or more), "
+                         f"not {bit_depth}")
     if icc_profile:
-        raise UsageError("an HDR HEIC is described by its nclx colours, not an ICC profile")
+        raise UsageError(f"an HDR {fmt.upper()} is described by its H.273 colours (nclx, "
+                         "cICP), not an ICC profile")
     try:
         nclx(space, hdr.transfer)
     except ValueError as exc:
@@ -565,8 +596,9 @@ def write_image(
         source's own profile, e.g. ProPhoto, when its pixels are passed through unchanged).
     gain_map : JPEG only: write an Ultra HDR JPEG, ``image`` as its SDR base (the same
         bytes as without it) and this gain map (:func:`redframe.io.ultrahdr.assemble`).
-    hdr : HEIC only: write the HDR rendition (``image`` times ``hdr.gain``) instead, as a
-        10-bit BT.2100 PQ or HLG picture (:mod:`redframe.io.bt2100`; docs/hdr.md). ``image``
+    hdr : HEIC and PNG: write the HDR rendition (``image`` times ``hdr.gain``) instead, as
+        a 10-bit (HEIC) or 16-bit (PNG) BT.2100 PQ or HLG picture (:mod:`redframe.io.bt2100`;
+        docs/hdr.md). ``image``
         should then be 16-bit (uint16 or float): the rendition is made from its codes.
 
     Raises
@@ -588,7 +620,7 @@ def write_image(
         raise UsageError(f"a gain map (Ultra HDR) is written in JPEG files, not {fmt.upper()}")
     if hdr is not None:
         _check_hdr(fmt, hdr, image, bit_depth, color_space, gain_map, icc_profile)
-        bits = 10
+        bits = 10 if fmt == "heic" else 16
     else:
         bits = _bit_depth(fmt, image, bit_depth)
     path = Path(path)
@@ -613,7 +645,9 @@ def write_image(
         tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.part")
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         icc = icc_profile if icc_profile else _icc_for(color_space)
-        if hdr is not None:
+        if hdr is not None and fmt == "png":
+            _write_png_hdr(tmp, pixels, hdr, tags, color_space)
+        elif hdr is not None:
             _write_heic_hdr(tmp, pixels, hdr, exif, int(quality), color_space)
         else:
             _WRITERS[fmt](tmp, pixels, icc, tags, exif, int(quality), color_space)

@@ -23,9 +23,9 @@ from redframe.isp.hdr import make_gain_map, pad_gain
 
 __all__ = ["frame_picture", "gain_map_for", "merge_frames", "HDR_FORMATS"]
 
-#: output formats that carry HDR: JPEG a gain map, HEIC a 10-bit PQ picture (the others
-#: get the SDR picture and a warning)
-HDR_FORMATS = ("jpeg", "heic")
+#: output formats that carry HDR: JPEG a gain map, HEIC (10-bit) and PNG (16-bit) a PQ
+#: picture (TIFF gets the SDR picture and a warning)
+HDR_FORMATS = ("jpeg", "heic", "png")
 
 
 def frame_picture(image: np.ndarray, gain: np.ndarray | None, meta, layout, prepared

@@ -226,7 +226,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
             notes += hdr.notes
             if fmt not in HDR_FORMATS:
                 notes.append(f"warning: --hdr: {fmt.upper()} is written without a gain map "
-                             "(Ultra HDR is JPEG, 10-bit PQ is HEIC); the SDR picture only")
+                             "(Ultra HDR is JPEG, PQ is HEIC or PNG); the SDR picture only")
                 gain = None
         else:
             developed = develop(scene, params)
@@ -252,7 +252,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         image, gain = frame_picture(image, gain, meta, layout, prepared)
     gain_map = None if gain is None or fmt != "jpeg" else gain_map_for(
         image, gain, recipe.output.hdr_headroom)
-    hdr_picture = None if gain is None or fmt != "heic" else HdrPicture(
+    hdr_picture = None if gain is None or fmt not in ("heic", "png") else HdrPicture(
         gain, recipe.output.hdr_headroom)
     out_meta = dataclasses.replace(meta, orientation=1, width=int(image.shape[1]),
                                    height=int(image.shape[0]))
