@@ -444,24 +444,25 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
         raise MemoryError()
 
 
-def dng_reach(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, double cxp,
-              double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
-              bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
-              bint fisheye, bint tangential, double[::1] reach):
-    """``reach[k]``: the largest |source row - row| (frame rows, on the 1/32 grid, all
-    planes and columns) of output row ``rows[k]``, what :func:`dng_maps` gives for that
-    row: the lens warp's vertical reach, for its halo, in one parallel pass (one call per
-    row would start a parallel region per row)."""
+
+def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, double cxp,
+               double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
+               bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
+               bint fisheye, bint tangential, double[::1] lo, double[::1] hi):
+    """``lo[k]``, ``hi[k]``: the smallest and largest (source row - row) (frame rows, on the
+    1/32 grid, over all planes and columns) of output row ``rows[k]``, as :func:`dng_maps`
+    gives them: where the warp reads, for its halo, in one parallel pass (a call per row
+    would start a parallel region per row)."""
     cdef Warp P
     cdef Py_ssize_t k, j, n = rows.shape[0]
     cdef int* ix = NULL
     cdef int* iy = NULL
     cdef int failed = 0
-    cdef int m, v
+    cdef int mn, mx, v
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
               fisheye, tangential)
-    if reach.shape[0] != n:
-        raise ValueError("reach needs one entry per row")
+    if lo.shape[0] != n or hi.shape[0] != n:
+        raise ValueError("lo and hi need one entry per row")
     if n <= 0 or w <= 0:
         return
     with nogil, parallel():
@@ -472,14 +473,16 @@ def dng_reach(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, do
                 failed += 1
             else:
                 _dng_row(&P, rows[k], rows[k], ix, iy)
-                m = 0
+                mn = iy[0]
+                mx = iy[0]
                 for j in range(3 * w):
                     v = iy[j]
-                    if v < 0:
-                        v = -v
-                    if v > m:
-                        m = v
-                reach[k] = m / 32.0
+                    if v < mn:
+                        mn = v
+                    if v > mx:
+                        mx = v
+                lo[k] = mn / 32.0
+                hi[k] = mx / 32.0
         free(ix)
     if failed:
         raise MemoryError()

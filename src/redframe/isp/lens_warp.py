@@ -28,8 +28,10 @@ the input in the same pass, with no maps of the frame; :func:`source_maps` +
 :func:`remap_planes` compute the same values (the resampling taken separably: it differs
 from ``cv2.remap``'s 16 products of its 2-D table by float32 rounding only).
 
-Strips: the stage's halo is the largest vertical displacement of the warp over the frame
-plus the kernel's reach, so a strip computes what the whole frame computes.
+Strips: the stage's halo is how far the warp reads beyond the rows it must get right at
+the strips' edges inside the frame (where the rows are cut: the displacement there, not
+the largest over the frame, which is at its top and bottom edges), plus the kernel's
+reach, so a strip computes what the whole frame computes (:func:`_rows_needed`).
 """
 
 from __future__ import annotations
@@ -131,35 +133,73 @@ def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
     return out
 
 
-def _vertical_reach(ctx) -> int:
-    """The largest |source row - row| over the frame, in rows (sampled on every 16th row,
-    and the first and last: the displacement is smooth and extremal at the edges). DNG
-    warps: all sampled rows in one kernel call."""
-    h = ctx.shape[0]
-    rows = np.array(sorted({*range(0, h, 16), h - 1}), np.intp)
+def _extent(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each output row of ``rows``: the smallest and largest (source row - row) over
+    its columns and planes (frame rows, on the 1/32 grid)."""
+    rows = np.ascontiguousarray(rows, np.intp)
     kind, args = _positions(ctx, 0, 1)
+    lo, hi = np.empty(rows.size), np.empty(rows.size)
     if kind == "dng":
-        reach = np.empty(rows.size, np.float64)
-        _k.dng_reach(rows, *args, reach)
-        best = float(reach.max())
-    else:
-        best = 0.0
-        for r in rows:
-            m1, m2 = source_maps(ctx, int(r), int(r) + 1)
-            best = max(best, float(np.max(np.abs(source_rows(m1, m2, int(r)) - r))))
-    return int(math.ceil(best * 1.02)) + 1
+        _k.dng_extent(rows, *args, lo, hi)
+        return lo, hi
+    for i, r in enumerate(rows):
+        m1, m2 = source_maps(ctx, int(r), int(r) + 1)
+        d = source_rows(m1, m2, int(r)) - r
+        lo[i], hi[i] = d.min(), d.max()
+    return lo, hi
+
+
+def _strips(ctx) -> list[tuple[int, int]]:
+    """The output rows of each strip of this develop (as :func:`redframe.isp.pipeline.develop`
+    cuts the frame)."""
+    from redframe.isp import compose
+
+    h = ctx.shape[0]
+    grid = compose.strip_grid(ctx)
+    rows = ctx.params.strip_rows if ctx.params.strip_rows > 0 else h
+    rows = max(grid, -(-rows // grid) * grid)
+    return [(y0, min(h, y0 + rows)) for y0 in range(0, h, rows)]
+
+
+def _rows_needed(ctx) -> float:
+    """How far (in rows) the warp reads beyond the rows it must get right, at the strips'
+    edges inside the frame. A strip's warp must be right for its output rows widened by
+    the halos of the stages after it, ``[p, q) = [y0 - after, y1 + after)``, and has input
+    rows ``[p - halo, q + halo)``; so ``halo >= p - (r + lo(r))`` and
+    ``(r + hi(r)) - (q - 1)`` for its rows ``r``. Sampled at ``p``, ``q - 1`` (where a warp
+    that does not fold attains these) and every 16th row between. With one strip (or a
+    frame edge) nothing outside is read: the frame's edge rows are extended, as the whole
+    frame's are."""
+    from redframe.isp import compose
+
+    h = ctx.shape[0]
+    strips = _strips(ctx)
+    stages = compose.active_stages(ctx)
+    names = [st.name for st in stages]
+    after = sum(st.halo_rows(ctx) for st in stages[names.index(STAGE.name) + 1:])
+    need = 0.0
+    for y0, y1 in strips if len(strips) > 1 else ():
+        p, q = y0 - after, y1 + after
+        a, b = max(0, p), min(h, q)
+        rows = np.array(sorted({a, b - 1, *range(a, b, 16)}), np.intp)
+        lo, hi = _extent(ctx, rows)
+        if y0 > 0:
+            need = max(need, float(np.max((p - rows) - lo)))
+        if y1 < h:
+            need = max(need, float(np.max(hi - (q - 1 - rows))))
+    return need
 
 
 def _halo(ctx) -> int:
     plan = ctx.plan.lens
     if plan is None or not plan.warps or active_scale(ctx) is None:
         return 0
-    key = ("halo", ctx.shape)
+    key = ("halo", ctx.shape, ctx.params.strip_rows)
     cache = plan._geometry
     with plan._lock:
         if key in cache:
             return cache[key]
-    value = _vertical_reach(ctx) + _REACH
+    value = int(math.ceil(_rows_needed(ctx) * 1.02)) + 1 + _REACH
     with plan._lock:
         cache[key] = value
     return value
