@@ -16,7 +16,7 @@ from PIL import Image
 from redframe.color.encodings import ENCODINGS
 from redframe.looks import get_look, read_cube
 from redframe.looks.cube import bake_table
-from redframe.video import VideoSettings, kernel, transcode
+from redframe.video import VideoSettings, kernel, lutcache, transcode
 from redframe.video.kernel import (
     MATRICES,
     Signal,
@@ -28,6 +28,8 @@ from redframe.video.kernel import (
     yuv_to_rgb,
 )
 from redframe.video.synth import make_clip
+
+transcode_mod = sys.modules["redframe.video.transcode"]  # the module (the package exports the function)
 
 TAGS = {"com.apple.quicktime.make": "Apple", "com.apple.quicktime.model": "iPhone 15 Pro",
         "location": "+52.4597+013.3217+035.000/", "creation_time": "2024-05-17T16:32:00Z"}
@@ -112,6 +114,45 @@ def test_table8_filled_as_frames_need_it_equals_the_whole_table():
     kernel._kernel.apply_table8(y, u, v, *whole_out, whole.reshape(256, 256, 256, 3), 2, 2)
     for a, b in zip(lazy_out, whole_out, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_baked_lut_cache_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("REDFRAME_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("REDFRAME_NO_CACHE", raising=False)
+    look = get_look("authentic")
+    key = lutcache.look_key(look.without_spatial(), "bake", 17, "hlg", "rec709")
+    baked = bake_table(look.without_spatial(), 17, "hlg", "rec709")
+    transcode_mod._LUTS.clear()
+    first = transcode_mod.video_lut(look, "hlg", 17)
+    assert np.array_equal(first, baked)
+    entry = tmp_path / "video-luts" / f"{key}.lut"
+    assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # no temp file left
+    assert np.array_equal(lutcache.load(key, 17), baked)
+    # another process's view: the entry is read, not baked (a planted table proves it)
+    planted = np.full_like(baked, 0.25)
+    assert lutcache.store(key, planted)
+    transcode_mod._LUTS.clear()
+    assert np.array_equal(transcode_mod.video_lut(look, "hlg", 17), planted)
+    # a corrupt entry (one flipped byte, or cut short) is ignored and baked again
+    for damage in ("flip", "cut"):
+        raw = bytearray(entry.read_bytes())
+        if damage == "flip":
+            raw[-5] ^= 0x40
+        else:
+            raw = raw[: len(raw) // 2]
+        entry.write_bytes(bytes(raw))
+        assert lutcache.load(key, 17) is None
+        transcode_mod._LUTS.clear()
+        assert np.array_equal(transcode_mod.video_lut(look, "hlg", 17), baked)
+        assert np.array_equal(lutcache.load(key, 17), baked)  # rewritten
+    # the key follows the look's parameters, the size and the encodings
+    other = get_look("vibrant").without_spatial()
+    keys = {key, lutcache.look_key(other, "bake", 17, "hlg", "rec709"),
+            lutcache.look_key(look.without_spatial(), "bake", 33, "hlg", "rec709"),
+            lutcache.look_key(look.without_spatial(), "bake", 17, "pq", "rec709")}
+    assert len(keys) == 4
+    monkeypatch.setenv("REDFRAME_NO_CACHE", "1")
+    assert lutcache.cache_dir() is None and lutcache.load(key, 17) is None
 
 
 def test_sdr_clip_frames_timestamps_audio_tags_and_the_still_look(tmp_path):

@@ -39,6 +39,7 @@ from redframe.errors import InputError, OutputError, UsageError
 from redframe.frame.render import Prepared
 from redframe.looks import CubeLook, get_look
 from redframe.looks.cube import bake_table
+from redframe.video import lutcache
 from redframe.video.kernel import MATRICES, Signal, apply_lut_yuv, yuv_to_rgb
 from redframe.video.overlay import Overlay, build_overlay, exposure_line
 from redframe.video.probe import Clip, clip_metadata, fps_text, open_clip, require_av
@@ -121,7 +122,8 @@ _LUTS: dict = {}
 def video_lut(look, encoding: str, size: int = 33) -> np.ndarray:
     """(size^3, 3) lattice, [r, g, b] on ``encoding`` codes -> Rec.709 codes. ``look``: a
     Look, a CubeLook, or None (the ``neutral`` look: a tone curve for log/HDR clips, close
-    to identity on SDR ones)."""
+    to identity on SDR ones). Baked once per process (kept for the last few looks) and
+    kept on disk between processes (:mod:`redframe.video.lutcache`)."""
     look = look if look is not None else get_look("neutral")
     key = (id(look), getattr(look, "name", None), encoding, size)
     hit = _LUTS.get(key)
@@ -133,7 +135,12 @@ def video_lut(look, encoding: str, size: int = 33) -> np.ndarray:
         table = np.clip(look.lut(grid), 0.0, 1.0).astype(np.float32)
     else:
         lut_look = look.without_spatial() if hasattr(look, "without_spatial") else look
-        table = bake_table(lut_look, size, encoding, OUTPUT_ENCODING)
+        disk = lutcache.look_key(lut_look, "bake", size, encoding, OUTPUT_ENCODING)
+        table = lutcache.load(disk, size) if disk else None
+        if table is None:
+            table = bake_table(lut_look, size, encoding, OUTPUT_ENCODING)
+            if disk:
+                lutcache.store(disk, table)
     if len(_LUTS) > 8:
         _LUTS.clear()
     _LUTS[key] = (look, table)
