@@ -17,6 +17,7 @@ from __future__ import annotations
 import struct
 import tracemalloc
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -334,3 +335,85 @@ def test_35mm_equivalent_from_the_cameras_crop_factor(tmp_path, capsys):
     assert scene.meta.focal_length_35mm == round(18.0 * 1.613)
     assert main(["info", str(path)]) == 0
     assert "18 mm (29 mm equivalent)" in capsys.readouterr().out
+
+
+def test_shading_kernel_matches_the_numpy_gains(tmp_path):
+    """The compiled shading pass (GainMaps per CFA phase with pitches, a partial area and
+    a FixVignetteRadial) gives the NumPy path's values (apply_ops) within 2 float32 ulp,
+    on a strip starting at an odd row, and on the 2x2-binned image."""
+    from redframe.isp import lens_shading as ls
+    from redframe.isp.pipeline import prepare
+
+    h, w = 120, 160
+    rng = np.random.default_rng(3)
+    maps = [ops.gain_map(1 + rng.random((5, 7)), ops.AreaSpec(k // 2, k % 2, h, w, 0, 1, 2, 2))
+            for k in range(4)]
+    maps.append(ops.gain_map(1 + rng.random((3, 4)), ops.AreaSpec(10, 30, 90, 150, 0, 1, 3, 1)))
+    vig = replace(ops.FixVignetteRadial(id=3, version=0, flags=0), k=(0.3, -0.1, 0.05, 0.01,
+                                                                       -0.002), cx=0.45, cy=0.55)
+    path = _write(tmp_path / "shade.dng", np.full((h, w, 3), 0.2), opcodes={2: [*maps, vig]})
+    scene = read_image(path)
+    ctx = prepare(scene, DevelopParams())
+    plan = ctx.plan.lens
+    assert len(plan.raw_ops) == 6 and ls._multiplicative(plan)
+    a = 37
+    x = rng.random((50, w)).astype(np.float32)
+    got = ls._apply_gains(x, ctx, (a, a + 50), plan)
+    ref = np.empty_like(x)
+    for dy in range(2):
+        py = (dy - a) % 2
+        r = np.arange(a + py, a + 50, 2)
+        for dx in range(2):
+            g = ls.apply_ops(np.ones((r.size, w // 2), np.float32), plan.raw_ops, r,
+                             np.arange(dx, w, 2), 0, h, w, None)
+            ref[py::2, dx::2] = x[py::2, dx::2] * g
+    assert np.max(np.abs(got - ref) / ref) < 2.5e-7
+    binned = ls._binned_gains(SimpleNamespace(shape=(h // 2, w // 2)), plan, scene)
+    r, c = 2 * np.arange(h // 2), 2 * np.arange(w // 2)
+    red = ls.apply_ops(np.ones((h // 2, w // 2), np.float32), plan.raw_ops, r, c, 0, h, w, None)
+    assert np.max(np.abs(binned[..., 0] - red) / red) < 2.5e-7
+
+
+def test_warp_halo_covers_the_strip_edges_only(dot_dng):
+    """The warp's halo is what it reads at the strips' inner edges, less than its largest
+    displacement over the frame (at the top and bottom), and strips still compute the
+    whole frame's pixels exactly (several strip heights, crop auto and none)."""
+    from redframe.isp import compose, lens_warp
+    from redframe.isp.pipeline import prepare
+
+    path, _ = dot_dng
+    scene = read_image(path)
+    for crop in ("auto", "none"):
+        lens = LensParams(crop=crop)
+        whole = develop(scene, DevelopParams(lens=lens, strip_rows=0)).image
+        ctx = prepare(scene, DevelopParams(lens=lens, strip_rows=0))
+        h = ctx.shape[0]
+        lo, hi = lens_warp._extent(ctx, np.arange(h))
+        largest = max(-lo.min(), hi.max())
+        for rows in (32, 96, 180):
+            p = DevelopParams(lens=lens, strip_rows=rows)
+            ctx = prepare(scene, p)
+            halo = lens_warp.STAGE.halo_rows(ctx)
+            assert halo < largest + lens_warp._REACH
+            assert compose.strip_pad(ctx) >= halo
+            assert np.array_equal(develop(scene, p).image, whole), (crop, rows)
+
+
+def test_a_phone_without_lens_model_does_not_read_lensfun(tmp_path):
+    """No lens model in EXIF and a maker lensfun lists no camera of: decoding and
+    developing never import lensfunpy (reading its database costs ~0.1 s); a camera it
+    knows gets its crop factor from that maker's files alone."""
+    import subprocess
+    import sys
+
+    path = _write(tmp_path / "phone.dng", _dots([[], [], []]))
+    code = ("import sys; from redframe.cli import main; "
+            f"assert main(['develop', {str(path)!r}, '-o', {str(tmp_path / 'out')!r}]) == 0; "
+            "assert 'lensfunpy' not in sys.modules, 'lensfunpy imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    from redframe.io import lensfun
+
+    if lensfun._DB is None:  # the whole database is not read for the crop factor
+        assert lensfun.crop_factor(Metadata(make="Canon", model="Canon EOS 80D")) == \
+            pytest.approx(1.613)
+        assert lensfun._DB is None

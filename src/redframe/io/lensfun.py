@@ -5,7 +5,10 @@ lensfun (https://lensfun.github.io) holds measured distortion (``poly3``, ``poly
 lenses, each at calibrated focal lengths (and apertures, distances for vignetting), for a
 calibration crop factor. :func:`match_lens` reads the database once per process (the XML
 files shipped with lensfunpy: the only I/O) and finds the camera by maker + model and the
-lens by model name (and maker), as lensfun's own ``lfDatabase::FindLenses`` scores them.
+lens by model name (and maker), as lensfun's own ``lfDatabase::FindLenses`` scores them;
+a picture without a lens model never reads it. :func:`crop_factor` (the 35 mm
+equivalent) reads only the files that list cameras of the picture's maker (found by a
+text scan of the XML), none for a maker lensfun does not know (most phones).
 
 The develop (:mod:`redframe.isp.lens_warp`, :mod:`redframe.isp.lens_shading`) asks the
 match for a :class:`LensfunGeometry` at the image's size (lensfun's own per-pixel source
@@ -15,6 +18,10 @@ vignetting gain grid (lensfun's correction of a flat image, bilinearly interpola
 
 from __future__ import annotations
 
+import glob
+import importlib.util
+import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +33,14 @@ __all__ = ["LensfunMatch", "LensfunGeometry", "match_lens", "available", "crop_f
 
 _DB = None
 _DB_LOCK = threading.Lock()
+_CAMERA_DBS: dict[frozenset, object] = {}
+_MAKERS: dict[str, set[str]] | None = None
+#: where lensfun itself looks for its database besides lensfunpy's bundled copy (the
+#: system and user folders of lfDatabase::Load)
+_COMMON_DIRS = ("/usr/share/lensfun", "/usr/local/share/lensfun",
+                "~/.local/share/lensfun", "$XDG_DATA_HOME/lensfun")
+_CAMERA = re.compile(r"<camera>(.*?)</camera>", re.S)
+_MAKER = re.compile(r"<maker(?:\s[^>]*)?>(.*?)</maker>", re.S)
 
 
 def available() -> bool:
@@ -44,6 +59,63 @@ def _database():
 
             _DB = lensfunpy.Database()
         return _DB
+
+
+def _key(maker: str) -> str:
+    """A maker name as compared here: lower case, letters and digits only (looser than
+    lensfun's own comparison, so a file is never missed)."""
+    return re.sub(r"[^0-9a-z]", "", maker.lower())
+
+
+def _xml_files() -> list[str]:
+    spec = importlib.util.find_spec("lensfunpy")  # does not import it
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    dirs = [os.path.join(p, "db_files") for p in spec.submodule_search_locations]
+    dirs += [os.path.expandvars(os.path.expanduser(d)) for d in _COMMON_DIRS]
+    files: list[str] = []
+    for d in dirs:
+        if os.path.isdir(d):
+            files += sorted(glob.glob(os.path.join(d, "**", "*.xml"), recursive=True))
+    return files
+
+
+def _camera_makers() -> dict[str, set[str]]:
+    """Camera maker (:func:`_key`) -> the database files that list cameras of it: a text
+    scan of the XML (~4 MB, ~10 ms), once per process, without reading the database."""
+    global _MAKERS
+    with _DB_LOCK:
+        if _MAKERS is None:
+            makers: dict[str, set[str]] = {}
+            for path in _xml_files():
+                try:
+                    with open(path, encoding="utf-8", errors="replace") as f:
+                        text = f.read()
+                except OSError:
+                    continue
+                for cam in _CAMERA.findall(text):
+                    for maker in _MAKER.findall(cam):
+                        makers.setdefault(_key(maker), set()).add(path)
+            _MAKERS = makers
+        return _MAKERS
+
+
+def _camera_database(make: str):
+    """A lensfun database holding every camera of maker ``make`` (its files only, or the
+    whole database when it is loaded already); None when no file lists that maker."""
+    with _DB_LOCK:
+        if _DB is not None:
+            return _DB
+    files = frozenset(_camera_makers().get(_key(make), ()))
+    if not files:
+        return None
+    with _DB_LOCK:
+        if files not in _CAMERA_DBS:
+            import lensfunpy
+
+            _CAMERA_DBS[files] = lensfunpy.Database(paths=sorted(files), load_common=False,
+                                                    load_bundled=False)
+        return _CAMERA_DBS[files]
 
 
 @dataclass
@@ -146,23 +218,27 @@ def crop_factor(meta: Metadata) -> float | None:
     """The camera's crop factor (full-frame diagonal / sensor diagonal) from the lensfun
     database, or None when the camera is not in it."""
     make, model = _clean(meta.make), _clean(meta.model)
-    if not available() or not make or not model:
+    if not make or not model:
         return None
-    cams = _database().find_cameras(make, model)
+    db = _camera_database(make)  # a maker lensfun has no camera of: nothing is read
+    if db is None:
+        return None
+    cams = db.find_cameras(make, model)
     crop = float(cams[0].crop_factor) if cams else 0.0
     return crop if 0.5 < crop < 20 else None
 
 
 def match_lens(meta: Metadata) -> tuple[LensfunMatch | None, str]:
     """The lensfun camera + lens of a picture from its EXIF, and a one-line reason when
-    there is none (no lens model in EXIF, camera or lens not in the database, ...)."""
-    if not available():
-        return None, "lensfunpy is not installed"
+    there is none (no lens model in EXIF, camera or lens not in the database, ...). Without
+    a lens model the database is not read (nor lensfunpy imported)."""
     make, model, lens_name = _clean(meta.make), _clean(meta.model), _clean(meta.lens)
     if not make or not model:
         return None, "no camera maker/model in EXIF"
     if not lens_name:
         return None, "no lens model in EXIF"
+    if not available():
+        return None, "lensfunpy is not installed"
     if not meta.focal_length or not 0.5 < meta.focal_length < 5000:
         return None, "no focal length in EXIF"
     db = _database()
