@@ -60,7 +60,7 @@ import numpy as np
 from redframe import SOFTWARE
 from redframe.color.dither import dither_noise
 from redframe.errors import OutputError, UsageError
-from redframe.io.bt2100 import HdrPicture, bt2100_signal, hdr_linear, light_levels, nclx
+from redframe.io.bt2100 import HdrPicture, bt2100_codes, light_levels, nclx
 from redframe.io.exif import parse_rational
 from redframe.io.icc import ICC_SPACES, icc_profile
 from redframe.io.jpeg_bands import encode_jpeg
@@ -410,13 +410,11 @@ def _write_heic_hdr(tmp: str, sdr: np.ndarray, hdr: HdrPicture, exif: bytes | No
     their light levels (clli) and where SDR white is (ndwt, 203 cd/m^2)."""
     import pillow_heif
 
-    linear = hdr_linear(sdr, hdr.gain)
-    signal, _ = bt2100_signal(linear, space, hdr.transfer)
-    codes = np.rint(signal * 1023.0).astype(np.uint16)
+    codes = bt2100_codes(sdr, hdr.gain, space, hdr.transfer, 10)
     height, width = codes.shape[:2]
     extra: dict = {}
     if hdr.transfer == "pq":
-        max_cll, max_fall = light_levels(linear, space)
+        max_cll, max_fall = light_levels(codes, 10)
         extra = {"content_light_level": {"max_content_light_level": max_cll,
                                          "max_pic_average_light_level": max_fall},
                  "nominal_diffuse_white_luminance": 203}
@@ -433,9 +431,7 @@ def _write_png_hdr(tmp: str, sdr: np.ndarray, hdr: HdrPicture, tags: dict,
     (MaxCLL, MaxFALL in 0.0001 cd/m^2). EXIF by exiv2, as the SDR PNGs."""
     import cv2
 
-    linear = hdr_linear(sdr, hdr.gain)
-    signal, _ = bt2100_signal(linear, space, hdr.transfer)
-    codes = np.rint(signal * 65535.0).astype(np.uint16)
+    codes = bt2100_codes(sdr, hdr.gain, space, hdr.transfer, 16)
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(codes[..., ::-1]),
                                [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
@@ -445,7 +441,7 @@ def _write_png_hdr(tmp: str, sdr: np.ndarray, hdr: HdrPicture, tags: dict,
     chunks = _png_chunk(b"cICP", bytes([colours["color_primaries"],
                                         colours["transfer_characteristics"], 0, 1]))
     if hdr.transfer == "pq":
-        max_cll, max_fall = light_levels(linear, space)
+        max_cll, max_fall = light_levels(codes, 16)
         chunks += _png_chunk(b"cLLi", struct.pack(">II", max_cll * 10000, max_fall * 10000))
     with open(tmp, "wb") as fh:
         fh.write(data[:33] + chunks + data[33:])
