@@ -29,6 +29,7 @@ cdef struct Warp:
     Py_ssize_t ncoef
     int nterms
     bint even, recip, fisheye, tangential
+    bint unit  # sy == sx == 1 (the develop's full-resolution frame): no divisions
     const double* tan  # (3, 2)
     const double* valid  # (3, 2)
     int w, h
@@ -49,8 +50,13 @@ cdef inline void _store(const Warp* P, double dx, double dy, double r2, double r
     if P.tangential:
         uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
         ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
-    iyp[0] = _fixed(((P.cyp + P.R * uy) + 0.5) / P.sy - 0.5, -64.0, hmax) - ya
-    ixp[0] = _fixed(((P.cxp + P.R * ux) + 0.5) / P.sx - 0.5, -64.0, wmax)
+    cdef double ty = (P.cyp + P.R * uy) + 0.5
+    cdef double tx = (P.cxp + P.R * ux) + 0.5
+    if not P.unit:  # dividing by 1 changes nothing: skipped (two divisions per position)
+        ty = ty / P.sy
+        tx = tx / P.sx
+    iyp[0] = _fixed(ty - 0.5, -64.0, hmax) - ya
+    ixp[0] = _fixed(tx - 0.5, -64.0, wmax)
 
 
 cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
@@ -261,6 +267,7 @@ cdef int _set_warp(Warp* P, int w, int h, double sy, double sx, double cxp, doub
     P.h = h
     P.sy = sy
     P.sx = sx
+    P.unit = sy == 1.0 and sx == 1.0
     P.cxp = cxp
     P.cyp = cyp
     P.R = R
