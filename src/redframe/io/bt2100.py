@@ -28,9 +28,14 @@ Transfer (H.273 TransferCharacteristics), SDR white placed as ITU-R BT.2408 says
   (2.30 stops): HLG cannot carry more headroom at BT.2408's reference white; a pixel
   above it is scaled down as a whole in scene light (hue kept).
 
-Light levels (PQ only; CTA-861.3): MaxCLL = the largest component of any pixel in cd/m^2,
-MaxFALL = the mean over the picture of each pixel's largest component; the HEIF ``ndwt``
-box (nominal diffuse white luminance, ISO/IEC 23008-12) says 203 cd/m^2.
+Light levels (PQ only; CTA-861.3, :func:`light_levels`, from the stored codes): MaxCLL =
+the largest component of any pixel in cd/m^2, MaxFALL = the mean over the picture of each
+pixel's largest component; the HEIF ``ndwt`` box (nominal diffuse white luminance,
+ISO/IEC 23008-12) says 203 cd/m^2.
+
+:func:`bt2100_signal` is the definition (float64, :mod:`redframe.color.transfer`'s
+curves); :func:`bt2100_codes` is the writers' fast path (float32 blocks), tested against
+it.
 
 References: ITU-R BT.2100-2 (2018) tables 4 and 5 (PQ, HLG, OOTF); ITU-R BT.2408-7 (2023)
 section 2 (reference white 203 cd/m^2, HLG 75 %); SMPTE ST 2084:2014; ITU-T H.273 (2021);
