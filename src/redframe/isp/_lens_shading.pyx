@@ -45,7 +45,9 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     """``out[i, j] = x[i, j] * prod(gains at full-resolution (r0 + i rstep, c0 + j cstep))``
     (the product taken first, in list order, as the NumPy path does; ``out`` is not ``x``)."""
     cdef Py_ssize_t h = x.shape[0], w = x.shape[1], n = kind.shape[0]
-    cdef Py_ssize_t i, j, q, row, col
+    cdef Py_ssize_t i, j, q, t, m, row, col
+    cdef Py_ssize_t* jl
+    cdef Py_ssize_t* nj
     cdef int a0, a1, b0, b1, pv, ph
     cdef double fr, fc, t0, t1, dx, dy, r2, s
     cdef int* ci
@@ -60,18 +62,29 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
         raise ValueError("opcodes packed wrongly")
     if h <= 0 or w <= 0:
         return
-    # per opcode and column: the map's two columns and the weight (GainMap)
+    # per opcode: the columns on its lattice (jl, nj), and for a GainMap the map's two
+    # columns and the weight at each of them (no modulo in the pixel loop)
     ci = <int*>malloc(2 * n * w * sizeof(int) + 1)
     cf = <double*>malloc(n * w * sizeof(double) + 1)
-    if ci == NULL or cf == NULL:
+    jl = <Py_ssize_t*>malloc(n * w * sizeof(Py_ssize_t) + 1)
+    nj = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t) + 1)
+    if ci == NULL or cf == NULL or jl == NULL or nj == NULL:
         free(ci)
         free(cf)
+        free(jl)
+        free(nj)
         raise MemoryError()
     for q in range(n):
-        if kind[q] == 0:
-            for j in range(w):
-                _weights(<double>(c0 + j * cstep), W, par[q, 1], par[q, 3], <int>par[q, 5],
-                         &ci[2 * (q * w + j)], &ci[2 * (q * w + j) + 1], &cf[q * w + j])
+        m = 0
+        for j in range(w):
+            col = c0 + j * cstep
+            if kind[q] != 0 or _on(col, area[q, 1], area[q, 3], area[q, 5]):
+                jl[q * w + m] = j
+                if kind[q] == 0:
+                    _weights(<double>col, W, par[q, 1], par[q, 3], <int>par[q, 5],
+                             &ci[2 * (q * w + m)], &ci[2 * (q * w + m) + 1], &cf[q * w + m])
+                m = m + 1
+        nj[q] = m
     for i in prange(h, nogil=True, schedule="static"):
         row = r0 + i * rstep
         for j in range(w):
@@ -85,13 +98,11 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
                 ph = <int>p[5]
                 g = &gains[<Py_ssize_t>p[6]]
                 _weights(<double>row, H, p[0], p[2], pv, &a0, &a1, &fr)
-                for j in range(w):
-                    col = c0 + j * cstep
-                    if not _on(col, area[q, 1], area[q, 3], area[q, 5]):
-                        continue
-                    b0 = ci[2 * (q * w + j)]
-                    b1 = ci[2 * (q * w + j) + 1]
-                    fc = cf[q * w + j]
+                for t in range(nj[q]):
+                    j = jl[q * w + t]
+                    b0 = ci[2 * (q * w + t)]
+                    b1 = ci[2 * (q * w + t) + 1]
+                    fc = cf[q * w + t]
                     t0 = g[a0 * ph + b0] * (1.0 - fr) + g[a1 * ph + b0] * fr
                     t1 = g[a0 * ph + b1] * (1.0 - fr) + g[a1 * ph + b1] * fr
                     out[i, j] = out[i, j] * <float>(t0 * (1.0 - fc) + t1 * fc)
@@ -110,3 +121,5 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
             out[i, j] = x[i, j] * out[i, j]
     free(ci)
     free(cf)
+    free(jl)
+    free(nj)

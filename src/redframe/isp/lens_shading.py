@@ -260,14 +260,16 @@ def _binned_gains(ctx, plan, src) -> np.ndarray:
     packed = _pack(plan, H, W)
     ones = np.ones((H2, W2), np.float32)
     binned = np.empty((H2, W2, 3), np.float32)
+    g, s = np.empty((H2, W2), np.float32), np.empty((H2, W2), np.float32)
     for c in range(3):
         sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
-        g = None
-        for dy, dx in sites:
-            s = np.empty((H2, W2), np.float32)
-            _k.shade(ones, s, dy, 2, dx, 2, H, W, *packed)
-            g = s if g is None else g + s
-        binned[..., c] = g / np.float32(len(sites))
+        for k, (dy, dx) in enumerate(sites):
+            _k.shade(ones, g if k == 0 else s, dy, 2, dx, 2, H, W, *packed)
+            if k:
+                np.add(g, s, out=g)
+        if len(sites) > 1:
+            np.divide(g, np.float32(len(sites)), out=g)
+        binned[..., c] = g
     with plan._lock:
         plan._geometry[key] = binned
     return binned
