@@ -146,6 +146,26 @@ def test_cli_heic_hdr_decodes_to_our_rendition(tmp_path, window, window_dng):
     assert exif.get_ifd(0x8769)[0xA001] == 0xFFFF  # ColorSpace: uncalibrated (not sRGB)
 
 
+def test_cli_hdr_transfer_hlg(tmp_path, window, window_dng):
+    """`--hdr-transfer hlg` (recipe output.hdr_transfer) writes an HLG HEIC whose light is
+    our rendition, capped at HLG's 1000 cd/m^2 peak."""
+    out = tmp_path / "out"
+    r = _cli("develop", str(window_dng), "-o", str(out), "--hdr", "--format", "heic",
+             "--hdr-transfer", "hlg")
+    assert r.returncode == 0, r.stderr
+    codes, info = _read(out / "window.heic")
+    assert info["nclx_profile"]["transfer_characteristics"] == 18
+    scene, reg = window
+    hd = develop_hdr(scene, DevelopParams(output_bits=16), 3.0)
+    ours = _ours(hd.sdr.image, hd.gain, "srgb", "rec2020")
+    decoded = _light(codes, info["nclx_profile"])
+    keep = ours.max(axis=-1) < 0.9 * 1000.0 / 203.0  # below HLG's peak: not rescaled
+    err = _rel(decoded[keep], ours[keep])
+    assert np.median(err) < 0.01 and np.quantile(err, 0.99) < 0.05
+    bad = _cli("develop", str(window_dng), "-o", str(out), "--hdr", "--hdr-transfer", "log")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr and "Traceback" not in bad.stderr
+
+
 @pytest.mark.parametrize("space,transfer,nclx", [
     ("display-p3", "pq", (12, 16, 6)), ("srgb", "hlg", (9, 18, 9)),
     ("display-p3", "hlg", (12, 18, 6))])

@@ -308,10 +308,14 @@ def _add_develop_flags(p: argparse.ArgumentParser) -> None:
                    help="output colour space (default: srgb)")
     p.add_argument("--hdr", action="store_const", const=True, default=None,
                    help="also keep the highlights for HDR screens: an Ultra HDR JPEG (the "
-                        "SDR picture plus a gain map; see docs/hdr.md)")
+                        "SDR picture plus a gain map), a 10-bit BT.2100 HEIC or a 16-bit "
+                        "BT.2100 PNG; see docs/hdr.md")
     p.add_argument("--hdr-headroom", type=float, metavar="STOPS",
                    help="highlight headroom of the HDR rendition above SDR white, 1-6 stops "
                         "(default: 3, i.e. 8x)")
+    p.add_argument("--hdr-transfer", choices=["pq", "hlg"],
+                   help="transfer of an HDR HEIC/PNG: pq (default; SDR white at 203 cd/m2) or "
+                        "hlg")
     p.add_argument("--lens", choices=["auto", "off", "opcodes", "lensfun"],
                    help="lens corrections (vignetting, distortion, lateral CA): auto "
                         "(default) = the DNG's own opcode lists, else the lensfun database "
@@ -439,6 +443,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"--hdr-headroom must be between 1 and 6 stops, got "
                              f"{args.hdr_headroom:g}")
         output["hdr_headroom"] = args.hdr_headroom
+    if given("hdr_transfer"):
+        output["hdr_transfer"] = args.hdr_transfer
     if output:
         data["output"] = output
     frame = {key: getattr(args, key) for key in _FRAME_OPTIONS if given(key)}

@@ -97,10 +97,12 @@ class OutputRecipe:
     quality: int = param(92, lo=1, hi=100, doc="JPEG/HEIC quality")
     bit_depth: int | None = param(None, choices=(8, 16), optional=True,
                                   doc="bits per sample (none: 8 for JPEG/HEIC, 16 for TIFF/PNG)")
-    hdr: bool = param(False, doc="also an HDR rendition as a gain map (Ultra HDR JPEG; "
-                                 "docs/hdr.md)")
+    hdr: bool = param(False, doc="also the HDR rendition: an Ultra HDR JPEG (gain map), a "
+                                 "10-bit BT.2100 HEIC, a 16-bit BT.2100 PNG (docs/hdr.md)")
     hdr_headroom: float = param(3.0, lo=1.0, hi=6.0, unit="stops",
                                 doc="highlight headroom of the HDR rendition above SDR white")
+    hdr_transfer: str = param("pq", choices=("pq", "hlg"),
+                              doc="transfer of an HDR HEIC/PNG: BT.2100 PQ or HLG")
 
     def __post_init__(self) -> None:
         validate(self)

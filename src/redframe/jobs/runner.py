@@ -253,7 +253,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     gain_map = None if gain is None or fmt != "jpeg" else gain_map_for(
         image, gain, recipe.output.hdr_headroom)
     hdr_picture = None if gain is None or fmt not in ("heic", "png") else HdrPicture(
-        gain, recipe.output.hdr_headroom)
+        gain, recipe.output.hdr_headroom, recipe.output.hdr_transfer)
     out_meta = dataclasses.replace(meta, orientation=1, width=int(image.shape[1]),
                                    height=int(image.shape[0]))
     for target in (job.output, job.dng):
