@@ -22,6 +22,11 @@ the others the pixel is brought to the list's own domain first (list 2: levelled
 clips; redframe keeps scene light, and the highlight repair later treats a shaded-up value
 above a channel's clip level as clipped). On the binned image each channel's correction is
 the mean of its CFA sites' (exact for R and B, and for green when its two sites agree).
+
+Kernel: when every opcode is such a gain (the phone case), the mosaic is shaded in one
+compiled pass per strip (``_lens_shading.shade``: each gain per pixel as
+:func:`gain_map_values` computes it, no gain plane of the frame); otherwise the opcodes
+run here in NumPy, one by one.
 """
 
 from __future__ import annotations
