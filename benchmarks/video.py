@@ -17,7 +17,8 @@ and copying the audio:
    lut3d=...`` does), decoded and encoded by the same libraries.
 
 Prints wall times, real-time factors (clip duration / wall time), the ratio of 1 and 2 to
-3, and the CPU seconds of each way's best run (all threads, and the CLI's child process). The ffmpeg CLI is used too when it is on PATH. Cores: whatever the process may use
+3, and the CPU seconds of each way's best run (all threads, and the CLI's child process).
+The ffmpeg CLI is used too when it is on PATH. Cores: whatever the process may use
 (``taskset -c 0,1 python benchmarks/video.py`` for two).
 """
 
