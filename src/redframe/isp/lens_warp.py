@@ -42,6 +42,7 @@ import numpy as np
 
 from redframe.io import dng_opcodes as ops
 from redframe.isp import _lens_warp as _k
+from redframe.isp import compose
 from redframe.isp.lens import active_scale
 from redframe.isp.stage import Stage, is_raw
 
@@ -152,8 +153,6 @@ def _extent(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _strips(ctx) -> list[tuple[int, int]]:
     """The output rows of each strip of this develop (as :func:`redframe.isp.pipeline.develop`
     cuts the frame)."""
-    from redframe.isp import compose
-
     h = ctx.shape[0]
     grid = compose.strip_grid(ctx)
     rows = ctx.params.strip_rows if ctx.params.strip_rows > 0 else h
@@ -170,8 +169,6 @@ def _rows_needed(ctx) -> float:
     that does not fold attains these) and every 16th row between. With one strip (or a
     frame edge) nothing outside is read: the frame's edge rows are extended, as the whole
     frame's are."""
-    from redframe.isp import compose
-
     h = ctx.shape[0]
     strips = _strips(ctx)
     stages = compose.active_stages(ctx)
