@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+import redframe
+from redframe.looks import CubeLook, Look
+
 __all__ = ["cache_dir", "look_key", "load", "store", "code_version"]
 
 MAGIC = b"redframe-video-lut 1\n"
@@ -59,8 +62,6 @@ def cache_dir() -> Path | None:
 def code_version() -> str:
     """A digest of the code that bakes a LUT (see the module docstring); once a process."""
     if not _CODE:
-        import redframe
-
         h = hashlib.sha256(f"{redframe.__version__} numpy {np.__version__}".encode())
         root = Path(redframe.__file__).parent
         for pkg in ("looks", "isp", "color"):
@@ -77,8 +78,6 @@ def code_version() -> str:
 
 def look_key(look, kind: str, size: int, input: str, output: str) -> str | None:
     """The cache key of a bake, or None for a look this cache does not know how to name."""
-    from redframe.looks import CubeLook, Look
-
     h = hashlib.sha256(f"{kind} {size} {input} {output} {code_version()}\n".encode())
     if isinstance(look, Look):
         h.update(b"look\n" + repr(look.params).encode())
