@@ -31,24 +31,6 @@ cdef extern from *:
     const double RF_CUSP_LIGHT
 
 
-cdef inline bint lab_inside(double ll, double aa, double bb, const double* minv,
-                            const double* m, double tol) noexcept nogil:
-    """Is Oklab (ll, aa, bb) inside [0, 1]^3 of the space, within ``tol``?"""
-    cdef double l0 = minv[0] * ll + minv[1] * aa + minv[2] * bb
-    cdef double l1 = minv[3] * ll + minv[4] * aa + minv[5] * bb
-    cdef double l2 = minv[6] * ll + minv[7] * aa + minv[8] * bb
-    cdef double v
-    cdef int c
-    l0 = l0 * l0 * l0
-    l1 = l1 * l1 * l1
-    l2 = l2 * l2 * l2
-    for c in range(3):
-        v = m[3 * c] * l0 + m[3 * c + 1] * l1 + m[3 * c + 2] * l2
-        if v < -tol or v > 1.0 + tol:
-            return False
-    return True
-
-
 cdef inline double _violation(double t, const double* p, const double* q,
                               const double* m) noexcept nogil:
     """How far the line's point at ``t`` lies outside [0, 1]^3 (its largest excess over a
@@ -68,6 +50,18 @@ cdef inline double _violation(double t, const double* p, const double* q,
         if -v > worst:
             worst = -v
     return worst
+
+
+cdef inline bint lab_inside(double ll, double aa, double bb, const double* minv,
+                            const double* m, double tol) noexcept nogil:
+    """Is Oklab (ll, aa, bb) inside [0, 1]^3 of the space, within ``tol``?"""
+    cdef double p[3]
+    cdef double q[3]
+    cdef int c
+    for c in range(3):
+        p[c] = 0.0
+        q[c] = minv[3 * c] * ll + minv[3 * c + 1] * aa + minv[3 * c + 2] * bb
+    return _violation(1.0, p, q, m) <= tol
 
 
 cdef inline double boundary_t(double ll, double aa, double bb, double anchor, double t_max,
