@@ -42,21 +42,3 @@ def test_compiled_constants_tolerate_rounding_but_refuse_a_changed_value(monkeyp
     with pytest.raises(ImportError, match="FROM_LAB"):
         pixel._check_constants()
 
-
-def test_heap_is_warmed_only_for_one_file_developed_in_process(tmp_path):
-    from redframe import runtime
-
-    raw = tmp_path / "a.dng"
-    raw.write_bytes(b"\0" * 2_000_000)  # ~1 M pixels of 16 bits
-    other = tmp_path / "b.dng"
-    other.write_bytes(b"\0" * 10)
-    assert runtime.heap_estimate(["develop", str(raw), "-o", str(tmp_path)]) == 16_000_000
-    assert runtime.heap_estimate(["develop", str(raw), str(other), "-o", "x"]) == 0
-    assert runtime.heap_estimate(["develop", str(tmp_path), "-o", "x"]) == 0
-    assert runtime.heap_estimate(["info", str(raw)]) == 0
-    assert runtime.heap_estimate([]) == 0
-    thread = runtime.warm_heap(1 << 20)
-    if thread is not None:  # glibc
-        thread.join(5)
-        assert not thread.is_alive()
-    assert runtime.warm_heap(0) is None

@@ -12,8 +12,6 @@ from __future__ import annotations
 import sys
 from importlib.util import find_spec
 
-from redframe.runtime import heap_estimate, reuse_freed_memory, warm_heap
-
 #: the extension every build makes (redframe/_threads.pyx)
 PROBE = "redframe._threads"
 
@@ -25,8 +23,6 @@ def main() -> int:
     if find_spec(PROBE) is None:
         print(MISSING.format(probe=PROBE), file=sys.stderr)
         return 70
-    reuse_freed_memory()
-    warm_heap(heap_estimate(sys.argv[1:]))  # while the command line imports
     from redframe.cli import main as cli_main  # after the check, on purpose
 
     return finish(cli_main())
