@@ -72,7 +72,7 @@ cdef inline double boundary_t(double ll, double aa, double bb, double anchor, do
 
     The ITP method (Oliveira & Takahashi, ACM TOMS 47(1), 2020: interpolate, truncate,
     project) on the largest face excess, bracketed by [0, t_max]: as accurate as
-    ``iterations`` bisection steps and never more than one step slower, but each face's
+    ``iterations`` bisection steps and at most two steps more, but each face's
     excess is a cubic in t, so its interpolation converges in a few steps (8 evaluations on
     average on the lines the compression draws, 7 at the median; the develop's output
     transform spent most of its time in the 20 bisection steps before)."""
