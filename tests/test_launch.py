@@ -42,3 +42,26 @@ def test_compiled_constants_tolerate_rounding_but_refuse_a_changed_value(monkeyp
     with pytest.raises(ImportError, match="FROM_LAB"):
         pixel._check_constants()
 
+
+
+def test_finish_ends_the_process_as_a_normal_exit_would(tmp_path):
+    """launch.finish skips the interpreter's teardown but not what a normal exit does:
+    non-daemon threads are joined, exit functions run, streams flushed; the code is kept
+    (None is 0, as SystemExit(None))."""
+    marker = tmp_path / "thread.txt"
+    code = f"""
+import atexit, sys, threading, time
+from redframe.launch import finish
+atexit.register(lambda: print("exit hook ran"))
+def late():
+    time.sleep(0.2)
+    open({str(marker)!r}, "w").write("done")
+threading.Thread(target=late).start()
+sys.stdout.write("buffered ")
+finish(int(sys.argv[1]) if len(sys.argv) > 1 else None)
+"""
+    none = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert none.returncode == 0 and none.stdout == "buffered exit hook ran\n"
+    assert marker.read_text() == "done"
+    three = subprocess.run([sys.executable, "-c", code, "3"], capture_output=True, text=True)
+    assert three.returncode == 3

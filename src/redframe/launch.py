@@ -28,7 +28,7 @@ def main() -> int:
     return finish(cli_main())
 
 
-def finish(code: int) -> int:
+def finish(code: int | None) -> int:
     """End the process with ``code`` once the command is done, without the interpreter's
     own teardown: what a command writes is complete when it returns (atomic writes,
     fsynced), the other threads are joined and the exit functions run (temporary folders,
@@ -49,4 +49,4 @@ def finish(code: int) -> int:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(code if isinstance(code, int) else 1)
+    os._exit(0 if code is None else code if isinstance(code, int) else 1)  # as SystemExit
