@@ -54,3 +54,39 @@ def write_burst_dngs(sim, folder, stem: str = "frame") -> list[str]:
                   noise_profile=cal.noise_profile)
         paths.append(str(path))
     return paths
+
+
+# The HDR tests' scene (tests/test_hdr.py, tests/test_hdr_heic.py): a window 10 EV above
+# a dark room, as a 16-bit linear DNG.
+HDR_SHAPE = (192, 256)
+
+
+@pytest.fixture(scope="module")
+def window_dng(tmp_path_factory):
+    """A dark room and a bright window 10 EV apart (textured, +-20 %), as a 16-bit linear
+    DNG - what an HDR bracket merge delivers: the window far above SDR white."""
+    from redframe.io.dng import write_dng
+    from redframe.isp.exposure import RAW_EXPOSURE_EV
+    from redframe.sim.scenes import hdr_xyz
+    from redframe.sim.sensor import linear_camera_scene
+
+    xyz, _ = hdr_xyz(HDR_SHAPE, 10.0)
+    cam = linear_camera_scene(xyz)
+    top = 8.0  # scene value stored as the white level
+    data = np.clip(np.rint(cam.rgb / top * 65535), 0, 65535).astype(np.uint16)
+    cal = cam.calibration
+    path = tmp_path_factory.mktemp("hdr") / "window.dng"
+    write_dng(path, data, pattern=None, black_level=0.0, white_level=65535,
+              xyz_to_camera=cal.xyz_to_camera, as_shot_neutral=cal.as_shot_neutral,
+              meta=cam.meta, baseline_exposure=float(np.log2(top)) - RAW_EXPOSURE_EV)
+    return path
+
+
+@pytest.fixture(scope="module")
+def window(window_dng):
+    """(decoded window scene, its regions)."""
+    from redframe.io.decode import read_image
+    from redframe.sim.scenes import hdr_xyz
+
+    _, regions = hdr_xyz(HDR_SHAPE, 10.0)
+    return read_image(window_dng), regions

@@ -24,7 +24,6 @@ import pytest
 from PIL import Image
 
 from redframe.frame import frame_plan
-from redframe.io.decode import read_image
 from redframe.io.dng import write_dng
 from redframe.io.ultrahdr import (
     ISO_URN,
@@ -35,37 +34,11 @@ from redframe.io.ultrahdr import (
     read_ultrahdr,
     reconstruct,
 )
-from redframe.isp.exposure import RAW_EXPOSURE_EV
 from redframe.isp.hdr import decode_linear, develop_hdr, gain_table, hdr_rendition
 from redframe.isp.pipeline import DevelopParams, develop
 from redframe.jobs import Job, Recipe, merge_recipe, run_job
 from redframe.looks import get_look
 from redframe.sim.scenes import hdr_xyz
-from redframe.sim.sensor import linear_camera_scene
-
-SHAPE = (192, 256)
-
-
-@pytest.fixture(scope="module")
-def window_dng(tmp_path_factory):
-    """A dark room and a bright window 10 EV apart (textured, +-20 %), as a 16-bit linear
-    DNG - what an HDR bracket merge delivers: the window far above SDR white."""
-    xyz, _ = hdr_xyz(SHAPE, 10.0)
-    cam = linear_camera_scene(xyz)
-    top = 8.0  # scene value stored as the white level
-    data = np.clip(np.rint(cam.rgb / top * 65535), 0, 65535).astype(np.uint16)
-    cal = cam.calibration
-    path = tmp_path_factory.mktemp("hdr") / "window.dng"
-    write_dng(path, data, pattern=None, black_level=0.0, white_level=65535,
-              xyz_to_camera=cal.xyz_to_camera, as_shot_neutral=cal.as_shot_neutral,
-              meta=cam.meta, baseline_exposure=float(np.log2(top)) - RAW_EXPOSURE_EV)
-    return path
-
-
-@pytest.fixture(scope="module")
-def window(window_dng):
-    _, regions = hdr_xyz(SHAPE, 10.0)
-    return read_image(window_dng), regions
 
 
 def _cli(*args):

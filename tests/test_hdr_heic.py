@@ -16,8 +16,6 @@ through pillow-heif, reading the 10-bit samples and the nclx box back); ``--form
 from __future__ import annotations
 
 import struct
-import subprocess
-import sys
 from dataclasses import replace
 
 import cv2
@@ -25,6 +23,7 @@ import numpy as np
 import pillow_heif
 import pytest
 from PIL import Image
+from test_hdr import _cli, _rel
 
 from redframe.color.primaries import rgb_to_rgb_matrix
 from redframe.color.transfer import HLG_REFERENCE_WHITE, hlg_decode, pq_decode, srgb_decode
@@ -39,50 +38,13 @@ from redframe.io.bt2100 import (
     bt2100_signal,
     hdr_linear,
 )
-from redframe.io.decode import read_image
-from redframe.io.dng import write_dng
 from redframe.io.encode import write_image
 from redframe.io.metadata import Metadata
-from redframe.isp.exposure import RAW_EXPOSURE_EV
 from redframe.isp.hdr import develop_hdr
 from redframe.isp.pipeline import DevelopParams, develop
 from redframe.jobs import Job, Recipe, merge_recipe, run_job
-from redframe.sim.scenes import hdr_xyz
-from redframe.sim.sensor import linear_camera_scene
 
-SHAPE = (192, 256)
 PRIMARIES = {9: "rec2020", 12: "display-p3"}
-
-
-@pytest.fixture(scope="module")
-def window_dng(tmp_path_factory):
-    """A dark room and a bright window 10 EV apart, as a 16-bit linear DNG (test_hdr's)."""
-    xyz, _ = hdr_xyz(SHAPE, 10.0)
-    cam = linear_camera_scene(xyz)
-    top = 8.0
-    data = np.clip(np.rint(cam.rgb / top * 65535), 0, 65535).astype(np.uint16)
-    cal = cam.calibration
-    path = tmp_path_factory.mktemp("hdr_heic") / "window.dng"
-    write_dng(path, data, pattern=None, black_level=0.0, white_level=65535,
-              xyz_to_camera=cal.xyz_to_camera, as_shot_neutral=cal.as_shot_neutral,
-              meta=cam.meta, baseline_exposure=float(np.log2(top)) - RAW_EXPOSURE_EV)
-    return path
-
-
-@pytest.fixture(scope="module")
-def window(window_dng):
-    _, regions = hdr_xyz(SHAPE, 10.0)
-    return read_image(window_dng), regions
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "redframe", *args], capture_output=True,
-                          text=True, timeout=300)
-
-
-def _rel(a, b):
-    """Relative error in linear light (floor 1e-3 of SDR white)."""
-    return np.abs(a - b) / np.maximum(np.abs(b), 1e-3)
 
 
 def _read(path):
