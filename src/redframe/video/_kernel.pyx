@@ -84,6 +84,21 @@ cdef struct Codes:
     double inv_y, inv_c
 
 
+cdef Codes _codes(const float[::1] pin, const float[::1] pout):
+    """The code offsets and scales of ``pin`` / ``pout`` (see :func:`frame`)."""
+    cdef Codes k
+    k.yoff = pin[0]
+    k.coff = pin[2]
+    k.inv_y = 1.0 / pin[1]
+    k.inv_c = 1.0 / pin[3]
+    k.zoff = pout[0]
+    k.zsc = pout[1]
+    k.doff = pout[2]
+    k.dsc = pout[3]
+    k.top = pout[6]
+    return k
+
+
 cdef void _frame_row(Py_ssize_t bi, const code_in* yi, Py_ssize_t yi0, Py_ssize_t yi1,
                      const code_in* ui, Py_ssize_t ui0, Py_ssize_t ui1,
                      const code_in* vi, Py_ssize_t vi0, Py_ssize_t vi1,
@@ -135,7 +150,7 @@ def frame(const code_in[:, :] yi, const code_in[:, :] ui, const code_in[:, :] vi
     luma rounded per pixel, chroma the block's mean, rounded; chroma block rows in parallel.
     ``pin`` = (y off, y scale, c off, c scale, Kr, Kb), ``pout`` the same + max code."""
     cdef Coefs c = _coefs(pin, pout, n)
-    cdef Codes k
+    cdef Codes k = _codes(pin, pout)
     cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], h = yi.shape[0], w = yi.shape[1]
     cdef Py_ssize_t bi
     if hc == 0 or wc == 0 or h == 0 or w == 0:
@@ -143,15 +158,6 @@ def frame(const code_in[:, :] yi, const code_in[:, :] ui, const code_in[:, :] vi
     if vi.shape[0] < hc or vi.shape[1] < wc or uo.shape[0] < hc or uo.shape[1] < wc \
             or vo.shape[0] < hc or vo.shape[1] < wc or yo.shape[0] < h or yo.shape[1] < w:
         raise ValueError("output planes smaller than the input's")
-    k.yoff = pin[0]
-    k.coff = pin[2]
-    k.inv_y = 1.0 / pin[1]
-    k.inv_c = 1.0 / pin[3]
-    k.zoff = pout[0]
-    k.zsc = pout[1]
-    k.doff = pout[2]
-    k.dsc = pout[3]
-    k.top = pout[6]
     cdef const code_in* py = &yi[0, 0]
     cdef const code_in* pu = &ui[0, 0]
     cdef const code_in* pv = &vi[0, 0]
@@ -187,26 +193,12 @@ cdef void _table_cell(Py_ssize_t u, Py_ssize_t v, uint8_t* table, Coefs c, Codes
         e[3 * y + 2] = <uint8_t>_clamp(o.b * k.dsc + k.doff + <float>0.5, k.top)
 
 
-cdef Codes _table_codes(const float[::1] pin, const float[::1] pout):
-    cdef Codes k
-    k.yoff = pin[0]
-    k.coff = pin[2]
-    k.inv_y = 1.0 / pin[1]
-    k.inv_c = 1.0 / pin[3]
-    k.zoff = pout[0]
-    k.zsc = pout[1]
-    k.doff = pout[2]
-    k.dsc = pout[3]
-    k.top = pout[6]
-    return k
-
-
 def build_table8(uint8_t[:, :, :, ::1] table, const float[::1] lut, Py_ssize_t n,
                  const float[::1] pin, const float[::1] pout):
     """table[cb, cr, y] = (Y', Cb, Cr) output codes of the 8-bit input codes (y, cb, cr):
     :c:func:`_pixel` at all 2^24 inputs, each rounded (as :func:`frame` rounds luma)."""
     cdef Coefs c = _coefs(pin, pout, n)
-    cdef Codes k = _table_codes(pin, pout)
+    cdef Codes k = _codes(pin, pout)
     cdef Py_ssize_t u, v
     if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
             or table.shape[3] != 3:
@@ -230,7 +222,7 @@ def fill_table8(const uint8_t[:, :] ui, const uint8_t[:, :] vi, uint8_t[:, :, :,
     (a clip uses a few thousand of the 65536 chroma pairs); an entry is the same whether
     built here or by :func:`build_table8`. ``todo``: scratch of 65536 int32."""
     cdef Coefs c = _coefs(pin, pout, n)
-    cdef Codes k = _table_codes(pin, pout)
+    cdef Codes k = _codes(pin, pout)
     cdef Py_ssize_t hc = ui.shape[0], wc = ui.shape[1], bi, bj, t, m = 0, key
     if table.shape[0] != 256 or table.shape[1] != 256 or table.shape[2] != 256 \
             or table.shape[3] != 3:
