@@ -9,7 +9,9 @@ real command line, Dask, progress.
   ``--timeout-per-file``: those files reported failed (how, named), all others developed,
   exit code 1; ``redframe batch status`` says so; a rerun develops only those;
 - ``--scheduler local:2`` (a Dask LocalCluster), inputs and outputs as file:// URLs:
-  outputs bit-identical to the local pool's.
+  outputs bit-identical to the local pool's; a worker lost mid-task retried, then the file
+  reported; a file that hangs past ``--timeout-per-file`` reported failed, its worker
+  restarted, the others developed bit-identically.
 """
 
 from __future__ import annotations
@@ -216,6 +218,25 @@ def test_dask_retries_a_lost_worker_then_reports_the_file(batch, tmp_path):
     assert {d["status"] for d in by_name.values()} == {"ok"} and len(by_name) == N_FILES - 1
     for name in _complete_pictures(out):
         assert (out / name).read_bytes() == outputs[name]
+
+
+def test_dask_a_file_that_hangs_is_timed_out_and_the_batch_goes_on(batch, tmp_path):
+    src, outputs, _ = batch
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    run = crash_cli("p03.png=hang", "develop", str(src), "-o", str(out), "--scheduler",
+                    "local:2", "--timeout-per-file", "8", "--json")
+    took = time.monotonic() - t0
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    by_name = {Path(d["input"]).name: d for d in map(json.loads, run.stdout.splitlines())}
+    assert len(by_name) == N_FILES
+    assert "took longer than 8 s" in by_name.pop("p03.png")["error"]
+    assert {d["status"] for d in by_name.values()} == {"ok"}
+    assert _complete_pictures(out) == sorted(n for n in outputs if not n.startswith("p03"))
+    for name in _complete_pictures(out):
+        assert (out / name).read_bytes() == outputs[name]
+    assert took < 120  # not the hang's hour: the worker was restarted, the cluster closed
 
 
 def test_batch_flags_and_journals_that_are_not(tmp_path, batch, capsys):

@@ -48,7 +48,7 @@ def run_batch(jobs: Sequence[Job], *, workers: int = 1,
         on_finish = book.finished if book is not None else None
         if scheduler is not None:
             results = run_on_dask(todo, scheduler, on_start=on_start, on_finish=on_finish,
-                                  on_result=on_result, retries=retries)
+                                  on_result=on_result, retries=retries, timeout=timeout)
         else:
             results = run_jobs(todo, workers=workers, on_result=on_result, on_start=on_start,
                                on_finish=on_finish, timeout=timeout, isolate=isolate)

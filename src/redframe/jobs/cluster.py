@@ -15,12 +15,20 @@ A worker lost mid-task (killed, out of memory, its machine gone) has its task ru
 elsewhere by the scheduler, at most ``allowed-failures`` times (``--retries``, set for a
 LocalCluster; a running scheduler keeps its own ``distributed.scheduler.allowed-failures``);
 then the file is reported failed and the batch goes on.
+
+With ``--timeout-per-file S`` each task develops its file on a thread of its own and waits
+for it at most S seconds (the job travels pickled and is unpickled on that thread, so a
+file that hangs anywhere in the worker is caught); past that the task returns the file as
+failed (``took longer than S s``, as the local pool says) and this process has the
+worker's nanny restart it, which ends the hung develop with the worker process. The batch
+goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,7 +38,7 @@ from PIL import Image
 
 from redframe.errors import EXIT, UsageError
 from redframe.jobs import urls
-from redframe.jobs.pool import one_thread_per_file, watch_parent
+from redframe.jobs.pool import _timed_out_message, one_thread_per_file, watch_parent
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
 
@@ -80,6 +88,43 @@ def parse_scheduler(text: str) -> tuple[str, int | str]:
                      f"tcp://HOST:8786, not {text!r}")
 
 
+def _configure(parent: int | None) -> None:
+    global _configured
+    with _lock:
+        if not _configured:
+            if parent is not None:
+                watch_parent(parent)  # a kill -9 leaves no worker writing behind
+            _configured = True
+
+
+def _task_watched(pickled: bytes, source: str, parent: int | None, fresh: bool,
+                  timeout: float) -> tuple[JobResult, str | None]:
+    """:func:`_task` with ``--timeout-per-file``: (the result, None) or, when the file took
+    longer than ``timeout`` seconds, (it reported failed, this worker's address: the hung
+    thread cannot be stopped, so the client has the worker restarted)."""
+    _configure(parent)
+    box: list[Any] = []
+
+    def develop() -> None:
+        try:
+            box.append(_task(pickle.loads(pickled), parent, fresh))
+        except BaseException as exc:  # noqa: BLE001 - handed to the task's thread
+            box.append(exc)
+
+    thread = threading.Thread(target=develop, name="redframe-develop", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        from distributed import get_worker
+        return (JobResult(source=source, inputs=[source],
+                          error=_timed_out_message(source, timeout),
+                          exit_code=EXIT["internal"], seconds=timeout),
+                get_worker().address)
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0], None
+
+
 def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
     """What a Dask worker runs: the same settings as a local pool's worker, then the job.
 
@@ -87,13 +132,8 @@ def _task(job: Job, parent: int | None, fresh: bool) -> JobResult:
     again when the worker that holds its result is lost before the result is fetched; if
     that earlier run got as far as renaming the output into place (outputs appear only
     whole), the output is kept as it is, not written a second time."""
-    global _configured
     one_thread_per_file()  # in every task: the kernels' thread count is per thread, and Dask may
-    with _lock:            # run a task on a thread of its pool that it started afresh
-        if not _configured:
-            if parent is not None:
-                watch_parent(parent)  # a kill -9 leaves no worker writing behind
-            _configured = True
+    _configure(parent)     # run a task on a thread of its pool that it started afresh
     if fresh and not job.overwrite and urls.isfile(job.output) \
             and (job.dng is None or urls.isfile(job.dng)):
         return _already_written(job)
@@ -124,9 +164,10 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
                 on_start: Callable[[Job], None] | None = None,
                 on_finish: Callable[[Job, JobResult], None] | None = None,
                 on_result: Callable[[JobResult], None] | None = None,
-                retries: int = 2) -> list[JobResult]:
+                retries: int = 2, timeout: float | None = None) -> list[JobResult]:
     """Run ``jobs`` on the cluster at ``scheduler`` (``local:N`` or an address); the
-    results in the order they finished."""
+    results in the order they finished. ``timeout``: seconds a file may take before it is
+    reported failed and its worker restarted (None: no limit)."""
     try:  # the optional [cluster] extra, imported on use
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
@@ -142,11 +183,20 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
             if on_start:
                 on_start(job)
             fresh = not urls.exists(job.output)
-            futures[client.submit(_task, job, parent, fresh, pure=False)] = job
+            if timeout is None:
+                fut = client.submit(_task, job, parent, fresh, pure=False)
+            else:
+                fut = client.submit(_task_watched, pickle.dumps(job), job.inputs[0], parent,
+                                    fresh, float(timeout), pure=False)
+            futures[fut] = job
         for fut in as_completed(futures):
             job = futures.pop(fut)
             try:
                 result = fut.result()
+                if timeout is not None:
+                    result, hung = result
+                    if hung is not None:
+                        _restart(client, hung)
             except KilledWorker:
                 result = _lost(job, f"its worker was lost {int(retries) + 1} times "
                                     "(killed, out of memory or gone)")
@@ -159,6 +209,16 @@ def run_on_dask(jobs: Sequence[Job], scheduler: str, *,
             if on_result:
                 on_result(result)
     return results
+
+
+def _restart(client: Any, address: str) -> None:
+    """Have the nanny of the worker at ``address`` restart it (a thread in it hangs); a
+    worker without a nanny, or one that does not come back, is left to the scheduler."""
+    try:
+        client.restart_workers([address], timeout=30, raise_for_error=False)
+    except Exception as exc:  # noqa: BLE001 - the batch goes on without that worker
+        logging.getLogger(__name__).warning("could not restart the worker %s: %s",
+                                            address, exc)
 
 
 @contextmanager

@@ -168,10 +168,14 @@ def _crashed(job: Job, how: str) -> JobResult:
                      exit_code=EXIT["internal"])
 
 
+def _timed_out_message(source: str, seconds: float) -> str:
+    return (f"{source}: took longer than {seconds:g} s (--timeout-per-file): its worker "
+            f"was stopped; the other files go on")
+
+
 def _timed_out(job: Job, seconds: float) -> JobResult:
     return JobResult(source=job.inputs[0], inputs=list(job.inputs),
-                     error=f"{job.inputs[0]}: took longer than {seconds:g} s "
-                           f"(--timeout-per-file): its worker was stopped; the other files go on",
+                     error=_timed_out_message(job.inputs[0], seconds),
                      exit_code=EXIT["internal"], seconds=seconds)
 
 
