@@ -6,8 +6,8 @@ Writes synthetic DNGs with redframe's DNG writer (a dot grid through a WarpRecti
 with lateral CA; a flat field shaded by a 4-phase GainMap; a dot grid through lensfun's
 reverse model of a real lens), develops each with `redframe develop --lens off` and with
 the corrections, measures dot centres / uniformity, writes before/after crops to
-docs/img/lens_*.png and prints the numbers. ``--speed``: a 12 MP develop with and without
-the opcode corrections (best of 3 whole-process runs).
+docs/img/lens_*.png and prints the numbers. ``--speed [ARGS]``: runs benchmarks/lens.py [ARGS]
+(the 12 MP shaded DNG, ``--lens off`` vs ``auto`` interleaved) instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -173,31 +172,18 @@ def lensfun(tmp: Path) -> None:
     crop_png("lens_lensfun.png", imgs["off"], imgs["lensfun"], (0, 130, 0, 200))
 
 
-def speed(tmp: Path) -> None:
-    h, w = 3000, 4000
-    rng = np.random.default_rng(1)
-    base = cv2.resize(rng.random((60, 80)), (w, h), interpolation=cv2.INTER_CUBIC)
-    cam = np.clip(base, 0.02, 0.9)[..., None] * NEUTRAL * 0.6
-    gains = [ops.gain_map(np.linspace(1.0, 2.8, 13 * 17).reshape(13, 17),
-                          ops.AreaSpec(k // 2, k % 2, h, w, 0, 1, 2, 2)) for k in range(4)]
-    shade = np.ones((h, w)) / 1.6
-    path = write(tmp / "big.dng", cam, shade=shade, opcodes={2: gains, 3: [WARP]})
-    for flags in (("--lens", "off"), ("--lens", "auto"), ("--lens", "off"), ("--lens", "auto")):
-        best = 1e9
-        for _ in range(3):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "redframe", "develop", str(path), "-o",
-                            str(tmp / "big"), "--overwrite", *flags], check=True,
-                           capture_output=True)
-            best = min(best, time.perf_counter() - t)
-        print(f"12 MP develop {' '.join(flags)}: best of 3 {best:.2f} s")
+def speed() -> None:
+    """The benchmark's 12 MP shaded phone DNG (benchmarks/lens.py): one source for the
+    speed figure of docs/lens.md, not a second, unshaded copy of the scene."""
+    bench = Path(__file__).resolve().parent.parent / "benchmarks" / "lens.py"
+    subprocess.run([sys.executable, str(bench), *sys.argv[2:]], check=True)
 
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        if "--speed" in sys.argv:
-            speed(tmp)
+        if "--speed" in sys.argv[1:2]:
+            speed()
         else:
             dot_grid(tmp)
             flat_field(tmp)
