@@ -362,7 +362,8 @@ def _add_batch_flags(p: argparse.ArgumentParser) -> None:
                         "worker is lost (default: 2)")
     g.add_argument("--timeout-per-file", type=float, metavar="S",
                    help="stop a file's worker after S seconds (default: 300 with --jobs 2 or "
-                        "more; with --jobs 1, giving it runs the file in a worker process)")
+                        "more, none with --scheduler; with --jobs 1, giving it runs the file in a "
+                        "worker process)")
 
 
 def _add_frame_flags(p: argparse.ArgumentParser) -> None:
