@@ -11,7 +11,10 @@ its reference implementation: that is the ``reference`` engine.
 Strips: the frame is cut into horizontal strips; each is computed with ``pad`` extra rows
 on each side, the sum of the halos of the stages that run (:func:`strip_pad`), its first
 row aligned to the coarsest row grid any of them needs (:func:`strip_grid`), so a strip
-equals the same rows of the whole frame exactly.
+equals the same rows of the whole frame exactly. Before each stage (or kernel) the strip
+is cut to the rows the stages from there on read (the output rows widened by the sum of
+*their* halos, on their grid): a stage's halo rows are computed only by the stages before
+it, not carried through the rest of the list.
 """
 
 from __future__ import annotations
@@ -123,18 +126,47 @@ def _interleaved(x: np.ndarray, strip: Strip) -> np.ndarray:
     return x
 
 
+def _needs(stages: list[Stage], ctx: Context) -> tuple[list[int], list[int]]:
+    """Per position ``i`` of ``stages``: the rows of context stages ``i..`` need on each
+    side of the output rows (the sum of their halos) and the row grid they keep (lcm)."""
+    n = len(stages)
+    after, grids = [0] * (n + 1), [1] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        after[i] = after[i + 1] + stages[i].halo_rows(ctx)
+        grids[i] = math.lcm(grids[i + 1], int(stages[i].grid))
+    return after, grids
+
+
+def _trim(x: np.ndarray, strip: Strip, need: int, grid: int) -> np.ndarray:
+    """``x`` (rows ``[strip.a, strip.b)``) cut to the rows the remaining stages read: the
+    output rows widened by ``need`` on each side, both ends on ``grid`` (a stage that bins
+    rows, the denoiser, sees whole bins, as at the frame's own edges).
+    Each stage's halo is spent where it is used: after a stage with a wide halo (the lens
+    warp) the later stages compute only the rows *they* need, not the whole strip pad.
+    Interleaved data only (a kernel's planar hand-over carries its luma along: kept)."""
+    a = max(strip.a, (strip.y0 - need) // grid * grid)
+    b = min(strip.b, -(-(strip.y1 + need) // grid) * grid)
+    if (a == strip.a and b == strip.b) or strip.planar or strip.luma is not None:
+        return x
+    x = x[a - strip.a : b - strip.a]
+    strip.a, strip.b = a, b
+    return x
+
+
 def run(stages: list[Stage], ctx: Context, strip: Strip, x: np.ndarray | None = None,
         schedule: tuple = ()) -> np.ndarray | None:
     """Run ``stages`` (already filtered to the active ones) on rows ``[strip.a, strip.b)``:
     from the scene's own pixels, or from ``x``. Kernels of ``schedule`` take the runs of
     stages they cover; the rest run their reference ``apply``."""
-    rows = (strip.a, strip.b)
     if x is None:
         x = source_rows(ctx, strip.a, strip.b)
         strip.source = x
     names = [s.name for s in stages]
+    after, grids = _needs(stages, ctx)
     i = 0
     while i < len(stages):
+        x = _trim(x, strip, after[i], grids[i])
+        rows = (strip.a, strip.b)
         for kernel in schedule:
             cand: list[str] = []
             for name in names[i:]:
@@ -167,7 +199,7 @@ def render_strip(ctx: Context, y0: int, y1: int, pad: int, out: np.ndarray) -> N
     if x is None:
         return
     x = _interleaved(x, strip)
-    out[y0:y1] = x[y0 - a : y1 - a]
+    out[y0:y1] = x[y0 - strip.a : y1 - strip.a]  # (the strip may have been cut: its rows)
 
 
 def analyse(ctx: Context) -> None:
