@@ -2,7 +2,10 @@
 lens warp on remap's 1/32-pixel grid, and Keys' bicubic resampling at them.
 
 Positions are computed one output row at a time (all three planes, into per-thread scratch
-rows of fixed-point x, y), then each output pixel of each plane is read from a planar
+rows of fixed-point x, y): exactly per pixel, or (``step`` > 1) interpolated bilinearly
+from the exact positions at the nodes of a ``step``-pixel grid over the frame
+(:func:`dng_grid`; frame coordinates, so a strip and the whole frame interpolate alike;
+:func:`dng_grid_error` measures what that costs in accuracy); then each output pixel of each plane is read from a planar
 copy of the (H, W, 3) input (a plane's 4 taps of a row contiguous: one 4-wide vector) and
 written interleaved: no maps of the whole frame. The
 maps (:func:`dng_maps`, :func:`fixed_maps`) and the resampling from maps
@@ -33,6 +36,13 @@ cdef struct Warp:
     const double* tan  # (3, 2)
     const double* valid  # (3, 2)
     int w, h
+    # the positions on a coarse grid (step > 1): nodes at columns/rows 0, S, 2S, ... and
+    # the last column/row, (rows, 3 planes, x/y, gnx) source positions (see dng_grid);
+    # per output column its cell and the fraction across it
+    int step, gnx, gny
+    const double* grid
+    const int* gcol
+    const double* gfrac
 
 
 cdef inline int _fixed(double v, double lo, double hi) noexcept nogil:
@@ -40,85 +50,116 @@ cdef inline int _fixed(double v, double lo, double hi) noexcept nogil:
     return <int>floor(min(max(v, lo), hi) * 32.0 + 0.5)
 
 
-cdef inline void _store(const Warp* P, double dx, double dy, double r2, double ratio,
-                        double kt0, double kt1, int* ixp, int* iyp, int ya, double wmax,
-                        double hmax) noexcept nogil:
-    """The radial ``ratio`` at (dx, dy), the tangential terms, back to source pixels:
-    one position of :func:`_dng_row`, whichever radial model gave ``ratio``."""
-    cdef double ux = dx * ratio
-    cdef double uy = dy * ratio
-    if P.tangential:
-        uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
-        ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
-    cdef double ty = (P.cyp + P.R * uy) + 0.5
-    cdef double tx = (P.cxp + P.R * ux) + 0.5
-    if not P.unit:  # dividing by 1 changes nothing: skipped (two divisions per position)
-        ty = ty / P.sy
-        tx = tx / P.sx
-    iyp[0] = _fixed(ty - 0.5, -64.0, hmax) - ya
-    ixp[0] = _fixed(tx - 0.5, -64.0, wmax)
-
-
-cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
-                          int* ix, int* iy) noexcept nogil:
-    """Fixed-point source x, y (y relative to row ``a``) of output row ``row`` (frame
-    coordinates), planes R, G, B at ``ix[p * w + j]``: the DNG SDK's GetSrcPixelPosition."""
-    cdef Py_ssize_t j, w = P.w
-    cdef int p, k, nterms = P.nterms
-    cdef double yf, dy, xf, dx, r2, r, t, t2, ratio, lo, hi, rc, poly
+cdef inline void _exact_row(const Warp* P, double row, const double* cols, Py_ssize_t n,
+                            int p, double* X, double* Y) noexcept nogil:
+    """Source x, y (frame pixels, unrounded) of plane ``p`` at output row ``row`` and
+    columns ``cols[:n]`` (frame coordinates): the DNG SDK's GetSrcPixelPosition."""
+    cdef Py_ssize_t j
+    cdef int k, nterms = P.nterms
+    cdef double yf, dy, xf, dx, r2, r, t, t2, ratio, lo, hi, rc, poly, ux, uy, ty, tx
     cdef double kt0, kt1, c0, c1, c2, c3
-    cdef const double* cf
-    cdef double hmax = P.h + 64.0, wmax = P.w + 64.0
-    cdef int ya = <int>(32 * a)
+    cdef const double* cf = P.coef + p * P.ncoef
     yf = (row + 0.5) * P.sy - 0.5
     dy = (yf - P.cyp) * P.k
-    for p in range(3):
-        cf = P.coef + p * P.ncoef
-        lo = P.valid[2 * p]
-        hi = P.valid[2 * p + 1]
-        kt0 = P.tan[2 * p]
-        kt1 = P.tan[2 * p + 1]
+    lo = P.valid[2 * p]
+    hi = P.valid[2 * p + 1]
+    kt0 = P.tan[2 * p]
+    kt1 = P.tan[2 * p + 1]
+    c0 = cf[0]
+    c1 = cf[2] if P.ncoef > 2 else 0.0
+    c2 = cf[4] if P.ncoef > 4 else 0.0
+    c3 = cf[6] if P.ncoef > 6 else 0.0
+    for j in range(n):
+        xf = (cols[j] + 0.5) * P.sx - 0.5
+        dx = (xf - P.cxp) * P.k
+        r2 = min(dx * dx + dy * dy, 1.0)
         if P.fisheye:
-            for j in range(w):
-                xf = (j + 0.5) * P.sx - 0.5
-                dx = (xf - P.cxp) * P.k
-                r2 = min(dx * dx + dy * dy, 1.0)
-                if r2 < 1e-12:
-                    ratio = 1.0
-                else:
-                    r = sqrt(r2)
-                    t = atan(r)
-                    t2 = t * t
-                    ratio = t * (cf[0] + t2 * (cf[1] + t2 * (cf[2] + t2 * cf[3]))) / r
-                _store(P, dx, dy, r2, ratio, kt0, kt1, ix + p * w + j, iy + p * w + j, ya,
-                       wmax, hmax)
-        elif P.even:  # WarpRectilinear: kr0 + kr1 r^2 + kr2 r^4 + kr3 r^6
-            c0 = cf[0]
-            c1 = cf[2]
-            c2 = cf[4]
-            c3 = cf[6]
-            for j in range(w):
-                xf = (j + 0.5) * P.sx - 0.5
-                dx = (xf - P.cxp) * P.k
-                r2 = min(dx * dx + dy * dy, 1.0)
-                rc = min(max(r2, lo * lo), hi * hi)
-                poly = ((c3 * rc + c2) * rc + c1) * rc + c0
-                ratio = (1.0 / poly) if P.recip else poly
-                _store(P, dx, dy, r2, ratio, kt0, kt1, ix + p * w + j, iy + p * w + j, ya,
-                       wmax, hmax)
+            if r2 < 1e-12:
+                ratio = 1.0
+            else:
+                r = sqrt(r2)
+                t = atan(r)
+                t2 = t * t
+                ratio = t * (cf[0] + t2 * (cf[1] + t2 * (cf[2] + t2 * cf[3]))) / r
         else:
-            for j in range(w):
-                xf = (j + 0.5) * P.sx - 0.5
-                dx = (xf - P.cxp) * P.k
-                r2 = min(dx * dx + dy * dy, 1.0)
-                rc = min(max(r2, lo * lo), hi * hi)
+            rc = min(max(r2, lo * lo), hi * hi)
+            if P.even:  # WarpRectilinear: kr0 + kr1 r^2 + kr2 r^4 + kr3 r^6
+                poly = ((c3 * rc + c2) * rc + c1) * rc + c0
+            else:
                 r = sqrt(rc)
                 poly = cf[nterms - 1]
                 for k in range(nterms - 2, -1, -1):
                     poly = poly * r + cf[k]
-                ratio = (1.0 / poly) if P.recip else poly
-                _store(P, dx, dy, r2, ratio, kt0, kt1, ix + p * w + j, iy + p * w + j, ya,
-                       wmax, hmax)
+            ratio = (1.0 / poly) if P.recip else poly
+        ux = dx * ratio
+        uy = dy * ratio
+        if P.tangential:
+            uy = uy + (kt0 * (r2 + 2.0 * dy * dy) + 2.0 * kt1 * dx * dy)
+            ux = ux + (kt1 * (r2 + 2.0 * dx * dx) + 2.0 * kt0 * dx * dy)
+        ty = (P.cyp + P.R * uy) + 0.5
+        tx = (P.cxp + P.R * ux) + 0.5
+        if not P.unit:  # dividing by 1 changes nothing: skipped (two divisions per position)
+            ty = ty / P.sy
+            tx = tx / P.sx
+        X[j] = tx - 0.5
+        Y[j] = ty - 0.5
+
+
+cdef inline void _node_row(const Warp* P, Py_ssize_t row, double* N) noexcept nogil:
+    """The grid's positions along output row ``row`` at the node columns, (3, 2, gnx):
+    the two node rows around it interpolated linearly."""
+    cdef Py_ssize_t m, k, n = 6 * P.gnx
+    cdef double r0, r1, t
+    cdef const double* g0
+    cdef const double* g1
+    m = min(row // P.step, P.gny - 2)
+    r0 = m * P.step
+    r1 = min((m + 1) * P.step, P.h - 1)
+    t = (row - r0) / (r1 - r0)
+    g0 = P.grid + m * n
+    g1 = g0 + n
+    for k in range(n):
+        N[k] = g0[k] + t * (g1[k] - g0[k])
+
+
+cdef inline double _across(const Warp* P, const double* N, Py_ssize_t j) noexcept nogil:
+    """A node row's value (one plane's x or y, ``N``) at output column ``j``."""
+    cdef int k = P.gcol[j]
+    return N[k] + P.gfrac[j] * (N[k + 1] - N[k])
+
+
+cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
+                          int* ix, int* iy, double* scratch) noexcept nogil:
+    """Fixed-point source x, y (y relative to row ``a``) of output row ``row`` (frame
+    coordinates), planes R, G, B at ``ix[p * w + j]``: the DNG SDK's GetSrcPixelPosition,
+    per pixel (step 1) or interpolated bilinearly from the grid (``scratch``: 6 gnx, or
+    3 w doubles for step 1)."""
+    cdef Py_ssize_t j, w = P.w
+    cdef int p
+    cdef double hmax = P.h + 64.0, wmax = P.w + 64.0
+    cdef int ya = <int>(32 * a)
+    cdef double* X
+    cdef double* Y
+    cdef double* cols
+    if P.step > 1:
+        _node_row(P, row, scratch)
+        for p in range(3):
+            X = scratch + 2 * p * P.gnx
+            Y = X + P.gnx
+            for j in range(w):
+                ix[p * w + j] = _fixed(_across(P, X, j), -64.0, wmax)
+                iy[p * w + j] = _fixed(_across(P, Y, j), -64.0, hmax) - ya
+        return
+    X = scratch
+    Y = scratch + w
+    cols = scratch + 2 * w
+    for j in range(w):
+        cols[j] = <double>j
+    for p in range(3):
+        _exact_row(P, <double>row, cols, w, p, X, Y)
+        for j in range(w):
+            ix[p * w + j] = _fixed(X[j], -64.0, wmax)
+            iy[p * w + j] = _fixed(Y[j], -64.0, hmax) - ya
 
 
 cdef inline void _xy_row(const float* xy, Py_ssize_t w, int ya, double wmax, double hmax,
@@ -258,7 +299,9 @@ _TAB = _cubic_table()
 cdef int _set_warp(Warp* P, int w, int h, double sy, double sx, double cxp, double cyp,
                     double R, double scale, const double[:, ::1] coef, int nterms, bint even,
                     const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
-                    bint fisheye, bint tangential) except -1:
+                    bint fisheye, bint tangential, int step,
+                    const double[:, :, :, ::1] grid, const int[::1] gcol,
+                    const double[::1] gfrac) except -1:
     if coef.shape[0] != 3 or tan.shape[0] != 3 or valid.shape[0] != 3:
         raise ValueError("coef, tan and valid need one row per plane")
     if coef.shape[1] < (4 if fisheye else (7 if even else nterms)) or nterms < 1:
@@ -281,13 +324,34 @@ cdef int _set_warp(Warp* P, int w, int h, double sy, double sx, double cxp, doub
     P.tangential = tangential
     P.tan = &tan[0, 0]
     P.valid = &valid[0, 0]
+    P.step = step
+    P.gnx = 0
+    P.gny = 0
+    if step > 1:
+        if grid.shape[0] != (h - 2) // step + 2 or grid.shape[1] != 3 or grid.shape[2] != 2 \
+                or grid.shape[3] != (w - 2) // step + 2 or gcol.shape[0] != w \
+                or gfrac.shape[0] != w or h < 2 or w < 2:
+            raise ValueError("the position grid does not fit the frame and step")
+        P.gny = grid.shape[0]
+        P.gnx = grid.shape[3]
+        P.grid = &grid[0, 0, 0, 0]
+        P.gcol = &gcol[0]
+        P.gfrac = &gfrac[0]
     return 0
+
+
+cdef inline Py_ssize_t _scratch(int w) noexcept nogil:
+    """Bytes of one thread's scratch for :func:`_dng_row`: the fixed-point rows (6 w ints)
+    and its doubles (3 w: the exact path's x, y and columns; the grid's node row is
+    smaller)."""
+    return 6 * w * sizeof(int) + 3 * w * sizeof(double) + 64
 
 
 def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, double cxp,
              double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
              bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
-             bint fisheye, bint tangential, short[:, :, :, ::1] m1,
+             bint fisheye, bint tangential, int step, const double[:, :, :, ::1] grid,
+             const int[::1] gcol, const double[::1] gfrac, short[:, :, :, ::1] m1,
              unsigned short[:, :, ::1] m2):
     """Destination -> source for rows [a, b) of the frame being rendered, all planes, as
     :func:`redframe.isp.lens.dng_source` (the DNG SDK's GetSrcPixelPosition), written as
@@ -299,20 +363,20 @@ def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, dou
     cdef int failed = 0
     cdef int* iy = NULL
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential)
+              fisheye, tangential, step, grid, gcol, gfrac)
     if m1.shape[0] != 3 or m1.shape[1] != n or m1.shape[2] != w or m1.shape[3] != 2 \
             or m2.shape[0] != 3 or m2.shape[1] != n or m2.shape[2] != w:
         raise ValueError("maps of the wrong shape")
     if n <= 0 or w <= 0:
         return
     with nogil, parallel():
-        ix = <int*>malloc(6 * w * sizeof(int))
+        ix = <int*>malloc(_scratch(w))
         iy = ix + 3 * w
         for i in prange(n, schedule="static"):
             if ix == NULL:
                 failed += 1
             else:
-                _dng_row(&P, a, a + i, ix, iy)
+                _dng_row(&P, a, a + i, ix, iy, <double*>(ix + 6 * w))
                 _pack_row(ix, iy, w, &m1[0, i, 0, 0], &m1[1, i, 0, 0], &m1[2, i, 0, 0],
                           &m2[0, i, 0], &m2[1, i, 0], &m2[2, i, 0])
         free(ix)
@@ -323,7 +387,9 @@ def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, dou
 def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, double sx,
              double cxp, double cyp, double R, double scale, const double[:, ::1] coef,
              int nterms, bint even, const double[:, ::1] tan, const double[:, ::1] valid,
-             bint recip, bint fisheye, bint tangential, float[:, :, ::1] out):
+             bint recip, bint fisheye, bint tangential, int step,
+             const double[:, :, :, ::1] grid, const int[::1] gcol, const double[::1] gfrac,
+             float[:, :, ::1] out):
     """:func:`dng_maps` for rows [a, a + len(out)) and the bicubic read of ``x`` (whose row
     0 is frame row ``a``) at them, in one pass: ``out`` (rows, w, 3)."""
     cdef Warp P
@@ -336,19 +402,19 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
     cdef const float[:, :, ::1] xp = _planar(x)
     cdef const float* src = &xp[0, 0, 0]
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential)
+              fisheye, tangential, step, grid, gcol, gfrac)
     if out.shape[1] != w or out.shape[2] != 3 or x.shape[2] != 3:
         raise ValueError("out must be (rows, w, 3) and x (rows, W, 3)")
     if n <= 0 or w <= 0:
         return
     with nogil, parallel():
-        ix = <int*>malloc(6 * w * sizeof(int))
+        ix = <int*>malloc(_scratch(w))
         iy = ix + 3 * w
         for i in prange(n, schedule="static"):
             if ix == NULL:
                 failed += 1
             else:
-                _dng_row(&P, a, a + i, ix, iy)
+                _dng_row(&P, a, a + i, ix, iy, <double*>(ix + 6 * w))
                 _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
         free(ix)
     if failed:
@@ -455,7 +521,9 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
 def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, double cxp,
                double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
                bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
-               bint fisheye, bint tangential, double[::1] lo, double[::1] hi):
+               bint fisheye, bint tangential, int step, const double[:, :, :, ::1] grid,
+               const int[::1] gcol, const double[::1] gfrac, double[::1] lo,
+               double[::1] hi):
     """``lo[k]``, ``hi[k]``: the smallest and largest (source row - row) (frame rows, on the
     1/32 grid, over all planes and columns) of output row ``rows[k]``, as :func:`dng_maps`
     gives them: where the warp reads, for its halo, in one parallel pass (a call per row
@@ -467,19 +535,19 @@ def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, d
     cdef int failed = 0
     cdef int mn, mx, v
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential)
+              fisheye, tangential, step, grid, gcol, gfrac)
     if lo.shape[0] != n or hi.shape[0] != n:
         raise ValueError("lo and hi need one entry per row")
     if n <= 0 or w <= 0:
         return
     with nogil, parallel():
-        ix = <int*>malloc(6 * w * sizeof(int))
+        ix = <int*>malloc(_scratch(w))
         iy = ix + 3 * w
         for k in prange(n, schedule="static"):
             if ix == NULL:
                 failed += 1
             else:
-                _dng_row(&P, rows[k], rows[k], ix, iy)
+                _dng_row(&P, rows[k], rows[k], ix, iy, <double*>(ix + 6 * w))
                 mn = iy[0]
                 mx = iy[0]
                 for j in range(3 * w):
@@ -493,3 +561,92 @@ def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, d
         free(ix)
     if failed:
         raise MemoryError()
+
+
+def dng_grid(int w, int h, double sy, double sx, double cxp, double cyp, double R,
+             double scale, const double[:, ::1] coef, int nterms, bint even,
+             const double[:, ::1] tan, const double[:, ::1] valid, bint recip, bint fisheye,
+             bint tangential, int step):
+    """The warp's source positions (unrounded, exact) at the nodes of a ``step``-pixel grid
+    over the output frame: node columns 0, step, 2 step, ... and ``w - 1`` (rows alike),
+    as ``(grid (rows, 3, 2, cols) float64, column cell (w,) int32, column fraction (w,)
+    float64)``, the last three arguments of the kernels that take a grid."""
+    cdef Warp P
+    cdef Py_ssize_t m, gny, gnx
+    cdef int p
+    if step < 2 or w < 2 or h < 2:
+        raise ValueError("a grid needs step >= 2 and a frame of at least 2 x 2")
+    gny = (h - 2) // step + 2
+    gnx = (w - 2) // step + 2
+    _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
+              fisheye, tangential, 1, None, None, None)
+    grid_arr = np.empty((gny, 3, 2, gnx), np.float64)
+    cols_arr = np.minimum(np.arange(gnx) * step, w - 1).astype(np.float64)
+    rows_arr = np.minimum(np.arange(gny) * step, h - 1).astype(np.float64)
+    cdef double[:, :, :, ::1] g = grid_arr
+    cdef const double[::1] cols = cols_arr
+    cdef const double[::1] rows = rows_arr
+    for m in prange(gny, nogil=True, schedule="static"):
+        for p in range(3):
+            _exact_row(&P, rows[m], &cols[0], gnx, p, &g[m, p, 0, 0], &g[m, p, 1, 0])
+    j = np.arange(w)
+    gcol = np.minimum(j // step, gnx - 2)
+    frac = (j - cols_arr[gcol]) / (cols_arr[gcol + 1] - cols_arr[gcol])
+    return grid_arr, gcol.astype(np.int32), frac.astype(np.float64)
+
+
+def dng_grid_error(const Py_ssize_t[::1] rows, const Py_ssize_t[::1] cols, int w, int h,
+                   double sy, double sx, double cxp, double cyp, double R, double scale,
+                   const double[:, ::1] coef, int nterms, bint even, const double[:, ::1] tan,
+                   const double[:, ::1] valid, bint recip, bint fisheye, bint tangential,
+                   int step, const double[:, :, :, ::1] grid, const int[::1] gcol,
+                   const double[::1] gfrac):
+    """The largest distance (pixels, over planes) between the grid's interpolated source
+    position and the exact one at output pixels ``rows`` x ``cols``, per row (a float64
+    array), before either is rounded to the 1/32 grid."""
+    cdef Warp P
+    cdef Warp E
+    cdef Py_ssize_t i, j, n = rows.shape[0], nc = cols.shape[0]
+    cdef int p
+    cdef double* N = NULL
+    cdef double* X = NULL
+    cdef double* Y = NULL
+    cdef double* cf = NULL
+    cdef double ex, ey, d, worst
+    cdef int failed = 0
+    _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
+              fisheye, tangential, step, grid, gcol, gfrac)
+    if step < 2:
+        raise ValueError("no grid to measure (step 1 is exact)")
+    E = P
+    E.step = 1
+    err_arr = np.zeros(n, np.float64)
+    cdef double[::1] err = err_arr
+    if n <= 0 or nc <= 0:
+        return err_arr
+    with nogil, parallel():
+        N = <double*>malloc((6 * P.gnx + 3 * nc + 8) * sizeof(double))
+        X = N + 6 * P.gnx
+        Y = X + nc
+        cf = Y + nc
+        for i in prange(n, schedule="static"):
+            if N == NULL:
+                failed += 1
+            else:
+                for j in range(nc):
+                    cf[j] = <double>cols[j]
+                _node_row(&P, rows[i], N)
+                worst = 0.0
+                for p in range(3):
+                    _exact_row(&E, <double>rows[i], cf, nc, p, X, Y)
+                    for j in range(nc):
+                        ex = _across(&P, N + 2 * p * P.gnx, cols[j]) - X[j]
+                        ey = _across(&P, N + (2 * p + 1) * P.gnx, cols[j]) - Y[j]
+                        d = sqrt(ex * ex + ey * ey)
+                        if d > worst:
+                            worst = d
+                err[i] = worst
+        free(N)
+    if failed:
+        raise MemoryError()
+    return err_arr

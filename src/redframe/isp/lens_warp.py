@@ -21,6 +21,14 @@ than 1.25x (a strong fisheye) is noted as aliasing. With ``--lens-crop auto`` th
 destination is zoomed about the optical centre until no source position leaves the
 frame.
 
+Positions: the DNG warp's are evaluated exactly at the nodes of a 16-pixel grid over the
+output frame (and its last row and column) and interpolated bilinearly between them, when
+that is within 0.01 px of the exact positions (:data:`GRID_TOLERANCE`, measured per
+develop at every cell's centre and edge midpoints, :func:`grid_error`; the phone warp of
+docs/lens.md: 0.005 px); else an 8- or 4-pixel grid, else every position exactly. The
+radial models are smooth polynomials in ``r^2``: the bilinear error is ``step^2 / 8``
+times their second derivative. lensfun's positions come from lensfun, per pixel.
+
 Kernels: the positions and the resampling are compiled ahead of time in ``_lens_warp.pyx``
 (Cython + OpenMP, parallel over rows). The stage computes each output row's source
 positions (all planes) into per-thread rows and reads the bicubic from a planar copy of
@@ -49,6 +57,14 @@ from redframe.isp.stage import Stage, is_raw
 __all__ = ["STAGE", "source_maps", "remap_planes"]
 
 _SUB = 32.0  # OpenCV remap's sub-pixel grid (INTER_BITS = 5)
+#: the grids tried for the DNG warp's source positions, coarsest first (pixels between nodes)
+STEPS = (16, 8, 4)
+#: how far (pixels) interpolated positions may be from the exact ones (the 1/32 grid they
+#: are rounded to is 0.031 px)
+GRID_TOLERANCE = 0.01
+_NO_GRID = np.zeros((1, 3, 2, 1))
+_NO_COL = np.zeros(1, np.int32)
+_NO_FRAC = np.zeros(1)
 _REACH = 3  # rows the bicubic kernel reads beyond the source position, with rounding
 
 
@@ -81,11 +97,50 @@ def _positions(ctx, a: int, b: int):
         cxp, cyp = op.cx * W, op.cy * H
         R = math.hypot(max(cxp, W - cxp), max(cyp, H - cyp))
         coef, nterms, even, tan, valid, recip, fisheye = _warp_arrays(op)
-        return "dng", (w, h, float(sy), float(sx), float(cxp), float(cyp), float(R),
-                       float(plan.scale), coef, nterms, even, tan, valid, recip, fisheye,
-                       bool(ctx.params.lens.distortion))
+        warp = (w, h, float(sy), float(sx), float(cxp), float(cyp), float(R),
+                float(plan.scale), coef, nterms, even, tan, valid, recip, fisheye,
+                bool(ctx.params.lens.distortion))
+        return "dng", warp + _grid(plan, warp)
     xy = plan.geometry((h, w)).coords(a, b)  # (rows, w, 3, 2): x, y
     return "xy", np.ascontiguousarray(xy, np.float32)
+
+
+def grid_error(warp: tuple, step: int, grid: tuple) -> float:
+    """The largest distance (pixels) between the positions interpolated from ``grid``
+    (:func:`_lens_warp.dng_grid` of ``warp`` at ``step``) and the exact ones, over every
+    cell's centre and the midpoints of its edges (where a smooth field's bilinear error
+    peaks) of every plane."""
+    w, h = warp[0], warp[1]
+
+    def probes(n: int) -> np.ndarray:
+        nodes = np.minimum(np.arange((n - 2) // step + 2) * step, n - 1)
+        return np.unique(np.concatenate([nodes, (nodes[:-1] + nodes[1:]) // 2]))
+
+    err = _k.dng_grid_error(probes(h), probes(w), *warp, step, *grid)
+    return float(err.max()) if err.size else 0.0
+
+
+def _grid(plan, warp: tuple) -> tuple:
+    """(step, grid, column cell, column fraction): the coarsest grid of :data:`STEPS` whose
+    interpolated positions are within :data:`GRID_TOLERANCE` of the exact ones
+    (:func:`grid_error`), made once per frame size; step 1 (every position exact) when
+    none is."""
+    key = ("grid", warp[:2], warp[2:4], warp[7])
+    with plan._lock:
+        if key in plan._geometry:
+            return plan._geometry[key]
+    w, h = warp[0], warp[1]
+    value = (1, _NO_GRID, _NO_COL, _NO_FRAC)
+    for step in STEPS:
+        if w < 2 * step or h < 2 * step:
+            continue
+        grid = _k.dng_grid(*warp, step)
+        if grid_error(warp, step, grid) <= GRID_TOLERANCE:
+            value = (step, *grid)
+            break
+    with plan._lock:
+        plan._geometry[key] = value
+    return value
 
 
 def source_maps(ctx, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
