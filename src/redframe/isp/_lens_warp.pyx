@@ -389,9 +389,10 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
              int nterms, bint even, const double[:, ::1] tan, const double[:, ::1] valid,
              bint recip, bint fisheye, bint tangential, int step,
              const double[:, :, :, ::1] grid, const int[::1] gcol, const double[::1] gfrac,
-             float[:, :, ::1] out):
-    """:func:`dng_maps` for rows [a, a + len(out)) and the bicubic read of ``x`` (whose row
-    0 is frame row ``a``) at them, in one pass: ``out`` (rows, w, 3)."""
+             float[:, :, ::1] out, Py_ssize_t r0=-1):
+    """:func:`dng_maps` for rows [r0, r0 + len(out)) (default ``r0 = a``) and the bicubic
+    read of ``x`` (whose row 0 is frame row ``a``) at them, in one pass: ``out``
+    (rows, w, 3)."""
     cdef Warp P
     cdef Py_ssize_t i, n = out.shape[0]
     cdef int* ix = NULL
@@ -405,6 +406,8 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
               fisheye, tangential, step, grid, gcol, gfrac)
     if out.shape[1] != w or out.shape[2] != 3 or x.shape[2] != 3:
         raise ValueError("out must be (rows, w, 3) and x (rows, W, 3)")
+    if r0 < 0:
+        r0 = a
     if n <= 0 or w <= 0:
         return
     with nogil, parallel():
@@ -414,7 +417,7 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
             if ix == NULL:
                 failed += 1
             else:
-                _dng_row(&P, a, a + i, ix, iy, <double*>(ix + 6 * w))
+                _dng_row(&P, a, r0 + i, ix, iy, <double*>(ix + 6 * w))
                 _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
         free(ix)
     if failed:

@@ -174,18 +174,28 @@ def remap_planes(x: np.ndarray, m1: np.ndarray, m2: np.ndarray) -> np.ndarray:
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
-    """Rows near a strip's edge whose sources lie outside it read replicated rows; they
-    are within the halo, which the composer discards. (Positions and resampling in one
-    pass: what :func:`remap_planes` of :func:`source_maps` computes.)"""
+    """Rows within the halo of a strip's inner edge (where the frame goes on) are not
+    resampled: the stage's output is right only ``halo`` rows inside such an edge (what a
+    halo says), so those rows repeat the nearest resampled row, and the composer cuts them
+    before the next stage. (Positions and resampling in one pass: what
+    :func:`remap_planes` of :func:`source_maps` computes.)"""
     a, b = rows
     h, w = ctx.shape
     x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty((b - a, w, 3), np.float32)
-    kind, args = _positions(ctx, a, b)
+    halo = STAGE.halo_rows(ctx)
+    c0 = a + halo if a > 0 else a
+    c1 = b - halo if b < h else b
+    if c1 <= c0:
+        c0, c1 = a, b
+    kind, args = _positions(ctx, c0, c1)
+    part = out[c0 - a : c1 - a]
     if kind == "dng":
-        _k.dng_warp(x, a, *args, out)
+        _k.dng_warp(x, a, *args, part, c0)
     else:
-        _k.fixed_warp(x, args, a, w, h, out)
+        _k.fixed_warp(x, args, a, w, h, part)
+    out[: c0 - a] = out[c0 - a]
+    out[c1 - a :] = out[c1 - a - 1]
     return out
 
 
