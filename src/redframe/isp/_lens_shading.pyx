@@ -15,7 +15,7 @@ pitch, col pitch); ``par`` GainMap: (origin v, origin h, spacing v, spacing h, p
 points h, offset of its gains in ``gains``), vignette: (cx px, cy px, R, k0..k4).
 """
 
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.math cimport floor
 from libc.stdlib cimport free, malloc
 
@@ -52,6 +52,9 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     cdef double fr, fc, t0, t1, dx, dy, r2, s
     cdef int* ci
     cdef double* cf
+    cdef double* mr = NULL
+    cdef Py_ssize_t mrow
+    cdef int failed = 0
     cdef const double* g
     cdef const double* p
     if out.shape[0] != h or out.shape[1] != w:
@@ -64,6 +67,10 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
         return
     # per opcode: the columns on its lattice (jl, nj), and for a GainMap the map's two
     # columns and the weight at each of them (no modulo in the pixel loop)
+    mrow = 1
+    for q in range(n):
+        if kind[q] == 0:
+            mrow = max(mrow, <Py_ssize_t>par[q, 5])
     ci = <int*>malloc(2 * n * w * sizeof(int) + 1)
     cf = <double*>malloc(n * w * sizeof(double) + 1)
     jl = <Py_ssize_t*>malloc(n * w * sizeof(Py_ssize_t) + 1)
@@ -85,40 +92,54 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
                              &ci[2 * (q * w + m)], &ci[2 * (q * w + m) + 1], &cf[q * w + m])
                 m = m + 1
         nj[q] = m
-    for i in prange(h, nogil=True, schedule="static"):
-        row = r0 + i * rstep
-        for j in range(w):
-            out[i, j] = 1.0
-        for q in range(n):
-            p = &par[q, 0]
-            if kind[q] == 0:
-                if not _on(row, area[q, 0], area[q, 2], area[q, 4]):
-                    continue
-                pv = <int>p[4]
-                ph = <int>p[5]
-                g = &gains[<Py_ssize_t>p[6]]
-                _weights(<double>row, H, p[0], p[2], pv, &a0, &a1, &fr)
-                for t in range(nj[q]):
-                    j = jl[q * w + t]
-                    b0 = ci[2 * (q * w + t)]
-                    b1 = ci[2 * (q * w + t) + 1]
-                    fc = cf[q * w + t]
-                    t0 = g[a0 * ph + b0] * (1.0 - fr) + g[a1 * ph + b0] * fr
-                    t1 = g[a0 * ph + b1] * (1.0 - fr) + g[a1 * ph + b1] * fr
-                    out[i, j] = out[i, j] * <float>(t0 * (1.0 - fc) + t1 * fc)
-            else:
-                dy = (<double>row + 0.5 - p[1]) / p[2]
-                for j in range(w):
-                    dx = (<double>(c0 + j * cstep) + 0.5 - p[0]) / p[2]
-                    r2 = dx * dx + dy * dy
-                    s = r2 * (p[7] + 0.0)
-                    s = r2 * (p[6] + s)
-                    s = r2 * (p[5] + s)
-                    s = r2 * (p[4] + s)
-                    s = r2 * (p[3] + s)
-                    out[i, j] = out[i, j] * <float>(1.0 + s)
-        for j in range(w):
-            out[i, j] = x[i, j] * out[i, j]
+    with nogil, parallel():
+        # per thread: the map interpolated along y at this row, once per row and opcode
+        # (as gain_map_values takes it: rows first, then columns)
+        mr = <double*>malloc(mrow * sizeof(double))
+        for i in prange(h, schedule="static"):
+            if mr == NULL:
+                failed += 1
+                continue
+            row = r0 + i * rstep
+            for j in range(w):
+                out[i, j] = 1.0
+            for q in range(n):
+                p = &par[q, 0]
+                if kind[q] == 0:
+                    if not _on(row, area[q, 0], area[q, 2], area[q, 4]):
+                        continue
+                    pv = <int>p[4]
+                    ph = <int>p[5]
+                    g = &gains[<Py_ssize_t>p[6]]
+                    _weights(<double>row, H, p[0], p[2], pv, &a0, &a1, &fr)
+                    for t in range(ph):
+                        mr[t] = g[a0 * ph + t] * (1.0 - fr) + g[a1 * ph + t] * fr
+                    for t in range(nj[q]):
+                        j = jl[q * w + t]
+                        b0 = ci[2 * (q * w + t)]
+                        b1 = ci[2 * (q * w + t) + 1]
+                        fc = cf[q * w + t]
+                        out[i, j] = out[i, j] * <float>(mr[b0] * (1.0 - fc) + mr[b1] * fc)
+                else:
+                    dy = (<double>row + 0.5 - p[1]) / p[2]
+                    for j in range(w):
+                        dx = (<double>(c0 + j * cstep) + 0.5 - p[0]) / p[2]
+                        r2 = dx * dx + dy * dy
+                        s = r2 * (p[7] + 0.0)
+                        s = r2 * (p[6] + s)
+                        s = r2 * (p[5] + s)
+                        s = r2 * (p[4] + s)
+                        s = r2 * (p[3] + s)
+                        out[i, j] = out[i, j] * <float>(1.0 + s)
+            for j in range(w):
+                out[i, j] = x[i, j] * out[i, j]
+        free(mr)
+    if failed:
+        free(ci)
+        free(cf)
+        free(jl)
+        free(nj)
+        raise MemoryError()
     free(ci)
     free(cf)
     free(jl)
