@@ -27,7 +27,7 @@ import numpy as np
 
 from redframe.color import LUMA_REC2020
 from redframe.isp.compose import crop_through
-from redframe.isp.filters import guided_coefficients, guided_coefficients_shared, weighted_sum
+from redframe.isp.filters import box, guided_coefficients, guided_coefficients_shared, weighted_sum
 from redframe.isp.pixel import denoise_np, signed_sqrt_np
 from redframe.isp.stage import Stage, is_raw
 from redframe.params import param, validate
@@ -96,6 +96,24 @@ def bin2x2(image: np.ndarray) -> np.ndarray:
     return padded.reshape(hp // 2, 2, wp // 2, 2, -1).mean(axis=(1, 3), dtype=np.float32)
 
 
+def guide_share(z: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
+    """How much of the signal the luma guide carries, per window of ``radius``: the mean
+    of ``|y|`` over the mean of ``sum_c w_c |z_c|`` (Rec.2020 luma weights ``w``), in
+    [0, 1]. It is exactly 1 wherever no channel is negative (every colour inside the
+    working gamut); it falls toward 0 for a saturated light outside it, whose negative
+    channel's signed square root cancels the others in ``y`` (a deep-blue LED through a
+    camera matrix: ``y`` 0.0008 beside a blue ``z`` of 0.68). There the chroma model's
+    slope on luma (``d = a y + b``, ``a`` near ``d / y``) is ill-conditioned: it multiplied
+    the demosaic's detail in ``y`` by +-20 into chroma, and the squared-back light stepped
+    up and down by 4 % between neighbouring samples of a smooth ramp (the LED ramps' L*
+    drops of 0.4-0.75). Shrinking the slope by this share leaves such windows a plain
+    chroma mean (the guide cannot place an edge there anyway)."""
+    share = box(np.abs(y), radius)
+    total = box(weighted_sum(np.abs(z), LUMA_REC2020), radius)
+    return np.where(total > share, share / np.maximum(total, np.float32(1e-30)),
+                    np.float32(1.0)).astype(np.float32)
+
+
 def denoise_coefficients(z_low: np.ndarray, sigma: float, luma_radius: int = 1):
     """Guided-filter coefficients for the three chroma differences and for luma, fitted on
     downsampled copies (fast guided filter, He & Sun 2015): luma on the 2x-binned image
@@ -121,7 +139,8 @@ def denoise_coefficients(z_low: np.ndarray, sigma: float, luma_radius: int = 1):
     hq, wq = (hl + 1) // 2, (wl + 1) // 2
     z_q = cv2.resize(z_low, (wq, hq), interpolation=cv2.INTER_AREA)
     y_q = weighted_sum(z_q, LUMA_REC2020)
-    a_q, b_q = guided_coefficients_shared(y_q, z_q - y_q[..., None], 2, (1.5 * sigma) ** 2)
+    a_q, b_q = guided_coefficients_shared(y_q, z_q - y_q[..., None], 2, (1.5 * sigma) ** 2,
+                                          slope_scale=guide_share(z_q, y_q, 2))
     for k in range(3):  # straight into the planes (cv2 writes into contiguous views)
         cv2.resize(np.ascontiguousarray(a_q[..., k]), (wl, hl), dst=a[k],
                    interpolation=cv2.INTER_LINEAR)

@@ -37,9 +37,12 @@ def guided_coefficients(guide: np.ndarray, src: np.ndarray, radius: int, eps: fl
     return a[..., 0], b[..., 0]
 
 
-def guided_coefficients_shared(guide: np.ndarray, src: np.ndarray, radius: int, eps: float):
+def guided_coefficients_shared(guide: np.ndarray, src: np.ndarray, radius: int, eps: float,
+                               slope_scale: np.ndarray | None = None):
     """:func:`guided_coefficients` for the C channels of ``src`` (H, W, C) with one guide
-    (H, W): the guide's mean and variance are computed once. Returns (a, b), (H, W, C)."""
+    (H, W): the guide's mean and variance are computed once. Returns (a, b), (H, W, C).
+    ``slope_scale`` (H, W) in [0, 1], if given, shrinks each window's slope ``a`` (its
+    intercept follows, so the window's mean is kept): 0 makes the window a plain mean."""
     guide = guide.astype(np.float32, copy=False)
     src = np.ascontiguousarray(src, dtype=np.float32)
     mean_i = box(guide, radius)
@@ -47,6 +50,8 @@ def guided_coefficients_shared(guide: np.ndarray, src: np.ndarray, radius: int, 
     mean_p = box(src, radius).reshape(src.shape)
     cov_ip = box(src * guide[..., None], radius).reshape(src.shape) - mean_i[..., None] * mean_p
     a = cov_ip / (var_i + np.float32(eps))[..., None]
+    if slope_scale is not None:
+        a *= np.asarray(slope_scale, np.float32)[..., None]
     b = mean_p - a * mean_i[..., None]
     return box(a, radius).reshape(src.shape), box(b, radius).reshape(src.shape)
 
