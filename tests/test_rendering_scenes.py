@@ -21,12 +21,17 @@ import pytest
 import rawpy
 import tifffile
 
+from redframe.color import LUMA_REC2020
 from redframe.color.gamut import boundary_chroma, cusp
+from redframe.io.decode import read_image
 from redframe.io.dng import write_dng
+from redframe.isp.compose import crop_through
+from redframe.isp.denoise import denoise, resolve
 from redframe.isp.fused import highlights_matrix
 from redframe.isp.highlights import neutral_start, reconstruct_highlights
 from redframe.isp.local_tone import MAX_KEY_LIFT, bound_lift
 from redframe.jobs.recipe import Recipe, merge_recipe
+from redframe.isp.pipeline import DevelopParams, prepare
 from redframe.jobs.runner import Job, execute
 from redframe.looks import get_look
 from redframe.sim.sensor import NIKON_D65_MATRIX, SensorModel, simulate_raw
@@ -146,6 +151,33 @@ def light_cusp_ramp(lab: np.ndarray, look, space: str, where) -> None:
     assert chroma >= 0.95 * boundary_chroma(ok[0], hue, inner), where + (ok,)
     if space == "srgb":
         assert ok[0] >= 0.6 * cusp(hue, space)[0], where + (ok,)
+
+
+@pytest.mark.parametrize("matrix", list(MATRICES))
+def test_the_denoiser_keeps_a_saturated_lights_ramp(tmp_path, matrix):
+    """The deep-blue LED lies outside the working gamut (its Rec.2020 green is negative),
+    so the denoiser's guide, the luma of the signed square roots, nearly cancels there
+    (0.0008 beside a blue of 0.68). The noise-free Bayer ramp through the denoiser keeps
+    every sample's luminance within 0.3 L* of what it was (0.08-0.19 measured): while the
+    chroma model's slope on that guide multiplied the demosaic's detail into chroma, it
+    moved samples by 2.2-4.0 L*, up and down between neighbours, and the local tone map
+    turned the flat spots into drops of 0.4-0.75 L* (see :func:`denoise_coefficients`'s
+    ``guide_share``)."""
+    dng = tmp_path / "blue.dng"
+    ramp_dng(dng, LEDS["blue"], MATRICES[matrix], linear=False)
+    scene = read_image(str(dng))
+    ctx = prepare(scene, DevelopParams())
+    plan = ctx.plan
+    assert resolve(ctx.params.denoise, scene.meta.iso, plan.sigma)[1] > 0  # chroma on
+    light = crop_through(ctx, "denoise", size=1024)  # the whole ramp, up to the denoiser
+    out = denoise(light, ctx.params.denoise, scene.meta.iso, plan.sigma, plan.denoise_bias)
+
+    def lightness(x):
+        y = x[8:16, : N * 4].reshape(8, N, 4, 3)[:, :, 1:3].mean(axis=(0, 2)) @ LUMA_REC2020
+        return colour.colorimetry.lightness_CIE1976(100 * np.maximum(y, 0))
+
+    moved = np.abs(lightness(out) - lightness(light))
+    assert moved.max() <= 0.3, (int(np.argmax(moved)), float(moved.max()))
 
 
 @pytest.mark.parametrize("engine", ["reference", "fused"])
