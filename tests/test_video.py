@@ -237,6 +237,38 @@ def test_lut_and_video_share_the_input_table(tmp_path):
     assert np.abs(table - ref).max() < 1e-5
 
 
+@pytest.mark.parametrize("fails", ["kernel", "ffmpeg"])
+def test_a_failure_on_the_writer_thread_reaches_the_caller(tmp_path, monkeypatch, fails):
+    """The look and the encoder run on the writer thread (transcode._Writer): an error there
+    is raised in the caller (an encoder's FFmpeg error as the output's, not as damage in
+    the input), the thread ends and nothing is left in the output folder."""
+    import errno
+    import threading
+
+    src = tmp_path / "clip.mp4"
+    make_clip(src, width=160, height=90, seconds=0.4)
+    real, calls = transcode_mod.apply_lut_yuv, []
+
+    def failing(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 5:
+            if fails == "kernel":
+                raise RuntimeError("kernel failed")
+            # as the encoder or the muxer raises it (InvalidDataError: also the demuxer's)
+            raise av.error.InvalidDataError(errno.EINVAL, "encoder failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transcode_mod, "apply_lut_yuv", failing)
+    out = tmp_path / "out"
+    error = RuntimeError if fails == "kernel" else transcode_mod.OutputError
+    with pytest.raises(error, match="kernel failed" if fails == "kernel" else "cannot encode"):
+        transcode(str(src), str(out / "clip.mp4"), VideoSettings(), look=get_look("authentic"))
+    assert set(calls) == {"redframe-video-writer"}  # the frames were developed there
+    assert len(calls) == 5  # and none after the failure
+    assert not any(t.name == "redframe-video-writer" for t in threading.enumerate())
+    assert list(out.iterdir()) == []
+
+
 def _bad_inputs(d: Path, good: Path) -> dict[str, Path]:
     data = good.read_bytes()
     files = {"truncated": d / "truncated.mp4", "random": d / "random.mp4",
