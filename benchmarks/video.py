@@ -16,8 +16,9 @@ and copying the audio:
    exported .cube (FFmpeg converts Y'CbCr to RGB and back around it, as ``ffmpeg -vf
    lut3d=...`` does), decoded and encoded by the same libraries.
 
-Prints wall times, real-time factors (clip duration / wall time), the ratio of 1 and 2 to
-3, and the CPU seconds of each way's best run (all threads, and the CLI's child process).
+Prints each way's best and median wall time over the interleaved rounds, its real-time
+factors (clip duration / wall time), its ratio to 3 (best to best, median to median), and
+the CPU seconds of its best run (all threads, and the CLI's child process).
 The ffmpeg CLI is used too when it is on PATH. Cores: whatever the process may use
 (``taskset -c 0,1 python benchmarks/video.py`` for two).
 """
@@ -28,6 +29,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,7 +113,8 @@ def main() -> int:
     ap.add_argument("--look", default="authentic")
     ap.add_argument("--preset", default="veryfast")
     ap.add_argument("--crf", type=int, default=18)
-    ap.add_argument("--repeat", type=int, default=3, help="best of N for each way")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="interleaved rounds (best and median of N for each way)")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,15 +160,21 @@ def main() -> int:
                  f"lut3d=file={cube}:interp=tetrahedral", "-c:v", "libx264", "-preset",
                  args.preset, "-crf", str(args.crf), "-c:a", "copy",
                  str(Path(tmp) / "cli.mp4")], check=True)
-        for _ in range(args.repeat):  # interleaved, best of N: the machine is shared
+        for _ in range(args.repeat):  # interleaved rounds: the machine is shared
             for name, fn in ways.items():
                 seconds, used = timed(fn)
-                if seconds < results.get(name, float("inf")):
-                    results[name], cpu[name] = seconds, used
-        ref = results["FFmpeg lut3d (PyAV filter graph)"]
-        for name, seconds in results.items():
-            print(f"{name:<41} {seconds:6.2f} s  real-time x{duration / seconds:5.2f}  "
-                  f"ratio to lut3d {seconds / ref:4.2f}  CPU {cpu[name]:5.2f} s")
+                results.setdefault(name, []).append(seconds)
+                if seconds <= min(results[name]):
+                    cpu[name] = used
+        best = {name: min(r) for name, r in results.items()}
+        median = {name: statistics.median(r) for name, r in results.items()}
+        lut3d = "FFmpeg lut3d (PyAV filter graph)"
+        print(f"{'best / median of ' + str(args.repeat):<41} {'wall s':>11}  "
+              f"{'real-time x':>11}  {'ratio to lut3d':>14}  CPU s (best)")
+        for name in results:
+            b, m = best[name], median[name]
+            print(f"{name:<41} {b:5.2f} {m:5.2f}  {duration / b:5.2f} {duration / m:5.2f}  "
+                  f"{b / best[lut3d]:6.2f} {m / median[lut3d]:6.2f}  {cpu[name]:5.2f}")
     return 0
 
 
