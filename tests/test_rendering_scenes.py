@@ -29,7 +29,7 @@ from redframe.isp.compose import crop_through
 from redframe.isp.denoise import denoise, resolve
 from redframe.isp.fused import highlights_matrix
 from redframe.isp.highlights import neutral_start, reconstruct_highlights
-from redframe.isp.local_tone import MAX_KEY_LIFT, bound_lift
+from redframe.isp.local_tone import MAX_KEY_LIFT, MIN_OUTPUT_SLOPE, bound_lift, bound_slope
 from redframe.jobs.recipe import Recipe, merge_recipe
 from redframe.isp.pipeline import DevelopParams, prepare
 from redframe.jobs.runner import Job, execute
@@ -228,6 +228,30 @@ def test_a_low_key_scene_is_not_lifted_into_daylight():
     assert np.median(log_y + bounded) <= np.log2(0.18) + 1e-6
     assert np.all(bounded[:200] == -1.0)  # the lamp's compression kept
     assert np.log2(np.mean(np.exp2(log_y + gain)) / mean0) > 3  # unbounded: daylight
+
+
+def test_the_local_tone_maps_gain_keeps_a_brighter_patch_brighter():
+    """Per pixel the local tone map is a tone curve of the pixel's own luminance, output
+    log2 = (1 + a) log2 Y + b with the model (a, b) of its position: a slope a <= -1 (a
+    least-squares overshoot at an edge) would render a brighter patch darker than a dimmer
+    one in the same place. bound_slope holds 1 + a >= MIN_OUTPUT_SLOPE, keeping the gain at
+    the window's mean; a model already within it is returned as it is."""
+    log_y = np.tile(np.linspace(-8.0, 2.0, 64, dtype=np.float32), (8, 1))
+    a = np.where(np.arange(64) % 9 == 4, np.float32(-1.3), np.float32(-0.4)) + 0 * log_y
+    b = np.full_like(log_y, 0.5)
+    a2, b2 = bound_slope(log_y, a, b, 2)
+    patch = np.linspace(-10.0, 4.0, 57, dtype=np.float32)[:, None, None]  # a patch's log2 Y
+    before = np.diff(patch + a * patch + b, axis=0)
+    after = np.diff(patch + a2 * patch + b2, axis=0)
+    assert np.any(before < 0)  # unbounded: brighter patches rendered darker where a = -1.3
+    assert np.all(after >= 0.999 * MIN_OUTPUT_SLOPE * np.diff(patch, axis=0))
+    np.testing.assert_array_equal(a2[a > -0.9], a[a > -0.9])  # elsewhere untouched
+    np.testing.assert_array_equal(b2[a > -0.9], b[a > -0.9])
+    at = (4, 13)  # a bounded window: its gain at its mean log luminance is kept
+    mean = np.mean(log_y[2:7, 11:16])
+    assert a2[at] * mean + b2[at] == pytest.approx(a[at] * mean + b[at], abs=1e-4)
+    fine = np.full_like(log_y, -0.5)
+    assert bound_slope(log_y, fine, b, 2)[0] is fine
 
 
 def low_key_xyz(h: int = 600, w: int = 900, seed: int = 4) -> np.ndarray:

@@ -10,6 +10,18 @@ computed at low resolution and brought back to full resolution through the guide
 filter's local linear model of gain against log luminance (He & Sun 2015), which keeps
 strong edges free of halos.
 
+Order of luminances: per pixel the output is ``Y * 2^(a log2 Y + b)``, a tone curve of the
+pixel's own luminance whose log-log slope is ``1 + a``; it keeps brighter light brighter
+(the monotonicity every global tone curve is held to, e.g. the non-negative node slopes
+of Mantiuk, Daly & Kerofsky 2008, "Display adaptive tone mapping", ACM TOG 27(3)) while
+``1 + a > 0``. The fit gives ``a`` near ``compression - 1`` (> -1) where the base layer
+follows the luminance and near 0 on texture, but a least-squares slope may overshoot at
+an edge, so :func:`bound_slope` holds ``1 + a >= MIN_OUTPUT_SLOPE``. (Measured on the
+saturated-LED ramps of issue 12: ``a`` >= -0.26, so no ramp is changed by the bound; their
+remaining L* drops come from elsewhere: ``docs/pipeline.md``.) Across a frame the gain
+also varies with position (``b``), as a local operator's must: a sample may render darker
+than a dimmer one next to a darker neighbourhood.
+
 The gain model is fitted once, on the analysis preview's luminance; its strength is
 ``tone.local`` times the look's ``local_tone_mapping`` (how much of it the look wants:
 ``neutral`` wants none). Off without the tone curve (colorimetric renders).
@@ -22,7 +34,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from redframe.isp.filters import guided_coefficients, resize
+from redframe.isp.filters import box, guided_coefficients, resize
 from redframe.isp.stage import Stage, is_raw
 from redframe.isp.tone import ToneParams, luminance
 
@@ -33,6 +45,8 @@ __all__ = [
     "noise_floor",
     "bound_lift",
     "base_layer",
+    "bound_slope",
+    "MIN_OUTPUT_SLOPE",
     "MAX_KEY_LIFT",
     "strength",
     "local_tone_map_prepare",
@@ -71,6 +85,11 @@ BASE_SIGMA = 1.5
 #: Linear display level the noise floor may be lifted to (sRGB ~7/255): shadows come up,
 #: their noise does not become grey speckle.
 NOISE_DISPLAY = 0.002
+
+#: The least log-log slope of a pixel's output against its own luminance, ``1 + a`` of the
+#: gain model (module docstring): above 0, a brighter patch in the same neighbourhood stays
+#: brighter.
+MIN_OUTPUT_SLOPE = 0.1
 
 #: The most the local tone map may raise the scene's mean luminance, in EV: a night or
 #: indoor scene keeps its mood ("less noise, not daylight"; ``--auto-exposure`` is the way
@@ -124,7 +143,22 @@ def local_tone_map_prepare(
     # model the gain as a local linear function of log luminance, fine radius
     fine = max(1, radius // 3)
     a, b = guided_coefficients(log_y, gain.astype(np.float32), fine, eps=0.05)
+    a, b = bound_slope(log_y, a, b, fine)
     return LocalToneMap(a, b, full_shape, compression, base_range, floor, max_gain)
+
+
+def bound_slope(log_y: np.ndarray, a: np.ndarray, b: np.ndarray,
+                radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """The gain model ``(a, b)`` (log2 gain = a log2 Y + b, fitted over windows of
+    ``radius`` on ``log_y``) with ``a >= MIN_OUTPUT_SLOPE - 1``: the output's log-log slope
+    against the pixel's own luminance stays positive (module docstring). Where ``a`` is
+    raised, ``b`` moves so that the gain at the window's mean log luminance is unchanged."""
+    least = np.float32(MIN_OUTPUT_SLOPE - 1.0)
+    low = a < least
+    if not np.any(low):
+        return a, b
+    mean = box(log_y, radius)
+    return np.maximum(a, least), np.where(low, b + (a - least) * mean, b).astype(np.float32)
 
 
 def base_layer(log_y: np.ndarray, radius: int, sigma: float = BASE_SIGMA) -> np.ndarray:
