@@ -21,6 +21,7 @@ of the pool and Dask are compared byte for byte.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import shutil
@@ -61,17 +62,50 @@ def run(src: str, out: str, flags: list[str] | None) -> dict:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
         proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu, peak = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+        for orphan in reap_orphans():  # a LocalCluster's fork server and its workers
+            cpu += orphan.ru_utime + orphan.ru_stime
+            peak = max(peak, orphan.ru_maxrss)
         stdout.seek(0)
         stderr.seek(0)
         if proc.returncode != 0:
             raise SystemExit(f"{flags}: exit {proc.returncode}\n{stderr.read()}")
         lines = stdout.read().splitlines()
-    m = {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
-         "peak_rss": usage.ru_maxrss * 1024}
+    m = {"wall_s": wall, "cpu_s": cpu, "peak_rss": peak * 1024}
     if flags is not None:
         last = json.loads(lines[-1])
         m.update(batch_s=last["progress"]["elapsed_s"], mp_per_s=last["progress"]["mp_per_s"])
     return m
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Have the processes a command leaves orphaned reparented to this one (Linux), so that
+    :func:`reap_orphans` can count them: ``--scheduler local:N``'s workers are children of
+    multiprocessing's fork server, which the command starts and which exits after it."""
+    try:
+        return ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(wait_s: float = 10.0) -> list:
+    """The resource usage of every descendant left after the command exited, each waited
+    for (a fork server's usage includes the workers it reaped)."""
+    usages = []
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.02)
+            continue
+        usages.append(usage)
+    return usages
 
 
 def main() -> int:
@@ -83,6 +117,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", choices=list(CONFIGS),
                         help="measure only these (no ratios)")
     args = parser.parse_args()
+    become_subreaper()
     width, height = (int(v) for v in args.size.lower().split("x"))
     tmp = tempfile.mkdtemp()
     src = os.path.join(tmp, "in")

@@ -53,3 +53,25 @@ def test_local_cluster_workers_reuse_freed_buffers_and_do_not_sample():
     assert faults[0] > 50, faults
     assert max(faults[1:]) <= faults[0] // 20, faults
     assert samples == 0
+
+
+def _parent_and_arenas() -> tuple[int, str | None]:
+    import os
+
+    return os.getppid(), os.environ.get("MALLOC_ARENA_MAX")
+
+
+def test_local_cluster_workers_are_forked_with_the_pipeline_loaded():
+    """redframe.runtime.start_fork_server: the workers come from the fork server (not
+    spawned by a nanny in this process), with the develop pipeline imported before their
+    first task and the fork server's environment."""
+    import os
+
+    expr = "'redframe.jobs.runner' in __import__('sys').modules"
+    with connect("local:1") as (client, _):
+        # a builtin as the first task: unpickling it imports nothing of redframe
+        loaded = client.submit(eval, expr, pure=False).result()
+        parent, arenas = client.submit(_parent_and_arenas, pure=False).result()
+    assert loaded
+    assert parent != os.getpid()
+    assert arenas == "1"

@@ -65,3 +65,14 @@ finish(int(sys.argv[1]) if len(sys.argv) > 1 else None)
     assert marker.read_text() == "done"
     three = subprocess.run([sys.executable, "-c", code, "3"], capture_output=True, text=True)
     assert three.returncode == 3
+
+
+def test_the_fork_server_starts_first_only_for_a_local_cluster():
+    from redframe.launch import starts_local_cluster
+
+    assert starts_local_cluster(["develop", "a.dng", "-o", "out", "--scheduler", "local:2"])
+    assert starts_local_cluster(["develop", "a.dng", "--scheduler=local:4"])
+    assert not starts_local_cluster(["develop", "a.dng", "--scheduler", "tcp://h:8786"])
+    assert not starts_local_cluster(["develop", "a.dng", "--jobs", "2"])
+    assert not starts_local_cluster(["develop", "--", "--scheduler", "local:2"])
+    assert not starts_local_cluster(["develop", "a.dng", "--scheduler"])

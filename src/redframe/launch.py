@@ -3,8 +3,10 @@
 It checks that the compiled kernels (Cython + OpenMP, built by ``pip install``; see
 setup.py) are importable before it imports the command line: a checkout run without an
 install, or an install whose build was skipped, gets one line that says how to build them
-instead of an ImportError traceback from deep inside a develop. When the command is done
-the process ends without the interpreter's teardown (:func:`finish`).
+instead of an ImportError traceback from deep inside a develop. A command that will start a
+LocalCluster (``--scheduler local:N``) has the fork server its workers come from started
+first, so that its imports overlap the command line's (:func:`starts_local_cluster`). When
+the command is done the process ends without the interpreter's teardown (:func:`finish`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,27 @@ def main() -> int:
     if find_spec(PROBE) is None:
         print(MISSING.format(probe=PROBE), file=sys.stderr)
         return 70
+    if starts_local_cluster(sys.argv[1:]):
+        from redframe.runtime import start_fork_server
+
+        start_fork_server()
     from redframe.cli import main as cli_main  # after the check, on purpose
 
     return finish(cli_main())
+
+
+def starts_local_cluster(argv: list[str]) -> bool:
+    """Whether ``argv`` asks for ``--scheduler local:N`` as written out (an abbreviated
+    option is still honoured by the command line: its fork server then starts when the
+    cluster does, a little later)."""
+    for k, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        if arg.startswith("--scheduler=local:"):
+            return True
+        if arg == "--scheduler" and k + 1 < len(argv) and argv[k + 1].startswith("local:"):
+            return True
+    return False
 
 
 def finish(code: int | None) -> int:

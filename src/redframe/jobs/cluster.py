@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,6 +42,7 @@ from redframe.jobs import urls
 from redframe.jobs.pool import _timed_out_message, one_thread_per_file, watch_parent
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
+from redframe.runtime import start_fork_server
 
 __all__ = ["parse_scheduler", "run_on_dask", "connect", "LOCAL", "LOCAL_CONFIG"]
 
@@ -51,20 +53,24 @@ LOCAL = "local:"
 #: workers on 2 cores (docs/scale.md): the workers' 10 ms stack sampler, work stealing and
 #: the active memory manager (one file per worker thread, small results: nothing to steal
 #: or move), the 20 ms event-loop tick and the 0.5 s system monitor; together 3.5 -> 1.7
-#: CPU seconds outside the tasks in the workers and 1.4 -> 0.7 in this process. And
-#: MALLOC_ARENA_MAX=1: a Dask task runs on a thread of the worker's pool, and glibc gives
-#: such a thread its own malloc arena, whose heaps cannot hold a 12 MP develop's large
-#: buffers: each was mapped fresh and given back per file (18k page faults, ~0.15 s of a
-#: 1.3 s file); with the one main arena the freed buffers are reused, as in the local pool
-#: (:func:`redframe.runtime.reuse_freed_memory`). A cluster started by hand takes the same
-#: settings from its workers' environment (docs/scale.md).
+#: CPU seconds outside the tasks in the workers and 1.4 -> 0.7 in this process. The
+#: workers are forked from a fork server that has imported distributed and the develop
+#: pipeline once (:func:`redframe.runtime.start_fork_server`, which says what it saves),
+#: with MALLOC_ARENA_MAX=1 in its environment: a Dask task runs on a thread of the
+#: worker's pool, and glibc gives such a thread its own malloc arena, whose heaps cannot
+#: hold a 12 MP develop's large buffers: each was mapped fresh and given back per file
+#: (18k page faults, ~0.15 s of a 1.3 s file); with the one main arena the freed buffers
+#: are reused, as in the local pool (:func:`redframe.runtime.reuse_freed_memory`). A
+#: cluster started by hand takes the same settings from its workers' environment
+#: (docs/scale.md).
 LOCAL_CONFIG = {
     "distributed.worker.profile.enabled": False,
     "distributed.scheduler.work-stealing": False,
     "distributed.scheduler.active-memory-manager.start": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
-    "distributed.nanny.pre-spawn-environ.MALLOC_ARENA_MAX": 1,
+    "distributed.worker.multiprocessing-method": "spawn" if sys.platform == "win32"
+                                                 else "forkserver",
 }
 
 _configured = False
@@ -243,6 +249,7 @@ def connect(scheduler: str, retries: int = 2) -> Iterator[tuple[Any, int | None]
                           **(LOCAL_CONFIG if kind == "local" else {})}):
         try:
             if kind == "local":
+                start_fork_server()  # started already by the `redframe` command
                 cluster = LocalCluster(n_workers=int(where), threads_per_worker=1,
                                        processes=True, memory_limit=0,
                                        dashboard_address=None, silence_logs=logging.CRITICAL)
