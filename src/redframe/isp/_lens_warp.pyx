@@ -37,12 +37,9 @@ cdef struct Warp:
     const double* valid  # (3, 2)
     int w, h
     # the positions on a coarse grid (step > 1): nodes at columns/rows 0, S, 2S, ... and
-    # the last column/row, (rows, 3 planes, x/y, gnx) source positions (see dng_grid);
-    # per output column its cell and the fraction across it
+    # the last column/row, (rows, 3 planes, x/y, gnx) source positions (see dng_grid)
     int step, gnx, gny
     const double* grid
-    const int* gcol
-    const double* gfrac
 
 
 cdef inline int _fixed(double v, double lo, double hi) noexcept nogil:
@@ -122,10 +119,31 @@ cdef inline void _node_row(const Warp* P, Py_ssize_t row, double* N) noexcept no
         N[k] = g0[k] + t * (g1[k] - g0[k])
 
 
-cdef inline double _across(const Warp* P, const double* N, Py_ssize_t j) noexcept nogil:
-    """A node row's value (one plane's x or y, ``N``) at output column ``j``."""
-    cdef int k = P.gcol[j]
-    return N[k] + P.gfrac[j] * (N[k + 1] - N[k])
+cdef inline double _across(const Warp* P, const double* N, Py_ssize_t k, double t) noexcept nogil:
+    """A node row's value (one plane's x or y, ``N``) ``t`` pixels into cell ``k``: the
+    nodes' linear interpolation (the row path evaluates it cell by cell)."""
+    cdef Py_ssize_t c0 = k * P.step, c1 = min(c0 + P.step, P.w - 1)
+    return N[k] + t * ((N[k + 1] - N[k]) / (c1 - c0))
+
+
+cdef inline void _cells_fixed(const Warp* P, const double* N, double hi, int ofs,
+                              int* out) noexcept nogil:
+    """``out[j]`` = the fixed-point position (1/32 px, limited to [-64, hi], less ``ofs``)
+    of a node row's value at every column ``j``, a cell at a time (no floor: positions
+    are >= -64 px, so truncation of ``v * 32 + 2048.5`` is the rounding of ``_fixed``)."""
+    cdef Py_ssize_t k, j, c0, c1, last = P.gnx - 2
+    cdef double v, d, x
+    for k in range(P.gnx - 1):
+        c0 = k * P.step
+        c1 = min(c0 + P.step, P.w - 1)
+        v = N[k]
+        d = (N[k + 1] - N[k]) / (c1 - c0)
+        if k == last:
+            c1 = c1 + 1  # the frame's last column is the last cell's end node
+        for j in range(c0, c1):
+            x = v + (j - c0) * d
+            x = min(max(x, -64.0), hi)
+            out[j] = <int>(x * 32.0 + 2048.5) - 2048 - ofs
 
 
 cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
@@ -145,10 +163,8 @@ cdef inline void _dng_row(const Warp* P, Py_ssize_t a, Py_ssize_t row,
         _node_row(P, row, scratch)
         for p in range(3):
             X = scratch + 2 * p * P.gnx
-            Y = X + P.gnx
-            for j in range(w):
-                ix[p * w + j] = _fixed(_across(P, X, j), -64.0, wmax)
-                iy[p * w + j] = _fixed(_across(P, Y, j), -64.0, hmax) - ya
+            _cells_fixed(P, X, wmax, 0, ix + p * w)
+            _cells_fixed(P, X + P.gnx, hmax, ya, iy + p * w)
         return
     X = scratch
     Y = scratch + w
@@ -300,8 +316,7 @@ cdef int _set_warp(Warp* P, int w, int h, double sy, double sx, double cxp, doub
                     double R, double scale, const double[:, ::1] coef, int nterms, bint even,
                     const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
                     bint fisheye, bint tangential, int step,
-                    const double[:, :, :, ::1] grid, const int[::1] gcol,
-                    const double[::1] gfrac) except -1:
+                    const double[:, :, :, ::1] grid) except -1:
     if coef.shape[0] != 3 or tan.shape[0] != 3 or valid.shape[0] != 3:
         raise ValueError("coef, tan and valid need one row per plane")
     if coef.shape[1] < (4 if fisheye else (7 if even else nterms)) or nterms < 1:
@@ -329,14 +344,11 @@ cdef int _set_warp(Warp* P, int w, int h, double sy, double sx, double cxp, doub
     P.gny = 0
     if step > 1:
         if grid.shape[0] != (h - 2) // step + 2 or grid.shape[1] != 3 or grid.shape[2] != 2 \
-                or grid.shape[3] != (w - 2) // step + 2 or gcol.shape[0] != w \
-                or gfrac.shape[0] != w or h < 2 or w < 2:
+                or grid.shape[3] != (w - 2) // step + 2 or h < 2 or w < 2:
             raise ValueError("the position grid does not fit the frame and step")
         P.gny = grid.shape[0]
         P.gnx = grid.shape[3]
         P.grid = &grid[0, 0, 0, 0]
-        P.gcol = &gcol[0]
-        P.gfrac = &gfrac[0]
     return 0
 
 
@@ -350,8 +362,7 @@ cdef inline Py_ssize_t _scratch(int w) noexcept nogil:
 def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, double cxp,
              double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
              bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
-             bint fisheye, bint tangential, int step, const double[:, :, :, ::1] grid,
-             const int[::1] gcol, const double[::1] gfrac, short[:, :, :, ::1] m1,
+             bint fisheye, bint tangential, int step, const double[:, :, :, ::1] grid, short[:, :, :, ::1] m1,
              unsigned short[:, :, ::1] m2):
     """Destination -> source for rows [a, b) of the frame being rendered, all planes, as
     :func:`redframe.isp.lens.dng_source` (the DNG SDK's GetSrcPixelPosition), written as
@@ -363,7 +374,7 @@ def dng_maps(Py_ssize_t a, Py_ssize_t b, int w, int h, double sy, double sx, dou
     cdef int failed = 0
     cdef int* iy = NULL
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential, step, grid, gcol, gfrac)
+              fisheye, tangential, step, grid)
     if m1.shape[0] != 3 or m1.shape[1] != n or m1.shape[2] != w or m1.shape[3] != 2 \
             or m2.shape[0] != 3 or m2.shape[1] != n or m2.shape[2] != w:
         raise ValueError("maps of the wrong shape")
@@ -388,7 +399,7 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
              double cxp, double cyp, double R, double scale, const double[:, ::1] coef,
              int nterms, bint even, const double[:, ::1] tan, const double[:, ::1] valid,
              bint recip, bint fisheye, bint tangential, int step,
-             const double[:, :, :, ::1] grid, const int[::1] gcol, const double[::1] gfrac,
+             const double[:, :, :, ::1] grid,
              float[:, :, ::1] out, Py_ssize_t r0=-1):
     """:func:`dng_maps` for rows [r0, r0 + len(out)) (default ``r0 = a``) and the bicubic
     read of ``x`` (whose row 0 is frame row ``a``) at them, in one pass: ``out``
@@ -403,7 +414,7 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
     cdef const float[:, :, ::1] xp = _planar(x)
     cdef const float* src = &xp[0, 0, 0]
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential, step, grid, gcol, gfrac)
+              fisheye, tangential, step, grid)
     if out.shape[1] != w or out.shape[2] != 3 or x.shape[2] != 3:
         raise ValueError("out must be (rows, w, 3) and x (rows, W, 3)")
     if r0 < 0:
@@ -524,8 +535,7 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
 def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, double cxp,
                double cyp, double R, double scale, const double[:, ::1] coef, int nterms,
                bint even, const double[:, ::1] tan, const double[:, ::1] valid, bint recip,
-               bint fisheye, bint tangential, int step, const double[:, :, :, ::1] grid,
-               const int[::1] gcol, const double[::1] gfrac, double[::1] lo,
+               bint fisheye, bint tangential, int step, const double[:, :, :, ::1] grid, double[::1] lo,
                double[::1] hi):
     """``lo[k]``, ``hi[k]``: the smallest and largest (source row - row) (frame rows, on the
     1/32 grid, over all planes and columns) of output row ``rows[k]``, as :func:`dng_maps`
@@ -538,7 +548,7 @@ def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, d
     cdef int failed = 0
     cdef int mn, mx, v
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential, step, grid, gcol, gfrac)
+              fisheye, tangential, step, grid)
     if lo.shape[0] != n or hi.shape[0] != n:
         raise ValueError("lo and hi need one entry per row")
     if n <= 0 or w <= 0:
@@ -572,8 +582,7 @@ def dng_grid(int w, int h, double sy, double sx, double cxp, double cyp, double 
              bint tangential, int step):
     """The warp's source positions (unrounded, exact) at the nodes of a ``step``-pixel grid
     over the output frame: node columns 0, step, 2 step, ... and ``w - 1`` (rows alike),
-    as ``(grid (rows, 3, 2, cols) float64, column cell (w,) int32, column fraction (w,)
-    float64)``, the last three arguments of the kernels that take a grid."""
+    (rows, 3, 2, cols) float64 (planes; x, y), the ``grid`` argument of the kernels."""
     cdef Warp P
     cdef Py_ssize_t m, gny, gnx
     cdef int p
@@ -582,7 +591,7 @@ def dng_grid(int w, int h, double sy, double sx, double cxp, double cyp, double 
     gny = (h - 2) // step + 2
     gnx = (w - 2) // step + 2
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential, 1, None, None, None)
+              fisheye, tangential, 1, None)
     grid_arr = np.empty((gny, 3, 2, gnx), np.float64)
     cols_arr = np.minimum(np.arange(gnx) * step, w - 1).astype(np.float64)
     rows_arr = np.minimum(np.arange(gny) * step, h - 1).astype(np.float64)
@@ -592,18 +601,14 @@ def dng_grid(int w, int h, double sy, double sx, double cxp, double cyp, double 
     for m in prange(gny, nogil=True, schedule="static"):
         for p in range(3):
             _exact_row(&P, rows[m], &cols[0], gnx, p, &g[m, p, 0, 0], &g[m, p, 1, 0])
-    j = np.arange(w)
-    gcol = np.minimum(j // step, gnx - 2)
-    frac = (j - cols_arr[gcol]) / (cols_arr[gcol + 1] - cols_arr[gcol])
-    return grid_arr, gcol.astype(np.int32), frac.astype(np.float64)
+    return grid_arr
 
 
 def dng_grid_error(const Py_ssize_t[::1] rows, const Py_ssize_t[::1] cols, int w, int h,
                    double sy, double sx, double cxp, double cyp, double R, double scale,
                    const double[:, ::1] coef, int nterms, bint even, const double[:, ::1] tan,
                    const double[:, ::1] valid, bint recip, bint fisheye, bint tangential,
-                   int step, const double[:, :, :, ::1] grid, const int[::1] gcol,
-                   const double[::1] gfrac):
+                   int step, const double[:, :, :, ::1] grid):
     """The largest distance (pixels, over planes) between the grid's interpolated source
     position and the exact one at output pixels ``rows`` x ``cols``, per row (a float64
     array), before either is rounded to the 1/32 grid."""
@@ -616,9 +621,10 @@ def dng_grid_error(const Py_ssize_t[::1] rows, const Py_ssize_t[::1] cols, int w
     cdef double* Y = NULL
     cdef double* cf = NULL
     cdef double ex, ey, d, worst
+    cdef Py_ssize_t kc
     cdef int failed = 0
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
-              fisheye, tangential, step, grid, gcol, gfrac)
+              fisheye, tangential, step, grid)
     if step < 2:
         raise ValueError("no grid to measure (step 1 is exact)")
     E = P
@@ -643,8 +649,9 @@ def dng_grid_error(const Py_ssize_t[::1] rows, const Py_ssize_t[::1] cols, int w
                 for p in range(3):
                     _exact_row(&E, <double>rows[i], cf, nc, p, X, Y)
                     for j in range(nc):
-                        ex = _across(&P, N + 2 * p * P.gnx, cols[j]) - X[j]
-                        ey = _across(&P, N + (2 * p + 1) * P.gnx, cols[j]) - Y[j]
+                        kc = min(cols[j] // step, P.gnx - 2)
+                        ex = _across(&P, N + 2 * p * P.gnx, kc, cols[j] - kc * step) - X[j]
+                        ey = _across(&P, N + (2 * p + 1) * P.gnx, kc, cols[j] - kc * step) - Y[j]
                         d = sqrt(ex * ex + ey * ey)
                         if d > worst:
                             worst = d

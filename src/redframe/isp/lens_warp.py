@@ -63,8 +63,6 @@ STEPS = (16, 8, 4)
 #: are rounded to is 0.031 px)
 GRID_TOLERANCE = 0.01
 _NO_GRID = np.zeros((1, 3, 2, 1))
-_NO_COL = np.zeros(1, np.int32)
-_NO_FRAC = np.zeros(1)
 _REACH = 3  # rows the bicubic kernel reads beyond the source position, with rounding
 
 
@@ -105,7 +103,7 @@ def _positions(ctx, a: int, b: int):
     return "xy", np.ascontiguousarray(xy, np.float32)
 
 
-def grid_error(warp: tuple, step: int, grid: tuple) -> float:
+def grid_error(warp: tuple, step: int, grid: np.ndarray) -> float:
     """The largest distance (pixels) between the positions interpolated from ``grid``
     (:func:`_lens_warp.dng_grid` of ``warp`` at ``step``) and the exact ones, over every
     cell's centre and the midpoints of its edges (where a smooth field's bilinear error
@@ -116,12 +114,12 @@ def grid_error(warp: tuple, step: int, grid: tuple) -> float:
         nodes = np.minimum(np.arange((n - 2) // step + 2) * step, n - 1)
         return np.unique(np.concatenate([nodes, (nodes[:-1] + nodes[1:]) // 2]))
 
-    err = _k.dng_grid_error(probes(h), probes(w), *warp, step, *grid)
+    err = _k.dng_grid_error(probes(h), probes(w), *warp, step, grid)
     return float(err.max()) if err.size else 0.0
 
 
 def _grid(plan, warp: tuple) -> tuple:
-    """(step, grid, column cell, column fraction): the coarsest grid of :data:`STEPS` whose
+    """(step, grid): the coarsest grid of :data:`STEPS` whose
     interpolated positions are within :data:`GRID_TOLERANCE` of the exact ones
     (:func:`grid_error`), made once per frame size; step 1 (every position exact) when
     none is."""
@@ -130,13 +128,13 @@ def _grid(plan, warp: tuple) -> tuple:
         if key in plan._geometry:
             return plan._geometry[key]
     w, h = warp[0], warp[1]
-    value = (1, _NO_GRID, _NO_COL, _NO_FRAC)
+    value = (1, _NO_GRID)
     for step in STEPS:
         if w < 2 * step or h < 2 * step:
             continue
         grid = _k.dng_grid(*warp, step)
         if grid_error(warp, step, grid) <= GRID_TOLERANCE:
-            value = (step, *grid)
+            value = (step, grid)
             break
     with plan._lock:
         plan._geometry[key] = value
