@@ -109,9 +109,22 @@ def test_saturated_lights_climb_smoothly_to_white(tmp_path, matrix, kind):
     lightness rising, the light's hue kept (Oklab hue spread while C* > 20 <= 12 deg).
 
     Measured today over the six LEDs, both matrices, Bayer and LinearRaw: steps <= 4.2 L*
-    (Bayer; LinearRaw 2.2), no drop over 0.75 L* (the local tone map's smooth gain), hue
-    spread <= 11.9 deg (it was 13-17.5 deg for yellow, green and cyan with the per-channel
-    gamut compression the output used before the Oklab one).
+    (Bayer; LinearRaw 1.7), hue spread <= 11.2 deg (it was 13-17.5 deg for yellow, green
+    and cyan with the per-channel gamut compression the output used before the Oklab one).
+    L* drops: <= 0.08 through ``neutral`` (no local tone map; the darkest LinearRaw samples,
+    whose integer raw values are themselves not monotonic), <= 0.63 through the looks with
+    the local tone map (0.75 before the denoiser's guide_share: the blue light's chroma
+    followed the demosaic's detail). What is left there, measured stage by stage: the
+    magenta light through the default look (0.63 in Display P3), where the highlight repair
+    raises its luminance 4x faster than its largest channel, the local tone map's gain
+    (of luminance) falls faster than that channel rises and the tone curve's path to white
+    (of max(RGB)) follows the channel; the gamut compression near the blue primary (up to
+    0.4 where the raw is monotonic: there the sRGB cube's r = 0 face is almost a surface of
+    constant Oklab hue, so the boundary along a hue jumps with a fraction of a degree of
+    hue, and a colour 0.1 % outside moves 10 % in chroma); the raw's own dark samples,
+    whose integer values through the camera matrix are not monotonic (blue: up to 2 % of
+    white on Bayer, 10 % on LinearRaw, whose steps are 4.4x coarser), lifted by the local
+    tone map (0.3-0.6).
     The largest steps are the magenta light's (4.1-4.2 through authentic and vibrant)
     where its last raw channels clip and the highlight repair takes it to neutral (over
     0.7-1.0 of the clip level; over 0.9-1.0 it stepped 12-13.6 L*). Green and cyan lights:
@@ -126,7 +139,7 @@ def test_saturated_lights_climb_smoothly_to_white(tmp_path, matrix, kind):
                 step, dip, spread = ramp_figures(lab)
                 where = (led, look, space, step, dip, spread)
                 assert step <= 4.5, where
-                assert dip >= -1.0, where  # monotonic but for the LTM's smooth gain
+                assert dip >= (-0.1 if look == "neutral" else -0.7), where
                 assert spread <= 12.5, where
                 if kind == "cfa" and look in (None, "neutral"):  # 4x past clipping:
                     assert lab[-1, 0] > 87, where  # near white (cyan in sRGB: 88; the
