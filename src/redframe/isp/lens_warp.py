@@ -54,7 +54,8 @@ from redframe.isp import compose
 from redframe.isp.lens import active_scale
 from redframe.isp.stage import Stage, is_raw
 
-__all__ = ["STAGE", "source_maps", "remap_planes"]
+__all__ = ["STAGE", "source_maps", "remap_planes", "dng_warp_args", "position_grid",
+           "grid_error", "GRID_TOLERANCE"]
 
 _SUB = 32.0  # OpenCV remap's sub-pixel grid (INTER_BITS = 5)
 #: the grids tried for the DNG warp's source positions, coarsest first (pixels between nodes)
@@ -89,18 +90,27 @@ def _positions(ctx, a: int, b: int):
     h, w = ctx.shape
     if plan.warp is not None:
         src = ctx.source if ctx.source is not None else ctx.scene
-        H, W = src.shape
-        sy, sx = active_scale(ctx)
-        op = plan.warp
-        cxp, cyp = op.cx * W, op.cy * H
-        R = math.hypot(max(cxp, W - cxp), max(cyp, H - cyp))
-        coef, nterms, even, tan, valid, recip, fisheye = _warp_arrays(op)
-        warp = (w, h, float(sy), float(sx), float(cxp), float(cyp), float(R),
-                float(plan.scale), coef, nterms, even, tan, valid, recip, fisheye,
-                bool(ctx.params.lens.distortion))
+        warp = dng_warp_args(plan.warp, (h, w), src.shape, active_scale(ctx), plan.scale,
+                             bool(ctx.params.lens.distortion))
         return "dng", warp + _grid(plan, warp)
     xy = plan.geometry((h, w)).coords(a, b)  # (rows, w, 3, 2): x, y
     return "xy", np.ascontiguousarray(xy, np.float32)
+
+
+def dng_warp_args(op, shape: tuple[int, int], source_shape: tuple[int, int] | None = None,
+                  frame_scale: tuple[float, float] = (1.0, 1.0), scale: float = 1.0,
+                  tangential: bool = True) -> tuple:
+    """The kernels' description of DNG warp ``op`` for an output frame of ``shape`` (rows,
+    cols) whose pixels are ``frame_scale`` (rows, cols) pixels of the ``source_shape``
+    image the opcode describes (default: the same), zoomed by ``scale`` (the crop)."""
+    h, w = shape
+    H, W = source_shape if source_shape is not None else shape
+    sy, sx = frame_scale
+    cxp, cyp = op.cx * W, op.cy * H
+    R = math.hypot(max(cxp, W - cxp), max(cyp, H - cyp))
+    coef, nterms, even, tan, valid, recip, fisheye = _warp_arrays(op)
+    return (w, h, float(sy), float(sx), float(cxp), float(cyp), float(R), float(scale), coef,
+            nterms, even, tan, valid, recip, fisheye, bool(tangential))
 
 
 def grid_error(warp: tuple, step: int, grid: np.ndarray) -> float:
@@ -118,24 +128,27 @@ def grid_error(warp: tuple, step: int, grid: np.ndarray) -> float:
     return float(err.max()) if err.size else 0.0
 
 
-def _grid(plan, warp: tuple) -> tuple:
-    """(step, grid): the coarsest grid of :data:`STEPS` whose
-    interpolated positions are within :data:`GRID_TOLERANCE` of the exact ones
-    (:func:`grid_error`), made once per frame size; step 1 (every position exact) when
-    none is."""
-    key = ("grid", warp[:2], warp[2:4], warp[7])
-    with plan._lock:
-        if key in plan._geometry:
-            return plan._geometry[key]
+def position_grid(warp: tuple) -> tuple[int, np.ndarray]:
+    """(step, grid): the coarsest grid of :data:`STEPS` whose interpolated positions are
+    within :data:`GRID_TOLERANCE` of the exact ones (:func:`grid_error`); step 1 (every
+    position exact) when none is."""
     w, h = warp[0], warp[1]
-    value = (1, _NO_GRID)
     for step in STEPS:
         if w < 2 * step or h < 2 * step:
             continue
         grid = _k.dng_grid(*warp, step)
         if grid_error(warp, step, grid) <= GRID_TOLERANCE:
-            value = (step, grid)
-            break
+            return step, grid
+    return 1, _NO_GRID
+
+
+def _grid(plan, warp: tuple) -> tuple:
+    """:func:`position_grid`, made once per frame size."""
+    key = ("grid", warp[:2], warp[2:4], warp[7])
+    with plan._lock:
+        if key in plan._geometry:
+            return plan._geometry[key]
+    value = position_grid(warp)
     with plan._lock:
         plan._geometry[key] = value
     return value
