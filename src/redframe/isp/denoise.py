@@ -38,6 +38,8 @@ __all__ = [
     "strengths_for_iso",
     "denoise",
     "denoise_coefficients",
+    "guide_share",
+    "GUIDE_SHARE_FULL",
     "bin2x2",
     "resolve",
     "denoise_on",
@@ -96,6 +98,14 @@ def bin2x2(image: np.ndarray) -> np.ndarray:
     return padded.reshape(hp // 2, 2, wp // 2, 2, -1).mean(axis=(1, 3), dtype=np.float32)
 
 
+#: The guide's share of the signal (:func:`guide_share`) from which the chroma model keeps
+#: its full slope on luma; below it the slope is shrunk in proportion. Measured on the LED
+#: ramps: the blue light 0.005-0.02 (fixed by any factor), the magenta light's darkest
+#: LinearRaw samples 0.87-0.96, where the share itself as the factor made their drops
+#: (their raw luminance is itself not monotonic) 0.1 L* larger; a quarter leaves those.
+GUIDE_SHARE_FULL = 0.25
+
+
 def guide_share(z: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
     """How much of the signal the luma guide carries, per window of ``radius``: the mean
     of ``|y|`` over the mean of ``sum_c w_c |z_c|`` (Rec.2020 luma weights ``w``), in
@@ -106,8 +116,9 @@ def guide_share(z: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
     slope on luma (``d = a y + b``, ``a`` near ``d / y``) is ill-conditioned: it multiplied
     the demosaic's detail in ``y`` by +-20 into chroma, and the squared-back light stepped
     up and down by 4 % between neighbouring samples of a smooth ramp (the LED ramps' L*
-    drops of 0.4-0.75). Shrinking the slope by this share leaves such windows a plain
-    chroma mean (the guide cannot place an edge there anyway)."""
+    drops of 0.4-0.75). Below :data:`GUIDE_SHARE_FULL` the chroma model's slope is shrunk
+    in proportion, so such windows get a plain chroma mean (the guide cannot place an edge
+    there anyway)."""
     share = box(np.abs(y), radius)
     total = box(weighted_sum(np.abs(z), LUMA_REC2020), radius)
     return np.where(total > share, share / np.maximum(total, np.float32(1e-30)),
@@ -139,8 +150,9 @@ def denoise_coefficients(z_low: np.ndarray, sigma: float, luma_radius: int = 1):
     hq, wq = (hl + 1) // 2, (wl + 1) // 2
     z_q = cv2.resize(z_low, (wq, hq), interpolation=cv2.INTER_AREA)
     y_q = weighted_sum(z_q, LUMA_REC2020)
+    slope = np.minimum(guide_share(z_q, y_q, 2) * np.float32(1.0 / GUIDE_SHARE_FULL), 1.0)
     a_q, b_q = guided_coefficients_shared(y_q, z_q - y_q[..., None], 2, (1.5 * sigma) ** 2,
-                                          slope_scale=guide_share(z_q, y_q, 2))
+                                          slope_scale=slope)
     for k in range(3):  # straight into the planes (cv2 writes into contiguous views)
         cv2.resize(np.ascontiguousarray(a_q[..., k]), (wl, hl), dst=a[k],
                    interpolation=cv2.INTER_LINEAR)
