@@ -121,10 +121,10 @@ def test_saturated_lights_climb_smoothly_to_white(tmp_path, matrix, kind):
     (of max(RGB)) follows the channel; the gamut compression near the blue primary (up to
     0.4 where the raw is monotonic: there the sRGB cube's r = 0 face is almost a surface of
     constant Oklab hue, so the boundary along a hue jumps with a fraction of a degree of
-    hue, and a colour 0.1 % outside moves 10 % in chroma); the raw's own dark samples,
-    whose integer values through the camera matrix are not monotonic (blue: up to 2 % of
-    white on Bayer, 10 % on LinearRaw, whose steps are 4.4x coarser), lifted by the local
-    tone map (0.3-0.6).
+    hue, and a colour 0.1 % outside moves 10 % in chroma); the darkest samples (up to 0.57),
+    whose raw values through the camera matrix are themselves not monotonic (blue: up to
+    2 % of white on Bayer, 10 % on LinearRaw, whose steps are 4.4x coarser), lifted by the
+    local tone map, and for blue the same gamut compression.
     The largest steps are the magenta light's (4.1-4.2 through authentic and vibrant)
     where its last raw channels clip and the highlight repair takes it to neutral (over
     0.7-1.0 of the clip level; over 0.9-1.0 it stepped 12-13.6 L*). Green and cyan lights:
