@@ -21,7 +21,6 @@ from redframe.isp._pixel cimport (
     RF_S_INV_GAMMA,
     code_value,
     denoise_px,
-    gamut_oklab,
     highlight_blend,
     maxd,
     maxf,
@@ -29,7 +28,16 @@ from redframe.isp._pixel cimport (
     signed_sqrt,
     soft_threshold,
     srgb_from_root,
-    tone_rgb,
+)
+from redframe.isp._pixel_lanes cimport (
+    RF_LANES,
+    Block,
+    Lanes,
+    _bits_log2,
+    _exp2,
+    block,
+    flagged_row,
+    lanes_init,
 )
 
 ctypedef fused mosaic_t:
@@ -47,11 +55,6 @@ cdef extern from *:
     ctypedef uint8_t* ruint8 "uint8_t * __restrict__"
     ctypedef double* rdouble "double * __restrict__"
     ctypedef const double* rcdouble "const double * __restrict__"
-
-cdef union Bits32:
-    float f
-    uint32_t u
-
 
 # ----------------------------------------------------------------------------- levels, clip
 
@@ -322,40 +325,6 @@ def denoise_domain(const float[:, :, ::1] rgb, const float[::1] gain,
 # ----------------------------------------------------------------------------- finish pass
 
 
-cdef inline float _log2_bits(uint32_t bits) noexcept nogil:
-    """log2 of a positive normal float32 given its IEEE-754 bits: exponent + a degree-6
-    least-squares polynomial of log2(1 + f) on the mantissa (|error| < 3e-6)."""
-    cdef float e = <float>(<int32_t>((bits >> 23) & 255) - 127)
-    cdef float f = <float>(bits & 0x7FFFFF) * <float>(1.0 / 8388608.0)
-    cdef float p = <float>2.12374089e-06 + f * (
-        <float>1.44247531 + f * (
-            <float>-0.717557872 + f * (
-                <float>0.455527088 + f * (
-                    <float>-0.274623258 + f * (
-                        <float>0.119298238 + f * <float>-0.0251232033)))))
-    return e + p
-
-
-cdef inline float _exp2(float y) noexcept nogil:
-    """2**y: a degree-5 fit on the fraction (|rel error| < 2e-7), the integer part added to
-    the exponent bits."""
-    cdef float n = floorf(y)
-    cdef float f = y - n
-    cdef Bits32 u
-    u.f = <float>0.9999999 + f * (
-        <float>0.69315462 + f * (
-            <float>0.24014077 + f * (
-                <float>0.05586328 + f * (<float>0.00894621 + f * <float>0.00189511))))
-    u.u = u.u + ((<uint32_t><int32_t>n) << 23)
-    return u.f
-
-
-cdef inline float _bits_log2(float x) noexcept nogil:
-    cdef Bits32 u
-    u.f = x
-    return _log2_bits(u.u)
-
-
 cdef inline void _encode_row(rcfloat x, rfloat out, Py_ssize_t n) noexcept nogil:
     """sRGB encoding (IEC 61966-2-1) of a row into ``out``: x**(1/2.4) = 2**(log2(x) / 2.4)
     from the IEEE-754 bits (|rel. error| < 2e-6; a lookup table needs a gather per
@@ -417,6 +386,7 @@ cdef struct FinishArgs:
     double g_m0         # the knee
     double g_lo         # log2 m of the grid's first value
     double g_inv        # 1 / the grid's log2 step
+    Lanes lanes         # the flagged pixels' constants (_pixel_lanes.pxd)
 
 
 # Row phases of the finish pass. Their row pointers are restrict-qualified (the rows are
@@ -576,13 +546,11 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
     cdef const float* ca = a.ca
     cdef const float* cb = a.cb
     cdef int64_t a0, a1, b0, b1
-    cdef float fa, fb, lo, d, r, g, b, norm
-    cdef double rd, gd, bd, p0, p1, p2
+    cdef float fa, fb, lo, d
     cdef float* out0 = a.out + i * w
     cdef float* out1 = a.out + (a.h + i) * w
     cdef float* out2 = a.out + (2 * a.h + i) * w
     cdef const float* m = &a.mout[0]
-    cdef double shoulder = a.tv[1]
     if a.dn:
         # interpolate the coefficient grids along y once per row; per pixel only along x
         a0 = a.cy0[i]
@@ -626,31 +594,9 @@ cdef void _finish_row(const FinishArgs* a, Py_ssize_t i, float* s,
         _gain_row(a, rr, gg, bb, pre, a.gain + i * w, w)
     _flag_row(rr, gg, bb, o0b, o1b, o2b, flag, w, m, a.floor, a.special_above, a.glow,
               a.ghigh)
-    for j in range(w):  # the flagged pixels, one by one
-        if not flag[j]:
-            continue
-        r = rr[j]
-        g = gg[j]
-        b = bb[j]
-        rd = r
-        gd = g
-        bd = b
-        if a.tone_on:
-            norm = maxf(r, maxf(g, b))
-            if a.linear_below and norm <= shoulder:  # the curve is the identity here
-                rd = maxf(r, <float>0.0)
-                gd = maxf(g, <float>0.0)
-                bd = maxf(b, <float>0.0)
-            else:
-                rd, gd, bd = tone_rgb(r, g, b, a.tv[0], a.tv[1], a.tv[2], a.tv[3], a.tv[4],
-                                      a.tv[5])
-        p0 = m[0] * rd + m[1] * gd + m[2] * bd
-        p1 = m[3] * rd + m[4] * gd + m[5] * bd
-        p2 = m[6] * rd + m[7] * gd + m[8] * bd
-        p0, p1, p2 = gamut_oklab(p0, p1, p2, a.gtab)
-        o0b[j] = <float>p0
-        o1b[j] = <float>p1
-        o2b[j] = <float>p2
+    # the flagged pixels: tone_rgb, the output matrix and gamut_oklab, in float32 blocks
+    # of lanes (_pixel_lanes.pxd)
+    flagged_row(&a.lanes, rr, gg, bb, flag, o0b, o1b, o2b, w)
     _encode_row(o0b, out0, w)
     _encode_row(o1b, out1, w)
     _encode_row(o2b, out2, w)
@@ -746,6 +692,7 @@ def finish(const float[:, :, ::1] rgb, const float[:, ::1] yz, bint dn, bint sqr
         a.special_above = -3.0e38
     a.glow = <float>RF_GAMUT_LOW
     a.ghigh = <float>RF_GAMUT_HIGH
+    lanes_init(&a.lanes, a.gtab, a.mout, tone_on, a.tv, a.linear_below)
     cdef Py_ssize_t n_scratch = 8 * w + 8 * a.nc + 7 * w
     s = NULL
     flag = NULL
@@ -962,3 +909,40 @@ def sharpen_quantize(const float[:, ::1] p0, const float[:, ::1] p1, const float
         free(s)
     if failed:
         raise MemoryError()
+
+
+# ----------------------------------------------------------------------------- flagged pixels
+
+
+def flagged_lanes(const float[:, ::1] rgb, bint tone_on, const double[::1] tv,
+                  const float[:, ::1] mout, const double[::1] gamut, float[:, ::1] out):
+    """The finish pass's flagged-pixel path (_pixel_lanes.pxd: the tone curve when
+    ``tone_on``, ``mout``, the gamut compression, clipped) on every colour of ``rgb`` (N, 3)
+    linear Rec.2020 into ``out`` (N, 3), for the tests to hold against the reference
+    (tone_rgb, gamut_oklab of _pixel.pxd)."""
+    cdef Py_ssize_t n = rgb.shape[0], j0, j, nb
+    cdef Lanes z
+    cdef Block bk
+    cdef float mm[9]
+    if gamut.shape[0] != 750:
+        raise ValueError(f"a gamut table holds 750 values, not {gamut.shape[0]}")
+    if tv.shape[0] != 6 or out.shape[0] != n:
+        raise ValueError("tv holds 6 values; out is (N, 3) like rgb")
+    for j in range(9):
+        mm[j] = mout[j // 3, j % 3]
+    lanes_init(&z, &gamut[0], mm, tone_on, &tv[0],
+               tv[0] == 1.0 and tv[4] == 0.0 and tv[5] == 0.0)
+    j0 = 0
+    with nogil:
+        while j0 < n:
+            nb = RF_LANES if n - j0 > RF_LANES else n - j0
+            for j in range(nb):
+                bk.r[j] = rgb[j0 + j, 0]
+                bk.g[j] = rgb[j0 + j, 1]
+                bk.b[j] = rgb[j0 + j, 2]
+            block(&z, &bk, nb)
+            for j in range(nb):
+                out[j0 + j, 0] = bk.r[j]
+                out[j0 + j, 1] = bk.g[j]
+                out[j0 + j, 2] = bk.b[j]
+            j0 += nb
