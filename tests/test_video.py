@@ -138,6 +138,39 @@ def test_table8_filled_as_frames_need_it_equals_the_whole_table():
         assert np.array_equal(a, b)
 
 
+def test_table8_filled_from_several_threads_at_once():
+    """Frames developed at once on several threads (the pipeline's pool) fill one table:
+    every output is what the whole table gives (random chroma: the threads' rows overlap)."""
+    import threading
+
+    rng = np.random.default_rng(5)
+    lut = rng.random((17, 17, 17, 3)).astype(np.float32)
+    sig = Signal(8, False, MATRICES[1])
+    whole = Table8(lut, sig, sig).full()
+
+    def develop(frame, out, table8=None):
+        y, u, v = frame
+        table = whole if table8 is None else table8.fill(u, v)
+        kernel._kernel.apply_table8(y, u, v, *out, table, 2, 2)
+
+    for _ in range(4):
+        shared = Table8(lut, sig, sig)
+        frames = [(rng.integers(0, 256, (64, 128)).astype(np.uint8),
+                   rng.integers(0, 256, (32, 64)).astype(np.uint8),
+                   rng.integers(0, 256, (32, 64)).astype(np.uint8)) for _ in range(8)]
+        outs = [[np.zeros_like(p) for p in f] for f in frames]
+        threads = [threading.Thread(target=develop, args=(f, o, shared))
+                   for f, o in zip(frames, outs, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for f, out in zip(frames, outs, strict=True):
+            ref = [np.zeros_like(p) for p in f]
+            develop(f, ref)
+            assert all(np.array_equal(x, y) for x, y in zip(out, ref, strict=True))
+
+
 def test_baked_lut_cache_on_disk(tmp_path, monkeypatch):
     monkeypatch.setenv("REDFRAME_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("REDFRAME_NO_CACHE", raising=False)
@@ -238,15 +271,16 @@ def test_lut_and_video_share_the_input_table(tmp_path):
 
 
 @pytest.mark.parametrize("fails", ["kernel", "ffmpeg"])
-def test_a_failure_on_the_writer_thread_reaches_the_caller(tmp_path, monkeypatch, fails):
-    """The look and the encoder run on the writer thread (transcode._Writer): an error there
-    is raised in the caller (an encoder's FFmpeg error as the output's, not as damage in
-    the input), the thread ends and nothing is left in the output folder."""
+def test_a_failure_in_the_pipeline_reaches_the_caller(tmp_path, monkeypatch, fails):
+    """The frames are developed on a pool of threads and encoded on a writer thread
+    (transcode._Pipeline): an error there is raised in the caller (an FFmpeg error as the
+    output's, not as damage in the input), the clip stops, the threads end and nothing is
+    left in the output folder."""
     import errno
     import threading
 
     src = tmp_path / "clip.mp4"
-    make_clip(src, width=160, height=90, seconds=0.4)
+    made = make_clip(src, width=160, height=90, seconds=1.0)
     real, calls = transcode_mod.apply_lut_yuv, []
 
     def failing(*args, **kwargs):
@@ -263,9 +297,9 @@ def test_a_failure_on_the_writer_thread_reaches_the_caller(tmp_path, monkeypatch
     error = RuntimeError if fails == "kernel" else transcode_mod.OutputError
     with pytest.raises(error, match="kernel failed" if fails == "kernel" else "cannot encode"):
         transcode(str(src), str(out / "clip.mp4"), VideoSettings(), look=get_look("authentic"))
-    assert set(calls) == {"redframe-video-writer"}  # the frames were developed there
-    assert len(calls) == 5  # and none after the failure
-    assert not any(t.name == "redframe-video-writer" for t in threading.enumerate())
+    assert all(name.startswith("redframe-video-develop") for name in calls)
+    assert len(calls) < made["frames"]  # stopped: only the frames in flight went on
+    assert not any(t.name.startswith("redframe-video") for t in threading.enumerate())
     assert list(out.iterdir()) == []
 
 

@@ -17,6 +17,7 @@ in NumPy (float64), which the tests check the kernel against.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +73,8 @@ class Table8:
     (0.3 s on 2 cores; a clip uses a few thousand of the 65536 pairs, and memory is only
     touched where it is written). Each entry is the interpolating kernel's output,
     rounded; the 4:2:0 chroma is the mean of its pixels' rounded chroma (within half a code
-    of the kernel's)."""
+    of the kernel's). Threads may develop frames through one table at once: filling is
+    one at a time (a row is flagged before it is computed)."""
 
     def __init__(self, lut: np.ndarray, sig_in: Signal, sig_out: Signal):
         self.lut = np.ascontiguousarray(lut, np.float32).reshape(-1)
@@ -82,34 +84,39 @@ class Table8:
         self.built = np.zeros(65536, np.uint8)
         self.rows = 0
         self._todo = np.empty(65536, np.int32)
+        self._lock = threading.Lock()
 
     def fill(self, ui: np.ndarray, vi: np.ndarray) -> np.ndarray:
         """The table, with every chroma pair of the planes ``ui``, ``vi`` (uint8) built."""
         if self.rows < 65536:
-            self.rows += _kernel.fill_table8(ui, vi, self.table, self.built, self._todo,
-                                             self.lut, self.n, self.pin, self.pout)
+            with self._lock:
+                self.rows += _kernel.fill_table8(ui, vi, self.table, self.built, self._todo,
+                                                 self.lut, self.n, self.pin, self.pout)
         return self.table
 
     def full(self) -> np.ndarray:
         """The table with all 2^24 entries."""
-        if self.rows < 65536:
-            _kernel.build_table8(self.table, self.lut, self.n, self.pin, self.pout)
-            self.built[:] = 1
-            self.rows = 65536
+        with self._lock:
+            if self.rows < 65536:
+                _kernel.build_table8(self.table, self.lut, self.n, self.pin, self.pout)
+                self.built[:] = 1
+                self.rows = 65536
         return self.table
 
 
 _TABLES: dict = {}
+_TABLES_LOCK = threading.Lock()
 
 
 def _table8(lut: np.ndarray, sig_in: Signal, sig_out: Signal) -> Table8:
     """The :class:`Table8` of ``lut`` (cached for the last LUT: the clips of a batch)."""
     key = (lut.ctypes.data, lut.shape, float(lut.reshape(-1)[::997].sum()), sig_in, sig_out)
-    hit = _TABLES.get(key)
-    if hit is None or hit[0] is not lut:
-        hit = (lut, Table8(lut, sig_in, sig_out))
-        _TABLES.clear()
-        _TABLES[key] = hit
+    with _TABLES_LOCK:  # the frames of one clip, developed on several threads, share it
+        hit = _TABLES.get(key)
+        if hit is None or hit[0] is not lut:
+            hit = (lut, Table8(lut, sig_in, sig_out))
+            _TABLES.clear()
+            _TABLES[key] = hit
     return hit[1]
 
 

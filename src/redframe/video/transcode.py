@@ -31,6 +31,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,40 +238,49 @@ def _open_output(tmp: Path, container_fmt: str):
 
 
 def kernel_threads() -> int:
-    """OpenMP threads the frames' kernel gets on the writer thread: half the cores this
-    process may use (at least 1, at most what the calling thread allows), as the decoder
-    and x264 run their own threads beside it. On 2 cores that is 1: no OpenMP worker then
-    waits between frames (GNU OpenMP's idle workers spin, by default 300,000 pause loops
-    after each parallel region, on the cores x264 needs: the 2 s 1080p clip took 4.6 s of
-    CPU with the kernel on 2 threads between decode and encode, 3.5 s in this pipeline)."""
+    """Threads that develop frames at once (:class:`_Pipeline`): the cores this process may
+    use, at most what the calling thread allows its kernels (a batch worker: 1)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(get_num_threads(), cores // 2))
+    return max(1, min(get_num_threads(), cores))
 
 
-class _Writer(threading.Thread):
-    """The second half of the pipeline, on its own thread: each decoded frame through
-    ``write`` (the look, the strip, the encoder, the muxer) and each audio packet muxed,
-    in the demuxer's order, while the calling thread demuxes and decodes. Decoding, this
-    thread's kernel and x264's threads overlap (FFmpeg's calls and the kernel release
-    the GIL). Only this thread touches the output until :meth:`finish`. An error here is
-    kept and raised in the calling thread (:meth:`check`); the queue is drained so the
-    caller never blocks on it."""
+class _Pipeline:
+    """Decode, develop and encode overlapped: the calling thread demuxes and decodes; each
+    decoded frame is developed (``develop(frame)``: the look, the strip, into a new output
+    frame) on a pool of ``threads`` threads, several frames at once, each on one OpenMP
+    thread; a writer thread takes the developed frames and the audio packets in the
+    demuxer's order and ``write``s / ``mux``es them (the encoder, the muxer: only that
+    thread touches the output until :meth:`finish`). FFmpeg's calls and the kernels
+    release the GIL, so decoding, the kernels and x264's own threads share the cores.
+
+    Frame-parallel, not row-parallel: GNU OpenMP's idle workers spin (by default 300,000
+    pause loops after each parallel region), and a kernel parallel across rows between
+    decode and encode left one spinning on a core x264 needed; the 2 s 1080p clip took
+    4.6 s of CPU that way (2 cores), 3.5 s with the frames on their own threads.
+
+    A failure in a develop or on the writer thread is kept and raised in the calling
+    thread (:meth:`check`); the writer then drains what is queued so the caller never
+    blocks on it."""
 
     _END = object()
 
-    def __init__(self, write: Callable, mux: Callable, threads: int, depth: int = 6):
-        super().__init__(name="redframe-video-writer", daemon=True)
-        self._write, self._mux, self._threads = write, mux, threads
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+    def __init__(self, develop: Callable, write: Callable, mux: Callable, threads: int):
+        self._develop, self._write, self._mux = develop, write, mux
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="redframe-video-develop",
+                                        initializer=set_num_threads, initargs=(1,))
+        # frames in flight: the pool's, and as many again decoded ahead
+        self._queue: queue.Queue = queue.Queue(maxsize=2 * threads + 2)
+        self._writer = threading.Thread(target=self._run, name="redframe-video-writer",
+                                        daemon=True)
         self.error: BaseException | None = None
         self.done = 0  # frames written
         self._ended = False
+        self._writer.start()
 
-    def run(self) -> None:
-        set_num_threads(self._threads)  # OpenMP's count is per calling thread
+    def _run(self) -> None:
         try:
             while True:
                 item = self._queue.get()
@@ -279,7 +289,7 @@ class _Writer(threading.Thread):
                 if isinstance(item, tuple):
                     self._mux(item[1])
                 else:
-                    self._write(item)
+                    self._write(*item.result())
                     self.done += 1
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller
             self.error = exc
@@ -287,7 +297,7 @@ class _Writer(threading.Thread):
                 pass
 
     def frame(self, frame) -> None:
-        self._queue.put(frame)
+        self._queue.put(self._pool.submit(self._develop, frame))
         self.check()
 
     def packet(self, packet) -> None:
@@ -299,11 +309,12 @@ class _Writer(threading.Thread):
             raise self.error
 
     def finish(self) -> None:
-        """Wait for what is queued to be written (the thread ends)."""
+        """Wait for what is queued to be written; the threads end."""
         if not self._ended:
             self._ended = True
             self._queue.put(self._END)
-        self.join()
+        self._writer.join()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def transcode(src: str, target: str, settings: VideoSettings, *, look=None,
@@ -419,8 +430,7 @@ def transcode(src: str, target: str, settings: VideoSettings, *, look=None,
         last_pts = None
         step = 1 / float(clip.fps or 30) / float(clip.video.time_base)
 
-        def write(frame) -> None:
-            nonlocal last_pts
+        def develop_frame(frame):
             vf = av.VideoFrame(width, height, out_fmt)
             planes = _planes(vf, dtype_out)
             if overlay is not None:
@@ -429,7 +439,10 @@ def transcode(src: str, target: str, settings: VideoSettings, *, look=None,
                 overlay.compose(planes)
             else:
                 develop(frame, planes)
-            pts = frame.pts
+            return frame.pts, vf
+
+        def write(pts, vf) -> None:
+            nonlocal last_pts
             if pts is None:
                 pts = 0 if last_pts is None else int(last_pts + step)
             last_pts = pts
@@ -438,8 +451,7 @@ def transcode(src: str, target: str, settings: VideoSettings, *, look=None,
             vf.colorspace, vf.color_range = 1, 1
             out.mux(vs.encode(vf))
 
-        writer = _Writer(write, out.mux, kernel_threads())
-        writer.start()
+        pipe = _Pipeline(develop_frame, write, out.mux, kernel_threads())
         decoded = reported = 0
         try:
             for packet in clip.container.demux(streams):
@@ -447,24 +459,24 @@ def transcode(src: str, target: str, settings: VideoSettings, *, look=None,
                     if packet.dts is None:
                         continue
                     packet.stream = audio_out[packet.stream.index]
-                    writer.packet(packet)
+                    pipe.packet(packet)
                     continue
                 for frame in packet.decode():
-                    writer.frame(frame)
+                    pipe.frame(frame)
                     decoded += 1
-                    done = writer.done
+                    done = pipe.done
                     if progress and done // 8 > reported // 8:
                         progress("video", done, max(total, done))
                         reported = done
         except (av.error.InvalidDataError, av.error.EOFError) as exc:
-            if exc is writer.error:  # the encoder's or the muxer's: not the input's
+            if exc is pipe.error:  # the encoder's or the muxer's: not the input's
                 raise
             raise InputError(f"the video is damaged after frame {decoded} ({exc})",
                              path=src) from None
         finally:
-            writer.finish()
-        writer.check()
-        done = writer.done
+            pipe.finish()
+        pipe.check()
+        done = pipe.done
         out.mux(vs.encode(None))
         if clip.frames and done < clip.frames:
             raise InputError(f"truncated: {done} of the {clip.frames} frames its index lists "
