@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from importlib.util import find_spec
 
+from redframe.runtime import start_fork_server  # ctypes and os only: no compiled kernel
+
 #: the extension every build makes (redframe/_threads.pyx)
 PROBE = "redframe._threads"
 
@@ -26,8 +28,6 @@ def main() -> int:
         print(MISSING.format(probe=PROBE), file=sys.stderr)
         return 70
     if starts_local_cluster(sys.argv[1:]):
-        from redframe.runtime import start_fork_server
-
         start_fork_server()
     from redframe.cli import main as cli_main  # after the check, on purpose
 
