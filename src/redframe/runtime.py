@@ -9,8 +9,12 @@ import ctypes
 import os
 import sys
 
-__all__ = ["reuse_freed_memory", "start_fork_server", "FORK_SERVER_PRELOAD",
-           "FORK_SERVER_ENVIRON"]
+__all__ = ["reuse_freed_memory", "start_fork_server", "WORKER_START_METHOD",
+           "FORK_SERVER_PRELOAD", "FORK_SERVER_ENVIRON"]
+
+#: how a LocalCluster's worker processes start: forked from the fork server
+#: (:func:`start_fork_server`), or spawned where there is no fork (Windows)
+WORKER_START_METHOD = "spawn" if sys.platform == "win32" else "forkserver"
 
 #: what the fork server imports once, before it forks worker processes: a LocalCluster's
 #: worker (Dask's) and the task it runs (redframe.jobs.cluster imports the job runner and
@@ -63,9 +67,9 @@ def start_fork_server() -> None:
     forked with the server started just before; closing: 0.25-0.5 s -> 0.03-0.05 s.
 
     Idempotent: a server already running is kept (and keeps its preload). The server is a
-    single-threaded process that exits with this one. Not on Windows (no fork): there the
-    workers are spawned (:data:`redframe.jobs.cluster.LOCAL_CONFIG`)."""
-    if sys.platform == "win32":
+    single-threaded process that exits with this one. Nothing to start where the workers
+    are spawned (:data:`WORKER_START_METHOD`)."""
+    if WORKER_START_METHOD != "forkserver":
         return
     import multiprocessing
     from multiprocessing import forkserver

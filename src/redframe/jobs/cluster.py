@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,7 +41,7 @@ from redframe.jobs import urls
 from redframe.jobs.pool import _timed_out_message, one_thread_per_file, watch_parent
 from redframe.jobs.recipe import recipe_to_dict
 from redframe.jobs.runner import Job, JobResult, run_job
-from redframe.runtime import start_fork_server
+from redframe.runtime import WORKER_START_METHOD, start_fork_server
 
 __all__ = ["parse_scheduler", "run_on_dask", "connect", "LOCAL", "LOCAL_CONFIG"]
 
@@ -69,8 +68,7 @@ LOCAL_CONFIG = {
     "distributed.scheduler.active-memory-manager.start": False,
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
-    "distributed.worker.multiprocessing-method": "spawn" if sys.platform == "win32"
-                                                 else "forkserver",
+    "distributed.worker.multiprocessing-method": WORKER_START_METHOD,
 }
 
 _configured = False
