@@ -39,6 +39,50 @@ cdef inline bint _on(Py_ssize_t pos, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t pi
     return pitch <= 1 or (pos - lo) % pitch == 0
 
 
+cdef void _gain_row(float* out, Py_ssize_t w, Py_ssize_t row, Py_ssize_t c0, Py_ssize_t cstep,
+                    int H, const int[::1] kind, const long long[:, ::1] area,
+                    const double[:, ::1] par, const double[::1] gains, const int* ci,
+                    const double* cf, const Py_ssize_t* jl, const Py_ssize_t* nj,
+                    double* mr) noexcept nogil:
+    """``out[j]`` = the product of the opcodes' gains at (row, c0 + j cstep), in list order
+    in float32, each gain as :func:`shade` computes it."""
+    cdef Py_ssize_t j, q, t, n = kind.shape[0]
+    cdef int a0, a1, b0, b1, pv, ph
+    cdef double fr, fc, dx, dy, r2, s
+    cdef const double* g
+    cdef const double* p
+    for j in range(w):
+        out[j] = 1.0
+    for q in range(n):
+        p = &par[q, 0]
+        if kind[q] == 0:
+            if not _on(row, area[q, 0], area[q, 2], area[q, 4]):
+                continue
+            pv = <int>p[4]
+            ph = <int>p[5]
+            g = &gains[<Py_ssize_t>p[6]]
+            _weights(<double>row, H, p[0], p[2], pv, &a0, &a1, &fr)
+            for t in range(ph):
+                mr[t] = g[a0 * ph + t] * (1.0 - fr) + g[a1 * ph + t] * fr
+            for t in range(nj[q]):
+                j = jl[q * w + t]
+                b0 = ci[2 * (q * w + t)]
+                b1 = ci[2 * (q * w + t) + 1]
+                fc = cf[q * w + t]
+                out[j] = out[j] * <float>(mr[b0] * (1.0 - fc) + mr[b1] * fc)
+        else:
+            dy = (<double>row + 0.5 - p[1]) / p[2]
+            for j in range(w):
+                dx = (<double>(c0 + j * cstep) + 0.5 - p[0]) / p[2]
+                r2 = dx * dx + dy * dy
+                s = r2 * (p[7] + 0.0)
+                s = r2 * (p[6] + s)
+                s = r2 * (p[5] + s)
+                s = r2 * (p[4] + s)
+                s = r2 * (p[3] + s)
+                out[j] = out[j] * <float>(1.0 + s)
+
+
 def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rstep,
           Py_ssize_t c0, Py_ssize_t cstep, int H, int W, const int[::1] kind,
           const long long[:, ::1] area, const double[:, ::1] par, const double[::1] gains):
@@ -101,36 +145,10 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
                 failed += 1
                 continue
             row = r0 + i * rstep
-            for j in range(w):
-                out[i, j] = 1.0
-            for q in range(n):
-                p = &par[q, 0]
-                if kind[q] == 0:
-                    if not _on(row, area[q, 0], area[q, 2], area[q, 4]):
-                        continue
-                    pv = <int>p[4]
-                    ph = <int>p[5]
-                    g = &gains[<Py_ssize_t>p[6]]
-                    _weights(<double>row, H, p[0], p[2], pv, &a0, &a1, &fr)
-                    for t in range(ph):
-                        mr[t] = g[a0 * ph + t] * (1.0 - fr) + g[a1 * ph + t] * fr
-                    for t in range(nj[q]):
-                        j = jl[q * w + t]
-                        b0 = ci[2 * (q * w + t)]
-                        b1 = ci[2 * (q * w + t) + 1]
-                        fc = cf[q * w + t]
-                        out[i, j] = out[i, j] * <float>(mr[b0] * (1.0 - fc) + mr[b1] * fc)
-                else:
-                    dy = (<double>row + 0.5 - p[1]) / p[2]
-                    for j in range(w):
-                        dx = (<double>(c0 + j * cstep) + 0.5 - p[0]) / p[2]
-                        r2 = dx * dx + dy * dy
-                        s = r2 * (p[7] + 0.0)
-                        s = r2 * (p[6] + s)
-                        s = r2 * (p[5] + s)
-                        s = r2 * (p[4] + s)
-                        s = r2 * (p[3] + s)
-                        out[i, j] = out[i, j] * <float>(1.0 + s)
+            # (in a function: its weights are the thread's own; assigned through pointers
+            # in this loop body they were shared between the threads, a race)
+            _gain_row(&out[i, 0], w, row, c0, cstep, H, kind, area, par, gains, ci, cf, jl,
+                      nj, mr)
             for j in range(w):
                 out[i, j] = x[i, j] * out[i, j]
         free(mr)
@@ -144,3 +162,4 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     free(cf)
     free(jl)
     free(nj)
+

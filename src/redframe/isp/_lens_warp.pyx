@@ -217,6 +217,61 @@ cdef inline void _pack_row(const int* ix, const int* iy, Py_ssize_t w,
             m2p[p][j] = <unsigned short>((y & 31) * 32 + (x & 31))
 
 
+cdef extern from *:
+    """
+    #include <stddef.h>
+    #include <string.h>
+    /* One plane of one output row: out[3 j] (interleaved) = Keys' bicubic of the planar
+       (hs, ws) plane at fixed-point (ix[j], iy[j]) (1/32 px), OpenCV's INTER_CUBIC with
+       BORDER_REPLICATE. Inside the plane the 4 taps of a source row are one 4-wide vector
+       (GCC/Clang vector extension: SSE on x86-64, NEON on aarch64): the 4 rows weighted
+       by y, then the 4 column sums by x; at the edges the taps are clamped, scalar. */
+    typedef float rf_v4f __attribute__((vector_size(16)));
+    static inline rf_v4f rf_load4(const float* p) { rf_v4f v; memcpy(&v, p, 16); return v; }
+    static inline int rf_clampi(int v, int hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
+    static void rf_bicubic_plane(const float* __restrict base, int hs, int ws,
+                                 const int* __restrict ix, const int* __restrict iy,
+                                 Py_ssize_t w, const float* __restrict tab,
+                                 float* __restrict out) {
+        const ptrdiff_t rs = ws;
+        const unsigned ws3 = ws > 3 ? (unsigned)(ws - 3) : 0u;
+        const unsigned hs3 = hs > 3 ? (unsigned)(hs - 3) : 0u;
+        for (Py_ssize_t j = 0; j < w; j++) {
+            const int x = ix[j], y = iy[j];
+            const int sx = (x >> 5) - 1, sy = (y >> 5) - 1;
+            const rf_v4f ky = rf_load4(tab + 4 * (y & 31));
+            const rf_v4f kx = rf_load4(tab + 4 * (x & 31));
+            rf_v4f r0, r1, r2, r3, c;
+            if ((unsigned)sx < ws3 && (unsigned)sy < hs3) {
+                const float* s = base + sy * rs + sx;
+                r0 = rf_load4(s);
+                r1 = rf_load4(s + rs);
+                r2 = rf_load4(s + 2 * rs);
+                r3 = rf_load4(s + 3 * rs);
+            } else {
+                const float* t[4];
+                int xs[4];
+                for (int k = 0; k < 4; k++) {
+                    xs[k] = rf_clampi(sx + k, ws - 1);
+                    t[k] = base + rf_clampi(sy + k, hs - 1) * rs;
+                }
+                for (int k = 0; k < 4; k++) {
+                    r0[k] = t[0][xs[k]];
+                    r1[k] = t[1][xs[k]];
+                    r2[k] = t[2][xs[k]];
+                    r3[k] = t[3][xs[k]];
+                }
+            }
+            c = ((r0 * ky[0] + r1 * ky[1]) + r2 * ky[2]) + r3 * ky[3];
+            c = c * kx;
+            out[3 * j] = (c[0] + c[1]) + (c[2] + c[3]);
+        }
+    }
+    """
+    void rf_bicubic_plane(const float* base, int hs, int ws, const int* ix, const int* iy,
+                          Py_ssize_t w, const float* tab, float* out) noexcept nogil
+
+
 cdef inline int _clampi(int v, int hi) noexcept nogil:
     return 0 if v < 0 else (hi if v > hi else v)
 
@@ -226,59 +281,26 @@ cdef inline void _bicubic_row(const float* src, int hs, int ws, const int* ix,
                               float* out) noexcept nogil:
     """Each plane p of output pixel j (interleaved ``out``) at fixed-point
     (ix, iy)[p * w + j] of the planar (3, hs, ws) ``src``: OpenCV's INTER_CUBIC,
-    BORDER_REPLICATE. The 4 taps of a row are contiguous: the 4 column sums weighted by y
-    are one 4-wide vector, then weighted by x."""
-    cdef Py_ssize_t j, rs = ws, plane = <Py_ssize_t>hs * ws
-    cdef int p, x, y, sx, sy, k
-    cdef const float* kx
-    cdef const float* ky
-    cdef const float* base
-    cdef const float* s0
-    cdef const float* s1
-    cdef const float* s2
-    cdef const float* s3
-    cdef float c0, c1, c2, c3
-    cdef int xs[4]
-    cdef unsigned ws3 = <unsigned>max(ws - 3, 0), hs3 = <unsigned>max(hs - 3, 0)
+    BORDER_REPLICATE (``rf_bicubic_plane``: a plane's 4 taps of a row are contiguous, one
+    4-wide vector)."""
+    cdef Py_ssize_t plane = <Py_ssize_t>hs * ws
+    cdef int p
     for p in range(3):
-        base = src + p * plane
-        for j in range(w):
-            x = ix[p * w + j]
-            y = iy[p * w + j]
-            kx = tab + 4 * (x & 31)
-            ky = tab + 4 * (y & 31)
-            sx = (x >> 5) - 1
-            sy = (y >> 5) - 1
-            if <unsigned>sx < ws3 and <unsigned>sy < hs3:
-                s0 = base + sy * rs + sx
-                s1 = s0 + rs
-                s2 = s1 + rs
-                s3 = s2 + rs
-                c0 = ky[0] * s0[0] + ky[1] * s1[0] + ky[2] * s2[0] + ky[3] * s3[0]
-                c1 = ky[0] * s0[1] + ky[1] * s1[1] + ky[2] * s2[1] + ky[3] * s3[1]
-                c2 = ky[0] * s0[2] + ky[1] * s1[2] + ky[2] * s2[2] + ky[3] * s3[2]
-                c3 = ky[0] * s0[3] + ky[1] * s1[3] + ky[2] * s2[3] + ky[3] * s3[3]
-            else:
-                for k in range(4):
-                    xs[k] = _clampi(sx + k, ws - 1)
-                s0 = base + _clampi(sy, hs - 1) * rs
-                s1 = base + _clampi(sy + 1, hs - 1) * rs
-                s2 = base + _clampi(sy + 2, hs - 1) * rs
-                s3 = base + _clampi(sy + 3, hs - 1) * rs
-                c0 = ky[0] * s0[xs[0]] + ky[1] * s1[xs[0]] + ky[2] * s2[xs[0]] + ky[3] * s3[xs[0]]
-                c1 = ky[0] * s0[xs[1]] + ky[1] * s1[xs[1]] + ky[2] * s2[xs[1]] + ky[3] * s3[xs[1]]
-                c2 = ky[0] * s0[xs[2]] + ky[1] * s1[xs[2]] + ky[2] * s2[xs[2]] + ky[3] * s3[xs[2]]
-                c3 = ky[0] * s0[xs[3]] + ky[1] * s1[xs[3]] + ky[2] * s2[xs[3]] + ky[3] * s3[xs[3]]
-            out[3 * j + p] = kx[0] * c0 + kx[1] * c1 + kx[2] * c2 + kx[3] * c3
+        rf_bicubic_plane(src + p * plane, hs, ws, ix + p * w, iy + p * w, w, tab, out + p)
 
 
-cdef _planar(const float[:, :, ::1] x):
+cdef _planar(const float[:, :, ::1] x, scratch=None):
     """(H, W, 3) -> (3, H, W) float32, parallel over rows (a plane's 4 bicubic taps of a row
-    are then contiguous)."""
+    are then contiguous); into the start of ``scratch`` (a flat float32 array, reused from
+    strip to strip: no fresh pages to fault in and zero) when it is large enough."""
     cdef Py_ssize_t i, j, h = x.shape[0], w = x.shape[1]
     if h <= 0 or w <= 0 or x.shape[2] != 3:
         raise ValueError("x must be a non-empty (H, W, 3) image")
-    arr = np.empty((3, h, w), np.float32)
+    if (scratch is not None and scratch.dtype == np.float32 and scratch.ndim == 1
+            and scratch.flags.c_contiguous and scratch.size >= 3 * h * w):
+        arr = scratch[: 3 * h * w].reshape(3, h, w)
+    else:
+        arr = np.empty((3, h, w), np.float32)
     cdef float[:, :, ::1] out = arr
     cdef const float* s
     cdef float* o0
@@ -404,10 +426,11 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
              int nterms, bint even, const double[:, ::1] tan, const double[:, ::1] valid,
              bint recip, bint fisheye, bint tangential, int step,
              const double[:, :, :, ::1] grid,
-             float[:, :, ::1] out, Py_ssize_t r0=-1):
+             float[:, :, ::1] out, Py_ssize_t r0=-1, scratch=None):
     """:func:`dng_maps` for rows [r0, r0 + len(out)) (default ``r0 = a``) and the bicubic
     read of ``x`` (whose row 0 is frame row ``a``) at them, in one pass: ``out``
-    (rows, w, 3)."""
+    (rows, w, 3). ``scratch``: a flat float32 array for the planar copy of ``x`` (used
+    when large enough, see :func:`_planar`)."""
     cdef Warp P
     cdef Py_ssize_t i, n = out.shape[0]
     cdef int* ix = NULL
@@ -415,7 +438,7 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
     cdef int* iy = NULL
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
-    cdef const float[:, :, ::1] xp = _planar(x)
+    cdef const float[:, :, ::1] xp = _planar(x, scratch)
     cdef const float* src = &xp[0, 0, 0]
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
               fisheye, tangential, step, grid)
@@ -468,8 +491,9 @@ def fixed_maps(const float[:, :, :, ::1] xy, Py_ssize_t a, int w, int h,
 
 
 def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_t a, int w,
-               int h, float[:, :, ::1] out):
-    """:func:`fixed_maps` and the bicubic read of ``x`` at them in one pass."""
+               int h, float[:, :, ::1] out, scratch=None):
+    """:func:`fixed_maps` and the bicubic read of ``x`` at them in one pass (``scratch``: as
+    :func:`dng_warp`'s)."""
     cdef Py_ssize_t i, n = xy.shape[0], wx = xy.shape[1]
     cdef int* ix = NULL
     cdef int failed = 0
@@ -477,7 +501,7 @@ def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_
     cdef int ya = <int>(32 * a)
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
-    cdef const float[:, :, ::1] xp = _planar(x)
+    cdef const float[:, :, ::1] xp = _planar(x, scratch)
     cdef const float* src = &xp[0, 0, 0]
     if xy.shape[2] != 3 or xy.shape[3] != 2 or out.shape[0] != n or out.shape[1] != wx \
             or out.shape[2] != 3 or x.shape[2] != 3:

@@ -45,6 +45,7 @@ reach, so a strip computes what the whole frame computes (:func:`_rows_needed`).
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
@@ -201,13 +202,28 @@ def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
         c0, c1 = a, b
     kind, args = _positions(ctx, c0, c1)
     part = out[c0 - a : c1 - a]
+    rows_max = min(h, max(ctx.params.strip_rows, 0) + 2 * compose.strip_pad(ctx))
+    scratch = _scratch(ctx.plan.lens, 3 * x.shape[1] * max(x.shape[0], rows_max))
     if kind == "dng":
-        _k.dng_warp(x, a, *args, part, c0)
+        _k.dng_warp(x, a, *args, part, c0, scratch)
     else:
-        _k.fixed_warp(x, args, a, w, h, part)
+        _k.fixed_warp(x, args, a, w, h, part, scratch)
     out[: c0 - a] = out[c0 - a]
     out[c1 - a :] = out[c1 - a - 1]
     return out
+
+
+def _scratch(plan, size: int) -> np.ndarray:
+    """A flat float32 buffer of at least ``size`` for the kernel's planar copy of a strip,
+    one per thread, kept in the plan (this develop's strips reuse it: a 12 MP strip's
+    48 MB copy is not faulted in and zeroed again for every strip)."""
+    key = ("scratch", threading.get_ident())
+    with plan._lock:
+        buf = plan._geometry.get(key)
+        if buf is None or buf.size < size:
+            buf = np.empty(size, np.float32)
+            plan._geometry[key] = buf
+    return buf
 
 
 def _extent(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
