@@ -39,7 +39,7 @@ cdef inline bint _on(Py_ssize_t pos, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t pi
     return pitch <= 1 or (pos - lo) % pitch == 0
 
 
-cdef void _gain_row(float* out, Py_ssize_t w, Py_ssize_t row, Py_ssize_t c0, Py_ssize_t cstep,
+cdef inline void _gain_row(float* out, Py_ssize_t w, Py_ssize_t row, Py_ssize_t c0, Py_ssize_t cstep,
                     int H, const int[::1] kind, const long long[:, ::1] area,
                     const double[:, ::1] par, const double[::1] gains, const int* ci,
                     const double* cf, const Py_ssize_t* jl, const Py_ssize_t* nj,
