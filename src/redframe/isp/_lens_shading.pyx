@@ -163,3 +163,128 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     free(jl)
     free(nj)
 
+
+
+def binned_gains(float[:, :, ::1] out, const int[:, ::1] idx, int H, int W,
+                 const int[::1] kind, const long long[:, ::1] area, const double[:, ::1] par,
+                 const double[::1] gains):
+    """The gains of the 2x2-binned mosaic, ``out`` (H2, W2, 3): per channel ``c`` the mean
+    of the gains at its CFA sites ``(2 i + dy, 2 j + dx)`` with ``idx[dy, dx] == c`` (each
+    site's gains as :func:`shade` of ones computes them; summed in site order, then divided
+    by the count, in float32, as the NumPy sum of :func:`shade`'s planes), in one pass over
+    the binned rows with no frame-sized temporaries."""
+    cdef Py_ssize_t h2 = out.shape[0], w2 = out.shape[1], n = kind.shape[0]
+    cdef Py_ssize_t i, j, q, m, col, mrow
+    cdef int dy, dx, c, k, k2
+    cdef int cnt[3]
+    cdef int first[4]
+    cdef int chan[4]
+    cdef int failed = 0
+    cdef int* ci = NULL
+    cdef double* cf = NULL
+    cdef Py_ssize_t* jl = NULL
+    cdef Py_ssize_t* nj = NULL
+    cdef double* mr = NULL
+    cdef float* rows = NULL
+    cdef float* acc
+    cdef float* site
+    if out.shape[2] != 3 or idx.shape[0] != 2 or idx.shape[1] != 2:
+        raise ValueError("out must be (H2, W2, 3) and idx (2, 2)")
+    if area.shape[0] != n or par.shape[0] != n or area.shape[1] != 6 or par.shape[1] != 8:
+        raise ValueError("opcodes packed wrongly")
+    if h2 <= 0 or w2 <= 0:
+        return
+    cnt[0] = 0
+    cnt[1] = 0
+    cnt[2] = 0
+    for k in range(4):
+        chan[k] = idx[k // 2, k % 2]
+        if not 0 <= chan[k] < 3:
+            raise ValueError("idx must hold channels 0..2")
+        cnt[chan[k]] += 1
+        first[k] = 1
+        for k2 in range(k):
+            if chan[k2] == chan[k]:
+                first[k] = 0
+    mrow = 1
+    for q in range(n):
+        if kind[q] == 0:
+            mrow = max(mrow, <Py_ssize_t>par[q, 5])
+    # the column tables of both column phases dx = 0, 1 (as shade builds them)
+    ci = <int*>malloc(4 * n * w2 * sizeof(int) + 1)
+    cf = <double*>malloc(2 * n * w2 * sizeof(double) + 1)
+    jl = <Py_ssize_t*>malloc(2 * n * w2 * sizeof(Py_ssize_t) + 1)
+    nj = <Py_ssize_t*>malloc(2 * n * sizeof(Py_ssize_t) + 1)
+    if ci == NULL or cf == NULL or jl == NULL or nj == NULL:
+        free(ci)
+        free(cf)
+        free(jl)
+        free(nj)
+        raise MemoryError()
+    for dx in range(2):
+        for q in range(n):
+            m = 0
+            for j in range(w2):
+                col = dx + 2 * j
+                if kind[q] != 0 or _on(col, area[q, 1], area[q, 3], area[q, 5]):
+                    jl[(dx * n + q) * w2 + m] = j
+                    if kind[q] == 0:
+                        _weights(<double>col, W, par[q, 1], par[q, 3], <int>par[q, 5],
+                                 &ci[2 * ((dx * n + q) * w2 + m)],
+                                 &ci[2 * ((dx * n + q) * w2 + m) + 1],
+                                 &cf[(dx * n + q) * w2 + m])
+                    m = m + 1
+            nj[dx * n + q] = m
+    with nogil, parallel():
+        # per thread: the map row, 3 channel rows and one site row
+        mr = <double*>malloc(mrow * sizeof(double))
+        rows = <float*>malloc(4 * w2 * sizeof(float))
+        for i in prange(h2, schedule="static"):
+            if mr == NULL or rows == NULL:
+                failed += 1
+                continue
+            _binned_row(out, i, w2, n, H, kind, area, par, gains, ci, cf, jl, nj, mr, rows,
+                        chan, first, cnt)
+        free(mr)
+        free(rows)
+    free(ci)
+    free(cf)
+    free(jl)
+    free(nj)
+    if failed:
+        raise MemoryError()
+
+
+cdef inline void _binned_row(float[:, :, ::1] out, Py_ssize_t i, Py_ssize_t w2, Py_ssize_t n,
+                             int H, const int[::1] kind, const long long[:, ::1] area,
+                             const double[:, ::1] par, const double[::1] gains,
+                             const int* ci, const double* cf, const Py_ssize_t* jl,
+                             const Py_ssize_t* nj, double* mr, float* rows, const int* chan,
+                             const int* first, const int* cnt) noexcept nogil:
+    cdef int k, dy, dx, c
+    cdef Py_ssize_t j
+    cdef float* acc
+    cdef float* site = rows + 3 * w2
+    cdef float d
+    for k in range(4):  # the sites in row order (0, 0), (0, 1), (1, 0), (1, 1)
+        dy = k // 2
+        dx = k % 2
+        acc = rows + chan[k] * w2
+        _gain_row(acc if first[k] else site, w2, 2 * i + dy, dx, 2, H, kind, area, par,
+                  gains, ci + 2 * dx * n * w2, cf + dx * n * w2, jl + dx * n * w2,
+                  nj + dx * n, mr)
+        if not first[k]:
+            for j in range(w2):
+                acc[j] = acc[j] + site[j]
+    for c in range(3):
+        acc = rows + c * w2
+        if cnt[c] > 1:
+            d = <float>cnt[c]
+            for j in range(w2):
+                out[i, j, c] = acc[j] / d
+        elif cnt[c] == 1:
+            for j in range(w2):
+                out[i, j, c] = acc[j]
+        else:
+            for j in range(w2):
+                out[i, j, c] = 1.0

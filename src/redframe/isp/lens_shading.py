@@ -254,27 +254,17 @@ def _gain_planes(ctx, plan) -> dict | None:
 
 def _binned_gains(ctx, plan, src) -> np.ndarray:
     """(h, w, 3) gains of the 2x2-binned mosaic: per channel the mean of its CFA sites'
-    gains (computed once per size by the kernel)."""
+    gains (computed once per size by the kernel, in one pass: ``_lens_shading.binned_gains``,
+    each site's gains as ``shade`` computes them)."""
     key = ("binned", *ctx.shape)
     with plan._lock:
         if key in plan._geometry:
             return plan._geometry[key]
     H2, W2 = ctx.shape
     H, W = src.shape
-    idx = pattern_to_index(src.calibration.pattern)
-    packed = _pack(plan, H, W)
-    ones = np.ones((H2, W2), np.float32)
+    idx = np.ascontiguousarray(pattern_to_index(src.calibration.pattern), np.int32)
     binned = np.empty((H2, W2, 3), np.float32)
-    g, s = np.empty((H2, W2), np.float32), np.empty((H2, W2), np.float32)
-    for c in range(3):
-        sites = [(dy, dx) for dy in range(2) for dx in range(2) if idx[dy, dx] == c]
-        for k, (dy, dx) in enumerate(sites):
-            _k.shade(ones, g if k == 0 else s, dy, 2, dx, 2, H, W, *packed)
-            if k:
-                np.add(g, s, out=g)
-        if len(sites) > 1:
-            np.divide(g, np.float32(len(sites)), out=g)
-        binned[..., c] = g
+    _k.binned_gains(binned, idx, H, W, *_pack(plan, H, W))
     with plan._lock:
         plan._geometry[key] = binned
     return binned
