@@ -39,6 +39,27 @@ cdef inline bint _on(Py_ssize_t pos, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t pi
     return pitch <= 1 or (pos - lo) % pitch == 0
 
 
+cdef void _column_tables(Py_ssize_t c0, Py_ssize_t cstep, Py_ssize_t w, int W,
+                         const int[::1] kind, const long long[:, ::1] area,
+                         const double[:, ::1] par, int* ci, double* cf, Py_ssize_t* jl,
+                         Py_ssize_t* nj):
+    """Per opcode ``q`` of the list, for the columns ``c0 + j cstep`` (j < w): the columns
+    on its lattice (``jl[q w ..]``, ``nj[q]`` of them) and for a GainMap the map's two
+    columns and the weight at each (``ci``, ``cf``): no modulo in the pixel loop."""
+    cdef Py_ssize_t q, j, m, col
+    for q in range(kind.shape[0]):
+        m = 0
+        for j in range(w):
+            col = c0 + j * cstep
+            if kind[q] != 0 or _on(col, area[q, 1], area[q, 3], area[q, 5]):
+                jl[q * w + m] = j
+                if kind[q] == 0:
+                    _weights(<double>col, W, par[q, 1], par[q, 3], <int>par[q, 5],
+                             &ci[2 * (q * w + m)], &ci[2 * (q * w + m) + 1], &cf[q * w + m])
+                m = m + 1
+        nj[q] = m
+
+
 cdef inline void _gain_row(float* out, Py_ssize_t w, Py_ssize_t row, Py_ssize_t c0, Py_ssize_t cstep,
                     int H, const int[::1] kind, const long long[:, ::1] area,
                     const double[:, ::1] par, const double[::1] gains, const int* ci,
@@ -89,18 +110,14 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     """``out[i, j] = x[i, j] * prod(gains at full-resolution (r0 + i rstep, c0 + j cstep))``
     (the product taken first, in list order, as the NumPy path does; ``out`` is not ``x``)."""
     cdef Py_ssize_t h = x.shape[0], w = x.shape[1], n = kind.shape[0]
-    cdef Py_ssize_t i, j, q, t, m, row, col
+    cdef Py_ssize_t i, j, q, row
     cdef Py_ssize_t* jl
     cdef Py_ssize_t* nj
-    cdef int a0, a1, b0, b1, pv, ph
-    cdef double fr, fc, t0, t1, dx, dy, r2, s
     cdef int* ci
     cdef double* cf
     cdef double* mr = NULL
     cdef Py_ssize_t mrow
     cdef int failed = 0
-    cdef const double* g
-    cdef const double* p
     if out.shape[0] != h or out.shape[1] != w:
         raise ValueError("out must have x's shape")
     if h > 0 and w > 0 and &out[0, 0] == &x[0, 0]:
@@ -125,17 +142,7 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
         free(jl)
         free(nj)
         raise MemoryError()
-    for q in range(n):
-        m = 0
-        for j in range(w):
-            col = c0 + j * cstep
-            if kind[q] != 0 or _on(col, area[q, 1], area[q, 3], area[q, 5]):
-                jl[q * w + m] = j
-                if kind[q] == 0:
-                    _weights(<double>col, W, par[q, 1], par[q, 3], <int>par[q, 5],
-                             &ci[2 * (q * w + m)], &ci[2 * (q * w + m) + 1], &cf[q * w + m])
-                m = m + 1
-        nj[q] = m
+    _column_tables(c0, cstep, w, W, kind, area, par, ci, cf, jl, nj)
     with nogil, parallel():
         # per thread: the map interpolated along y at this row, once per row and opcode
         # (as gain_map_values takes it: rows first, then columns)
@@ -174,7 +181,7 @@ def binned_gains(float[:, :, ::1] out, const int[:, ::1] idx, int H, int W,
     by the count, in float32, as the NumPy sum of :func:`shade`'s planes), in one pass over
     the binned rows with no frame-sized temporaries."""
     cdef Py_ssize_t h2 = out.shape[0], w2 = out.shape[1], n = kind.shape[0]
-    cdef Py_ssize_t i, j, q, m, col, mrow
+    cdef Py_ssize_t i, q, mrow
     cdef int dy, dx, c, k, k2
     cdef int cnt[3]
     cdef int first[4]
@@ -222,19 +229,8 @@ def binned_gains(float[:, :, ::1] out, const int[:, ::1] idx, int H, int W,
         free(nj)
         raise MemoryError()
     for dx in range(2):
-        for q in range(n):
-            m = 0
-            for j in range(w2):
-                col = dx + 2 * j
-                if kind[q] != 0 or _on(col, area[q, 1], area[q, 3], area[q, 5]):
-                    jl[(dx * n + q) * w2 + m] = j
-                    if kind[q] == 0:
-                        _weights(<double>col, W, par[q, 1], par[q, 3], <int>par[q, 5],
-                                 &ci[2 * ((dx * n + q) * w2 + m)],
-                                 &ci[2 * ((dx * n + q) * w2 + m) + 1],
-                                 &cf[(dx * n + q) * w2 + m])
-                    m = m + 1
-            nj[dx * n + q] = m
+        _column_tables(dx, 2, w2, W, kind, area, par, &ci[2 * dx * n * w2],
+                       &cf[dx * n * w2], &jl[dx * n * w2], &nj[dx * n])
     with nogil, parallel():
         # per thread: the map row, 3 channel rows and one site row
         mr = <double*>malloc(mrow * sizeof(double))
