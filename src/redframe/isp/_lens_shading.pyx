@@ -60,6 +60,23 @@ cdef void _column_tables(Py_ssize_t c0, Py_ssize_t cstep, Py_ssize_t w, int W,
         nj[q] = m
 
 
+cdef int _alloc_tables(Py_ssize_t n, Py_ssize_t w, Py_ssize_t phases, int** ci, double** cf,
+                       Py_ssize_t** jl, Py_ssize_t** nj) except -1:
+    """The column tables of :func:`_column_tables` for ``phases`` column phases of ``n``
+    opcodes and ``w`` columns (freed by the caller); MemoryError, nothing held, if not."""
+    ci[0] = <int*>malloc(2 * phases * n * w * sizeof(int) + 1)
+    cf[0] = <double*>malloc(phases * n * w * sizeof(double) + 1)
+    jl[0] = <Py_ssize_t*>malloc(phases * n * w * sizeof(Py_ssize_t) + 1)
+    nj[0] = <Py_ssize_t*>malloc(phases * n * sizeof(Py_ssize_t) + 1)
+    if ci[0] == NULL or cf[0] == NULL or jl[0] == NULL or nj[0] == NULL:
+        free(ci[0])
+        free(cf[0])
+        free(jl[0])
+        free(nj[0])
+        raise MemoryError()
+    return 0
+
+
 cdef inline void _gain_row(float* out, Py_ssize_t w, Py_ssize_t row, Py_ssize_t c0, Py_ssize_t cstep,
                     int H, const int[::1] kind, const long long[:, ::1] area,
                     const double[:, ::1] par, const double[::1] gains, const int* ci,
@@ -132,16 +149,7 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     for q in range(n):
         if kind[q] == 0:
             mrow = max(mrow, <Py_ssize_t>par[q, 5])
-    ci = <int*>malloc(2 * n * w * sizeof(int) + 1)
-    cf = <double*>malloc(n * w * sizeof(double) + 1)
-    jl = <Py_ssize_t*>malloc(n * w * sizeof(Py_ssize_t) + 1)
-    nj = <Py_ssize_t*>malloc(n * sizeof(Py_ssize_t) + 1)
-    if ci == NULL or cf == NULL or jl == NULL or nj == NULL:
-        free(ci)
-        free(cf)
-        free(jl)
-        free(nj)
-        raise MemoryError()
+    _alloc_tables(n, w, 1, &ci, &cf, &jl, &nj)
     _column_tables(c0, cstep, w, W, kind, area, par, ci, cf, jl, nj)
     with nogil, parallel():
         # per thread: the map interpolated along y at this row, once per row and opcode
@@ -218,16 +226,7 @@ def binned_gains(float[:, :, ::1] out, const int[:, ::1] idx, int H, int W,
         if kind[q] == 0:
             mrow = max(mrow, <Py_ssize_t>par[q, 5])
     # the column tables of both column phases dx = 0, 1 (as shade builds them)
-    ci = <int*>malloc(4 * n * w2 * sizeof(int) + 1)
-    cf = <double*>malloc(2 * n * w2 * sizeof(double) + 1)
-    jl = <Py_ssize_t*>malloc(2 * n * w2 * sizeof(Py_ssize_t) + 1)
-    nj = <Py_ssize_t*>malloc(2 * n * sizeof(Py_ssize_t) + 1)
-    if ci == NULL or cf == NULL or jl == NULL or nj == NULL:
-        free(ci)
-        free(cf)
-        free(jl)
-        free(nj)
-        raise MemoryError()
+    _alloc_tables(n, w2, 2, &ci, &cf, &jl, &nj)
     for dx in range(2):
         _column_tables(dx, 2, w2, W, kind, area, par, &ci[2 * dx * n * w2],
                        &cf[dx * n * w2], &jl[dx * n * w2], &nj[dx * n])
