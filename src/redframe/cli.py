@@ -37,9 +37,7 @@ from rich.progress import (
 )
 
 from redframe import __version__
-from redframe.burst.bracket import BracketParams
 from redframe.color.encodings import ENCODINGS
-from redframe.demo import run_demo
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
 from redframe.frame import list_layouts
 from redframe.io.decode import IMAGE_EXTENSIONS, SUPPORTED_EXTENSIONS, read_image
@@ -68,8 +66,6 @@ from redframe.looks import export_cube, get_look, list_looks
 from redframe.looks.characters import list_characters
 from redframe.params import to_dict
 from redframe.runtime import reuse_freed_memory
-from redframe.sound import EXPORTS, export_sounds
-from redframe.video import VIDEO_EXTENSIONS, VideoSettings, output_suffix, require_av
 
 __all__ = ["main", "build_parser"]
 
@@ -601,6 +597,8 @@ def cmd_hdr(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"  {stage}: {done}/{total}", file=sys.stderr, flush=True)
 
+    from redframe.burst.bracket import BracketParams
+
     bracket = BracketParams(reference=None if args.reference is None else args.reference - 1)
     job = Job(tuple(args.frames), str(args.output), recipe, kind="hdr",
               overwrite=args.overwrite, dng=args.dng, bracket=bracket)
@@ -850,6 +848,8 @@ def cmd_lut(args: argparse.Namespace) -> int:
 
 
 def cmd_video(args: argparse.Namespace) -> int:
+    from redframe.video import VIDEO_EXTENSIONS, VideoSettings, output_suffix, require_av
+
     require_av()
     workers = _check_int(args.jobs, 0, 256, "--jobs") or (os.cpu_count() or 1)
     settings = VideoSettings(codec=args.codec, crf=args.crf, input=args.input,
@@ -921,6 +921,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sounds(args: argparse.Namespace) -> int:
+    from redframe.sound import EXPORTS, export_sounds
+
     existing = [Path(args.output) / f"{stem}.wav" for stem in EXPORTS
                 if (Path(args.output) / f"{stem}.wav").exists()]
     if existing and not args.overwrite:
@@ -960,6 +962,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from redframe.demo import run_demo
+
     return run_demo(args.output)
 
 

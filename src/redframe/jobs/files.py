@@ -11,15 +11,17 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from redframe.burst.night import BurstParams
 from redframe.errors import UsageError
 from redframe.frame.files import FRAMEABLE
 from redframe.io.decode import check_readable, sniff
 from redframe.io.encode import output_path
 from redframe.jobs.recipe import FrameRecipe, Recipe
 from redframe.jobs.runner import Job, JobResult, Progress, execute
+
+if TYPE_CHECKING:
+    from redframe.burst.night import BurstParams
 
 __all__ = ["night_files", "frame_file", "frame_target"]
 

@@ -5,23 +5,20 @@ the file (``redframe develop/night/hdr --hdr``, recipe ``[output] hdr``).
 and pads the gain for it (gain 1 over the frame and wherever the layout drew on the
 photo, :func:`redframe.isp.hdr.pad_gain`), so the framed Ultra HDR picture's map has the
 canvas' aspect; :func:`gain_map_for` makes the file's gain map
-(:func:`redframe.isp.hdr.make_gain_map`); :func:`merge_frames` is ``redframe hdr``'s
-bracket merge (:func:`redframe.burst.bracket.merge_bracket`).
+(:func:`redframe.isp.hdr.make_gain_map`). ``redframe hdr``'s bracket merge is in
+:mod:`redframe.jobs.merges`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from redframe.burst.bracket import merge_bracket
-from redframe.burst.files import decode_burst
-from redframe.errors import InputError
 from redframe.frame import frame_plan
 from redframe.frame.draw import draw_frame
 from redframe.io.ultrahdr import GainMap
 from redframe.isp.hdr import make_gain_map, pad_gain
 
-__all__ = ["frame_picture", "gain_map_for", "merge_frames", "HDR_FORMATS"]
+__all__ = ["frame_picture", "gain_map_for", "HDR_FORMATS"]
 
 #: output formats that carry HDR: JPEG a gain map, HEIC (10-bit) and PNG (16-bit) a PQ
 #: picture (TIFF gets the SDR picture and a warning)
@@ -48,15 +45,3 @@ def gain_map_for(image: np.ndarray, gain: np.ndarray, headroom: float) -> GainMa
     """The Ultra HDR gain map of the (framed) SDR picture and its gain."""
     return make_gain_map(image, gain, headroom)
 
-
-def merge_frames(job, step) -> tuple:
-    """An HDR bracket job's merge: (the merged scene, the frames used, notes, timings)."""
-    frames = list(dict.fromkeys(job.inputs))  # a frame given twice is one frame
-    scenes, names, skipped = decode_burst(frames, step)
-    if skipped:
-        detail = "; ".join(f"{p}: {why}" for p, why in skipped.items())
-        raise InputError(f"every frame of a bracket is needed ({detail})")
-    merged = merge_bracket(scenes, job.bracket, step)
-    used = [names[merged.reference]] + [n for i, n in enumerate(names) if i != merged.reference]
-    return merged.scene, used, list(merged.notes), {f"merge.{k}": v
-                                                    for k, v in merged.timings.items()}

@@ -31,16 +31,13 @@ import os
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from redframe.burst.bracket import BracketParams, write_bracket_dng_atomically
-from redframe.burst.files import decode_burst, write_dng_atomically
-from redframe.burst.night import BurstParams, align_and_merge
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
 from redframe.frame import load_layout, prepare_options, read_for_frame
 from redframe.io.bt2100 import HdrPicture
@@ -52,11 +49,15 @@ from redframe.isp.pipeline import develop
 from redframe.isp.stage import RAW_KINDS
 from redframe.jobs import urls
 from redframe.jobs.capture import capture_metadata
-from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for, merge_frames
+from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
 from redframe.looks import get_look
 from redframe.looks.characters import NATIVE_FOCAL_MM, get_character
-from redframe.video import VideoSettings, transcode
+
+if TYPE_CHECKING:  # the merges and video load with the jobs that need them (see execute)
+    from redframe.burst.bracket import BracketParams
+    from redframe.burst.night import BurstParams
+    from redframe.video import VideoSettings
 
 __all__ = ["Job", "JobResult", "execute", "run_job", "resources", "KINDS", "Progress"]
 
@@ -180,28 +181,22 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         step("decode", 1, 1)
         timings["decode"] = time.perf_counter() - t
     else:
-        if job.kind == "night":
-            frames, repeated = _distinct(job.inputs)
-            notes += [f"warning: {Path(p).name} given {n} times: merged once"
-                      for p, n in repeated.items()]
-            scenes, names, skipped = decode_burst(frames, step)
-            timings["decode"] = time.perf_counter() - t
-            t = time.perf_counter()
-            if job.dng is not None and scenes[0].mosaic is None:
-                raise UsageError("--dng needs raw frames; these are pictures "
-                                 "(JPEG/HEIC/PNG/TIFF)")
-            merged = align_and_merge(scenes, job.burst, step)
-            timings.update({f"merge.{k}": v for k, v in merged.timings.items()})
-            scene = merged.scene
-            skipped.update({names[i]: why for i, why in merged.dropped.items()})
-            result.used = [names[i] for i in merged.merged]
-            result.skipped = skipped
-            result.effective_frames = float(merged.effective_frames)
-            notes += [f"warning: {Path(p).name} skipped: {why}" for p, why in skipped.items()]
-        elif job.kind == "hdr":
-            scene, result.used, merge_notes, merge_timings = merge_frames(job, step)
-            notes += merge_notes
-            timings.update(merge_timings)
+        if job.kind in ("night", "hdr"):
+            # the burst merges load here, not with the runner: a develop does not need them
+            # (0.1 s of every command's start-up; redframe.jobs.merges)
+            from redframe.jobs.merges import merge_bracket_frames, merge_night
+
+            if job.kind == "night":
+                night = merge_night(job, step)
+                scene, result.used, result.skipped = night.scene, night.used, night.skipped
+                result.effective_frames = night.effective_frames
+                notes += night.notes
+                timings.update(night.timings)
+            else:
+                scene, result.used, merge_notes, merge_timings = \
+                    merge_bracket_frames(job, step)
+                notes += merge_notes
+                timings.update(merge_timings)
         else:
             step("decode", 0, 1)
             scene = read_image(job.inputs[0])
@@ -209,8 +204,11 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         if job.capture:
             scene.meta = capture_metadata(scene.meta, job.capture)
         notes += _raw_only_settings(recipe, scene)
-        timings["merge" if job.kind in ("night", "hdr") else "decode"] = \
-            time.perf_counter() - t
+        elapsed = time.perf_counter() - t
+        if job.kind in ("night", "hdr"):  # a night merge times its decode apart
+            timings["merge"] = elapsed - timings.get("decode", 0.0)
+        else:
+            timings["decode"] = elapsed
 
         # develop
         t = time.perf_counter()
@@ -271,8 +269,9 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
         write_picture()
     else:  # the merged DNG and the picture appear together or not at all
         step("write", 1, targets)
-        writer = write_bracket_dng_atomically if job.kind == "hdr" else write_dng_atomically
-        result.dng = str(writer(Path(job.dng), scene, job.overwrite, then=write_picture))
+        from redframe.jobs.merges import write_merged_dng  # loaded by the merge above
+
+        result.dng = str(write_merged_dng(job, scene, then=write_picture))
     if job.thumbnail is not None:
         write_thumbnail(image, job.thumbnail)
     step("write", targets, targets)
@@ -289,6 +288,8 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
 def _execute_video(job: Job, result: JobResult, progress: Progress | None,
                    t0: float) -> JobResult:
     """A clip: the recipe's look and frame, ``job.video``'s encoding, written atomically."""
+    from redframe.video import VideoSettings, transcode  # PyAV: the [video] extra
+
     _check_targets(job)
     look, prepared = resources(job.recipe, job.kind)
     done = transcode(job.inputs[0], job.output, job.video or VideoSettings(), look=look,
@@ -513,20 +514,6 @@ def _develop_bits(fmt: str, bit_depth: int | None) -> int:
     if bit_depth is not None:
         return 16 if bit_depth > 8 else 8
     return 16 if fmt in ("tiff", "png") else 8
-
-
-def _distinct(paths: Sequence[str]) -> tuple[list[str], dict[str, int]]:
-    """``paths`` without repeats of the same file (a frame given twice is one frame: it
-    carries no new light), and {path: times given} for the repeated ones."""
-    seen: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    for p in paths:
-        key = os.path.realpath(p)  # never raises, even on a symlink loop
-        if key in seen:
-            counts[seen[key]] = counts.get(seen[key], 1) + 1
-        else:
-            seen[key] = p
-    return list(seen.values()), counts
 
 
 def _same_file(a: Path, b: Path) -> bool:
