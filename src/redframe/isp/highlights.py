@@ -113,11 +113,15 @@ def highlight_ratios(rgb: np.ndarray, clip: np.ndarray, threshold: float) -> np.
     import cv2
 
     rgb = np.asarray(rgb, np.float32)
-    frac = rgb * (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
+    inv = (1.0 / np.asarray(clip, np.float64)).astype(np.float32)
     ratios = np.full((3, 3), -1.0, np.float32)
     radius = max(8, round(max(rgb.shape[:2]) / 32))
+    # the fraction of its clip level, one plane at a time and in the rings only: a frame's
+    # worth of fractions (36 MB on a 12 MP frame's preview) was fresh memory every develop
+    plane = np.empty(rgb.shape[:2], np.float32)
     for c in range(3):
-        clipped = frac[..., c] >= np.float32(PREVIEW_CLIPPED)
+        np.multiply(rgb[..., c], inv[c], out=plane)
+        clipped = plane >= np.float32(PREVIEW_CLIPPED)
         if not clipped.any():
             continue
         # the pixels within `radius` of a clipped one: the exact Euclidean distance
@@ -127,7 +131,8 @@ def highlight_ratios(rgb: np.ndarray, clip: np.ndarray, threshold: float) -> np.
         far = cv2.distanceTransform((~clipped).astype(np.uint8), cv2.DIST_L2,
                                     cv2.DIST_MASK_PRECISE)
         ring = far <= np.float32(radius)
-        x, f = rgb[ring], frac[ring]
+        x = rgb[ring]
+        f = x * inv
         measured = (f[:, c] < np.float32(0.95)) & (f[:, c] > np.float32(0.5 * threshold))
         for k in range(3):
             if k == c:
