@@ -44,7 +44,6 @@ temporary file is removed and :class:`OutputError` names the destination.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -65,7 +64,7 @@ from redframe.io.exif import parse_rational
 from redframe.io.icc import ICC_SPACES, icc_profile
 from redframe.io.jpeg_bands import encode_jpeg
 from redframe.io.metadata import MAX_TEXT, Metadata, clean_text
-from redframe.io.ultrahdr import GainMap, assemble
+from redframe.io.ultrahdr import GainMap, assemble, jpeg_segments
 
 __all__ = ["write_image", "output_path", "apply_orientation", "quantise", "exif_tags",
            "FORMATS", "BIT_DEPTHS"]
@@ -280,13 +279,11 @@ _TINY_JPEG: bytes | None = None
 
 
 def _tiny_jpeg() -> bytes:
+    """An 8x8 JPEG for exiv2 to write tags into (libjpeg-turbo through OpenCV: Pillow's
+    JPEG writer would load its plugins, 20 ms of every develop's first write)."""
     global _TINY_JPEG
     if _TINY_JPEG is None:
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        Image.new("RGB", (8, 8)).save(buffer, "JPEG", quality=50)
-        _TINY_JPEG = buffer.getvalue()
+        _TINY_JPEG = encode_jpeg(np.zeros((8, 8, 3), np.uint8), quality=50, subsampling=2)
     return _TINY_JPEG
 
 
@@ -297,7 +294,6 @@ def _exiv2_checked(tags: Mapping[str, str]) -> tuple[dict[str, str], bytes | Non
     empty), is skipped and logged.
     """
     import pyexiv2
-    from PIL import Image
 
     pyexiv2.set_log_level(4)
     refused = []
@@ -323,8 +319,9 @@ def _exiv2_checked(tags: Mapping[str, str]) -> tuple[dict[str, str], bytes | Non
     if refused:
         log.info("EXIF tags skipped (exiv2 refused their values): %s", ", ".join(refused))
     accepted = {k: written[k] for k in tags if k not in refused and k in written}
-    with Image.open(io.BytesIO(blob)) as tiny:
-        payload = tiny.info.get("exif")
+    # the APP1 segment's payload, ``Exif\0\0`` prefix included (what Pillow calls info["exif"])
+    payload = next((data for marker, data, _ in jpeg_segments(blob)
+                    if marker == 0xE1 and data.startswith(b"Exif\0\0")), None)
     return accepted, payload
 
 

@@ -276,7 +276,9 @@ class UltraHdr:
     mpf_entries: list[tuple[int, int, int]]  # (attribute, size, offset from file start)
 
 
-def _segments(jpeg: bytes):
+def jpeg_segments(jpeg: bytes):
+    """(marker, payload, offset) of each segment of a JPEG's header, up to its first
+    scan (ISO 10918-1, B.1.1.4: a marker, a 2-byte length counting itself, the payload)."""
     p = 2
     while p + 4 <= len(jpeg) and jpeg[p] == 0xFF and jpeg[p + 1] not in (0xDA, 0xD9):
         size = struct.unpack(">H", jpeg[p + 2:p + 4])[0]
@@ -292,7 +294,7 @@ def read_ultrahdr(data: bytes) -> UltraHdr:
     when it is not one."""
     mpf_at = None
     xmp_primary = ""
-    for marker, payload, pos in _segments(data):
+    for marker, payload, pos in jpeg_segments(data):
         if marker == 0xE2 and payload.startswith(MPF_ID):
             mpf_at = (pos + 8, payload[4:])
         elif marker == 0xE1 and payload.startswith(XMP_URN):
@@ -323,7 +325,7 @@ def read_ultrahdr(data: bytes) -> UltraHdr:
     if gm[:2] != b"\xff\xd8" or len(gm) != gsize:
         raise ValueError("the MPF index does not point at a JPEG")
     xmp, iso = {}, None
-    for marker, payload, _ in _segments(gm):
+    for marker, payload, _ in jpeg_segments(gm):
         if marker == 0xE1 and payload.startswith(XMP_URN):
             xmp = dict(_ATTR.findall(payload[len(XMP_URN):].decode("utf-8", "replace")))
         elif marker == 0xE2 and payload.startswith(ISO_URN):
