@@ -1,7 +1,8 @@
 """Jobs that kill (or hang) the worker process they are sent to, for the crash-isolation
 tests: a job is unpickled in the worker, and there it dies as a crash in native code would
 (SIGSEGV, SIGKILL as the OOM killer sends, os.abort) or never finishes. Only tests can make
-such jobs: the product has no hook for it.
+such jobs: the product has no hook for it. :class:`ParentRecordingJob` only says, in a
+file next to its output, which process forked the worker it was sent to.
 
 :func:`cli` is ``redframe``'s main with these jobs for the inputs named in
 ``REDFRAME_TEST_CRASH`` (``name=how,name=how``), so a test can run the real command line
@@ -39,6 +40,17 @@ class CrashingJob(Job):
 
     def __getstate__(self):
         return dict(self.__dict__, _creator=os.getpid(), _how=self.how)
+
+
+class ParentRecordingJob(Job):
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if os.getpid() != state["_creator"]:
+            Path(self.output + ".parent").write_text(
+                f"{os.getppid()} {os.environ.get('MALLOC_ARENA_MAX')}")
+
+    def __getstate__(self):
+        return dict(self.__dict__, _creator=os.getpid())
 
 
 def crashing(how: str, *args, **kwargs) -> CrashingJob:

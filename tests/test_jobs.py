@@ -384,6 +384,23 @@ def test_a_worker_that_dies_fails_only_its_own_file(tmp_path, data_dir):
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"ok{i}.jpg" for i in range(4)]
 
 
+def test_pool_workers_are_forked_from_the_fork_server(tmp_path, data_dir):
+    """redframe.runtime.start_fork_server(POOL_PRELOAD): the pool's workers come from the
+    fork server (which imported the develop pipeline once), not spawned by this process,
+    with the server's environment (one malloc arena)."""
+    from crashing_jobs import ParentRecordingJob
+
+    from redframe.jobs import run_jobs
+
+    src = str(data_dir / "nokia_x71.jpg")
+    jobs = [ParentRecordingJob((src,), str(tmp_path / f"p{i}.jpg")) for i in range(2)]
+    results = run_jobs(jobs, workers=2)
+    assert [r.error for r in results] == [None, None]
+    for i in range(2):
+        parent, arenas = (tmp_path / f"p{i}.jpg.parent").read_text().split()
+        assert int(parent) != os.getpid() and arenas == "1"
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -394,6 +411,15 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             kids.append(int(stat.parent.name))
     return kids
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found += kids
+        todo += kids
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -420,13 +446,12 @@ def test_kill_9_of_the_command_leaves_no_worker_behind(tmp_path, data_dir):
     workers: list[int] = []
     while time.time() < deadline and not (tmp_path / "out").is_dir():
         time.sleep(0.2)
-    while time.time() < deadline and len(workers) < 2:
-        workers = [p for p in _children(cli.pid) if _alive(p)]
+    while time.time() < deadline and len(workers) < 3:
+        # the fork server and the two workers it forked (and multiprocessing's helpers)
+        workers = [p for p in _descendants(cli.pid) if _alive(p)]
         time.sleep(0.1)
-    assert workers, "no worker started"
-    everything = set(workers)
-    for w in workers:
-        everything |= set(_children(w))
+    assert len(workers) >= 3, "no workers started"
+    everything = set(_descendants(cli.pid))
     os.kill(cli.pid, signal.SIGKILL)
     cli.wait()
     deadline = time.time() + 10

@@ -76,3 +76,15 @@ def test_the_fork_server_starts_first_only_for_a_local_cluster():
     assert not starts_local_cluster(["develop", "a.dng", "--jobs", "2"])
     assert not starts_local_cluster(["develop", "--", "--scheduler", "local:2"])
     assert not starts_local_cluster(["develop", "a.dng", "--scheduler"])
+
+
+def test_the_fork_server_starts_first_for_the_worker_pool():
+    from redframe.launch import starts_worker_pool
+
+    assert starts_worker_pool(["develop", "photos/", "-o", "out", "--jobs", "2"])
+    assert starts_worker_pool(["develop", "photos/", "--jobs=0"])  # all cores
+    assert starts_worker_pool(["develop", "a.dng", "--timeout-per-file", "60"])
+    assert not starts_worker_pool(["develop", "a.dng", "-o", "out"])
+    assert not starts_worker_pool(["develop", "a.dng", "--jobs", "1"])
+    assert not starts_worker_pool(["develop", "--", "--jobs", "2"])
+    assert not starts_worker_pool(["develop", "a.dng", "--jobs"])

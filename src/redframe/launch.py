@@ -4,8 +4,9 @@ It checks that the compiled kernels (Cython + OpenMP, built by ``pip install``; 
 setup.py) are importable before it imports the command line: a checkout run without an
 install, or an install whose build was skipped, gets one line that says how to build them
 instead of an ImportError traceback from deep inside a develop. A command that will start a
-LocalCluster (``--scheduler local:N``) has the fork server its workers come from started
-first, so that its imports overlap the command line's (:func:`starts_local_cluster`). When
+LocalCluster (``--scheduler local:N``) or the local pool's worker processes (``--jobs N``)
+has the fork server its workers come from started first, so that its imports overlap the
+command line's (:func:`starts_local_cluster`, :func:`starts_worker_pool`). When
 the command is done the process ends without the interpreter's teardown (:func:`finish`).
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import sys
 from importlib.util import find_spec
 
-from redframe.runtime import start_fork_server  # ctypes and os only: no compiled kernel
+from redframe.runtime import POOL_PRELOAD, start_fork_server  # ctypes and os: no kernel
 
 #: the extension every build makes (redframe/_threads.pyx)
 PROBE = "redframe._threads"
@@ -29,6 +30,8 @@ def main() -> int:
         return 70
     if starts_local_cluster(sys.argv[1:]):
         start_fork_server()
+    elif starts_worker_pool(sys.argv[1:]):
+        start_fork_server(POOL_PRELOAD)
     from redframe.cli import main as cli_main  # after the check, on purpose
 
     return finish(cli_main())
@@ -44,6 +47,23 @@ def starts_local_cluster(argv: list[str]) -> bool:
         if arg.startswith("--scheduler=local:"):
             return True
         if arg == "--scheduler" and k + 1 < len(argv) and argv[k + 1].startswith("local:"):
+            return True
+    return False
+
+
+def starts_worker_pool(argv: list[str]) -> bool:
+    """Whether ``argv`` asks for worker processes of the local pool as written out:
+    ``--jobs N`` with N other than 1 (0 is all cores), or ``--timeout-per-file`` (each file
+    in a worker of its own). A command given one file does not use them: its fork server
+    then imports on the idle core and is never asked for a worker."""
+    for k, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        if arg.startswith("--timeout-per-file"):
+            return True
+        value = (arg[len("--jobs="):] if arg.startswith("--jobs=") else
+                 argv[k + 1] if arg == "--jobs" and k + 1 < len(argv) else None)
+        if value is not None and value.strip() != "1":
             return True
     return False
 

@@ -10,9 +10,9 @@ import os
 import sys
 
 __all__ = ["reuse_freed_memory", "start_fork_server", "WORKER_START_METHOD",
-           "FORK_SERVER_PRELOAD", "FORK_SERVER_ENVIRON"]
+           "FORK_SERVER_PRELOAD", "POOL_PRELOAD", "FORK_SERVER_ENVIRON"]
 
-#: how a LocalCluster's worker processes start: forked from the fork server
+#: how the local pool's and a LocalCluster's worker processes start: forked from the fork server
 #: (:func:`start_fork_server`), or spawned where there is no fork (Windows)
 WORKER_START_METHOD = "spawn" if sys.platform == "win32" else "forkserver"
 
@@ -20,6 +20,10 @@ WORKER_START_METHOD = "spawn" if sys.platform == "win32" else "forkserver"
 #: worker (Dask's) and the task it runs (redframe.jobs.cluster imports the job runner and
 #: the whole develop pipeline)
 FORK_SERVER_PRELOAD = ("distributed", "redframe.jobs.cluster")
+
+#: what the fork server imports for the local pool's workers (``--jobs N``): the job runner
+#: and the develop pipeline (redframe.jobs.pool imports them), not Dask
+POOL_PRELOAD = ("redframe.jobs.pool",)
 
 #: the fork server's environment, which its children inherit; each is read once at a
 #: process's start, so it must be set before the server starts: one malloc arena
@@ -53,10 +57,11 @@ def reuse_freed_memory() -> bool:
         return False
 
 
-def start_fork_server() -> None:
-    """Start :mod:`multiprocessing`'s fork server, which imports
-    :data:`FORK_SERVER_PRELOAD` once and then forks a process for each worker that asks
-    (``--scheduler local:N``: distributed's ``multiprocessing-method`` ``forkserver``).
+def start_fork_server(preload: tuple[str, ...] = FORK_SERVER_PRELOAD) -> None:
+    """Start :mod:`multiprocessing`'s fork server, which imports ``preload`` once and then
+    forks a process for each worker that asks: a LocalCluster's (``--scheduler local:N``:
+    distributed's ``multiprocessing-method`` ``forkserver``; :data:`FORK_SERVER_PRELOAD`)
+    and the local pool's (``--jobs N``: :data:`POOL_PRELOAD`).
 
     Spawned afresh, each worker imported ``distributed`` and then, on its first file, the
     develop pipeline: 0.9-1.3 s of CPU a worker before its first file, every command.
@@ -64,7 +69,10 @@ def start_fork_server() -> None:
     another core while this process is still importing the command line (the ``redframe``
     command starts it before that, :mod:`redframe.launch`). Measured on 2 cores, a
     LocalCluster of 2 from start to its first task back: 1.3-1.4 s spawned, 0.9-1.2 s
-    forked with the server started just before; closing: 0.25-0.5 s -> 0.03-0.05 s.
+    forked with the server started just before; closing: 0.25-0.5 s -> 0.03-0.05 s. The
+    local pool's workers, spawned, each imported the develop pipeline (0.2 s) after the
+    command's own import; forked, 8 x 12 MP with ``--jobs 2`` took 2.62 -> 2.48 s (best of
+    3, benchmarks/batch.py).
 
     Idempotent: a server already running is kept (and keeps its preload). The server is a
     single-threaded process that exits with this one. Nothing to start where the workers
@@ -74,7 +82,7 @@ def start_fork_server() -> None:
     import multiprocessing
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(FORK_SERVER_PRELOAD))
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
     saved = {key: os.environ.get(key) for key in FORK_SERVER_ENVIRON}
     os.environ.update(FORK_SERVER_ENVIRON)
     try:

@@ -10,9 +10,11 @@ takes longer than ``timeout`` seconds has its worker killed (``took longer than 
 Either way a fresh worker takes the dead one's place and the batch goes on. Workers never
 outlive the command: each watches the process that started it and exits when it is gone
 (and, on Linux, asks the kernel for SIGKILL when its parent dies), so a ``kill -9`` of
-``redframe`` leaves no worker behind. Workers are started with ``spawn``: fresh
-interpreters, no thread pools forked mid-flight, and no long-lived fork server to be
-orphaned.
+``redframe`` leaves no worker behind. Workers are forked from multiprocessing's fork
+server (:func:`redframe.runtime.start_fork_server`), a single-threaded process that has
+imported the develop pipeline once and that exits when the command does (its workers get
+SIGKILL from the kernel then): no thread pools forked mid-flight, and no worker importing
+redframe again after the command did (0.2 s of CPU each).
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from redframe import _threads as kernel_threads
 from redframe.errors import EXIT
 from redframe.io import jpeg_bands
 from redframe.jobs.runner import Job, JobResult, run_job
-from redframe.runtime import reuse_freed_memory
+from redframe.runtime import (
+    POOL_PRELOAD,
+    WORKER_START_METHOD,
+    reuse_freed_memory,
+    start_fork_server,
+)
 
 __all__ = ["run_jobs", "watch_parent", "WATCH_SECONDS", "DEFAULT_TIMEOUT", "one_thread_per_file"]
 
@@ -54,18 +61,22 @@ _START_FAILURES = 3
 
 
 def _die_with(parent: int) -> None:
-    """Exit when ``parent`` is gone: the kernel's parent-death signal where there is one
-    (Linux), and a watchdog thread everywhere (it also covers a parent that is not the
-    one that forked us)."""
+    """Exit when ``parent`` (the command's process) is gone: the kernel's parent-death
+    signal where there is one (Linux: it fires when the process that forked this one
+    exits: the fork server, which exits with the command, or the command itself), and a
+    watchdog thread everywhere."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)  # the process's own libc: no ldconfig run
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # the parent died before the signal was armed
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:  # the command died before the signal was armed
         os._exit(1)
-
+    except PermissionError:
+        pass
     watch_parent(parent)
 
 
@@ -216,7 +227,10 @@ def run_jobs(jobs: Iterable[Job], *, workers: int = 1,
 
 def _run_pool(jobs: list[Job], workers: int, emit: Callable[[Job, JobResult], None],
               on_start: Callable[[Job], None] | None, timeout: float) -> None:
-    ctx = mp.get_context("spawn")
+    # forked from the fork server, which has imported the develop pipeline (on another
+    # core, while the command imported its own: the `redframe` command starts it first)
+    start_fork_server(POOL_PRELOAD)
+    ctx = mp.get_context(WORKER_START_METHOD)
     queue = deque(jobs)
     pool: list[_Worker] = []
     start_failures = 0
