@@ -137,6 +137,40 @@ def test_raw_decodes_with_calibration(sample_raw, data_dir):
     assert kodak.meta.iso == pytest.approx(84)  # from LibRaw's maker-note parser
 
 
+def test_a_camera_without_a_matrix_table_gets_libraws_built_in_one(data_dir, tmp_path):
+    """The Kodak DC50: no ColorMatrix, no rgb_xyz_matrix (rawpy's are zeros), but LibRaw
+    colours its sRGB output with a built-in rgb_cam; measured from its renderings (not the
+    identity, which rendered the scene grey: mean chroma 3.6 against LibRaw's 15.8)."""
+    import cv2
+    import rawpy
+    from PIL import Image
+
+    from redframe.color import XYZ_TO_SRGB
+    from redframe.io.raw import libraw_rgb_cam
+    from redframe.jobs import Job, run_job
+
+    path = data_dir / "kodak_dc50.kdc"
+    kodak = read_image(path)
+    cal = kodak.calibration
+    assert "rgb_cam" in cal.source and not kodak.meta.warnings
+    rgb_cam = XYZ_TO_SRGB @ np.linalg.inv(cal.xyz_to_camera)
+    assert rgb_cam == pytest.approx(np.array([[1.8125, -0.3364, -0.4760],
+                                              [-0.4350, 1.8521, -0.4171],
+                                              [-0.6760, -1.3929, 3.0690]]), abs=2e-3)
+    with rawpy.imread(str(path)) as raw:
+        assert libraw_rgb_cam(raw) == pytest.approx(rgb_cam, abs=2e-3)
+        reference = raw.postprocess()
+
+    def chroma(rgb8):
+        lab = cv2.cvtColor(rgb8.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+        return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+
+    job = run_job(Job((str(path),), str(tmp_path / "k.jpg")))
+    assert job.error is None
+    ours = np.asarray(Image.open(job.output).convert("RGB"))
+    assert chroma(ours) > 0.6 * chroma(reference)  # 11.1 against 15.8
+
+
 def test_dng_writer_round_trips_through_libraw(tmp_path):
     import rawpy
 
