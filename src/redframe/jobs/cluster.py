@@ -52,11 +52,7 @@ LOCAL = "local:"
 #: workers on 2 cores (docs/scale.md): the workers' 10 ms stack sampler, work stealing and
 #: the active memory manager (one file per worker thread, small results: nothing to steal
 #: or move), the 20 ms event-loop tick and the 0.5 s system monitor; together 3.5 -> 1.7
-#: CPU seconds outside the tasks in the workers and 1.4 -> 0.7 in this process; and the
-#: scheduler's and workers' HTTP servers (health, Prometheus metrics: nothing reads them
-#: in a cluster that lives for one command), whose start read every installed package's
-#: entry points in each worker: local:2 / --jobs 2 on 8 x 12 MP 1.15 -> 1.09 (best of 5
-#: rounds, benchmarks/batch.py; the workers' CPU ~2.45 -> ~2.1-2.25 s each). The
+#: CPU seconds outside the tasks in the workers and 1.4 -> 0.7 in this process. The
 #: workers are forked from a fork server that has imported distributed and the develop
 #: pipeline once (:func:`redframe.runtime.start_fork_server`, which says what it saves),
 #: with MALLOC_ARENA_MAX=1 in its environment: a Dask task runs on a thread of the
@@ -73,8 +69,6 @@ LOCAL_CONFIG = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.worker.multiprocessing-method": WORKER_START_METHOD,
-    "distributed.worker.http.routes": [],
-    "distributed.scheduler.http.routes": [],
 }
 
 _configured = False
