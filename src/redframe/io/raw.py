@@ -270,8 +270,11 @@ def libraw_rgb_cam(raw) -> np.ndarray | None:
         srgb = raw.postprocess(output_color=rawpy.ColorSpace.sRGB, **common)
     except (rawpy.LibRawError, MemoryError, ValueError):
         return None
-    a = cam.reshape(-1, 3).astype(np.float64)
-    b = srgb.reshape(-1, 3).astype(np.float64)
+    # at most ~1 M pixels for the fit (a 100 MP frame's half size would be 600 MB in double)
+    step = max(1, cam.shape[0] * cam.shape[1] // 1_000_000)
+    a = cam.reshape(-1, 3)[::step].astype(np.float64)
+    b = srgb.reshape(-1, 3)[::step].astype(np.float64)
+    del cam, srgb
     ok = (np.all((a > 256) & (a < 60000), axis=1)
           & np.all((b > 256) & (b < 60000), axis=1))
     if np.count_nonzero(ok) < 256:
