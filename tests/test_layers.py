@@ -4,6 +4,7 @@ under TYPE_CHECKING): colour primitives at the bottom, io above them, isp and th
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from functools import cache
 from pathlib import Path
@@ -196,3 +197,26 @@ def test_the_scan_sees_imports():
     assert "redframe.color" in names
     names = {n for n, _ in imports_of(PACKAGE / "isp" / "fused.py")}
     assert {"redframe.color", "redframe.color.dither"} <= names
+
+
+def test_the_command_line_loads_only_what_a_develop_needs():
+    """`import redframe.cli` (every command's start) loads no module of the commands a
+    develop does not run, and not the frame package's submodules (loaded on first use by
+    redframe.frame's __getattr__): the burst merges, the demo, the sounds, PyAV and the
+    video path, the frame layouts and fonts (0.05 s of start-up together, measured)."""
+    code = ("import sys, redframe.cli; print(' '.join(sorted(m for m in sys.modules "
+            "if m.startswith(('redframe.burst', 'redframe.video', 'redframe.demo', "
+            "'redframe.sound', 'redframe.frame.', 'redframe.jobs.merges', 'av')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=SRC.parent)
+    assert out.stdout.split() == [], out.stdout
+
+
+def test_the_frame_package_loads_its_names_on_use():
+    import redframe.frame as frames
+    from redframe.frame.layout import list_layouts
+
+    assert frames.list_layouts is list_layouts
+    assert set(frames.__all__) <= set(dir(frames))
+    with pytest.raises(AttributeError):
+        frames.no_such_name  # noqa: B018

@@ -37,9 +37,9 @@ from rich.progress import (
 )
 
 from redframe import __version__
+from redframe import frame as frames
 from redframe.color.encodings import ENCODINGS
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
-from redframe.frame import list_layouts
 from redframe.io.decode import IMAGE_EXTENSIONS, SUPPORTED_EXTENSIONS, read_image
 from redframe.isp.lens import LensParams, describe_lens
 from redframe.isp.white_balance import parse_wb
@@ -531,7 +531,7 @@ def _with_recipes(files: list[str], recipes: _Recipes, failed: list[JobResult]
 
 def cmd_frame(args: argparse.Namespace) -> int:
     if args.list:
-        for name in list_layouts():
+        for name in frames.list_layouts():
             print(name)
         return EXIT["ok"]
     if not args.paths or not args.output:

@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from redframe import frame as frames
 from redframe.errors import UsageError
-from redframe.frame.files import FRAMEABLE
 from redframe.io.decode import check_readable, sniff
 from redframe.io.encode import output_path
 from redframe.jobs.recipe import FrameRecipe, Recipe
@@ -59,7 +59,7 @@ def frame_target(source: str | os.PathLike, out_dir: str | os.PathLike,
     InputError for an unreadable file."""
     if format in (None, "auto"):
         kind = sniff(check_readable(os.fspath(source)))
-        format = FRAMEABLE.get(kind or "", "jpeg")
+        format = frames.FRAMEABLE.get(kind or "", "jpeg")
     return output_path(out_dir, source, format)
 
 

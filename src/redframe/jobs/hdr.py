@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from redframe.frame import frame_plan
-from redframe.frame.draw import draw_frame
+from redframe import frame as frames  # loads its names on first use: only with a frame
 from redframe.io.ultrahdr import GainMap
 from redframe.isp.hdr import make_gain_map, pad_gain
 
@@ -28,8 +27,8 @@ HDR_FORMATS = ("jpeg", "heic", "png")
 def frame_picture(image: np.ndarray, gain: np.ndarray | None, meta, layout, prepared
                   ) -> tuple[np.ndarray, np.ndarray | None]:
     """(the framed canvas, its gain or None)."""
-    plan = frame_plan(image, meta, layout, prepared=prepared)
-    canvas = draw_frame(plan, np.asarray(image))
+    plan = frames.frame_plan(image, meta, layout, prepared=prepared)
+    canvas = frames.draw_frame(plan, np.asarray(image))
     if gain is None:
         return canvas, None
     x0, y0, x1, y1 = plan.photo_box

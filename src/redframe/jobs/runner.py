@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from redframe import frame as frames  # its names load on first use (a frame is optional)
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
-from redframe.frame import load_layout, prepare_options, read_for_frame
 from redframe.io.bt2100 import HdrPicture
 from redframe.io.decode import read_image
 from redframe.io.encode import write_image
@@ -174,7 +174,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     gain = None  # the HDR rendition's gain over the SDR picture (--hdr)
     if job.kind == "frame":
         step("decode", 0, 1)
-        source = read_for_frame(job.inputs[0])
+        source = frames.read_for_frame(job.inputs[0])
         image, meta, space, icc_profile = (source.pixels, source.meta, source.space,
                                            source.icc_profile)
         notes += source.notes
@@ -319,8 +319,8 @@ def resources(recipe: Recipe, kind: str = "develop"):
             get_look(character.look)
     prepared = None
     if recipe.frame.layout:
-        load_layout(recipe.frame.layout)
-        prepared = prepare_options(recipe.frame.options())
+        frames.load_layout(recipe.frame.layout)
+        prepared = frames.prepare_options(recipe.frame.options())
     return look, prepared
 
 
