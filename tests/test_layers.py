@@ -155,12 +155,12 @@ def _imports_anywhere(path: Path):
 LAZY_EXTRAS = {
     # `redframe serve`: the web camera needs the [app] extra; the other commands' own
     # modules load when that command runs, so that `redframe develop` does not import the
-    # bracket merge, the demo, the shutter sounds and PyAV (0.03 s of its start-up)
+    # bracket merge, the demo, the shutter sounds and PyAV (with the runner's, 0.02 s)
     "redframe/cli.py": {"redframe.app", "redframe.burst.bracket", "redframe.demo",
                         "redframe.sound", "redframe.video"},
-    # the burst merges (OpenCV pyramids, the bracket merge, the simulator) and PyAV load
-    # with the night, hdr and video jobs: a develop's process does not import them (0.1 s
-    # of every `redframe develop` on 2 cores)
+    # the burst merges (the alignment, the bracket merge, the simulator) and PyAV load
+    # with the night, hdr and video jobs: a develop's process does not import them (with
+    # the cli's own, 0.02 s of every `redframe develop`: redframe.jobs.merges)
     "redframe/jobs/runner.py": {"redframe.jobs.merges", "redframe.video"},
     # the entry point imports the command line only once the compiled kernels are known to
     # be built (else one line on how to build them, not an ImportError traceback)

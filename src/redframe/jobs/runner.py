@@ -183,7 +183,7 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     else:
         if job.kind in ("night", "hdr"):
             # the burst merges load here, not with the runner: a develop does not need them
-            # (0.1 s of every command's start-up; redframe.jobs.merges)
+            # (redframe.jobs.merges says what that saves)
             from redframe.jobs.merges import merge_bracket_frames, merge_night
 
             if job.kind == "night":
