@@ -8,7 +8,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
 
 __all__ = ["write_thumbnail", "THUMB_SIZE", "shrink"]
 
@@ -27,6 +26,8 @@ def shrink(image: np.ndarray, long_side: int) -> np.ndarray:
 
 
 def _atomic_jpeg(path: Path, image: np.ndarray, quality: int) -> None:
+    from PIL import Image  # (imported on use: a develop without thumbnails never needs it)
+
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")  # unique per writer
     try:
         Image.fromarray(image).save(tmp, format="JPEG", quality=quality)
@@ -43,6 +44,8 @@ def write_thumbnail(source: str | os.PathLike | np.ndarray, path: str | os.PathL
     if isinstance(source, np.ndarray):
         image = source if source.dtype == np.uint8 else (source >> 8).astype(np.uint8)
     else:
+        from PIL import Image, ImageOps
+
         with Image.open(source) as im:
             im.draft("RGB", (long_side, long_side))
             image = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))

@@ -34,8 +34,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from PIL import Image
-
 from redframe.errors import EXIT, UsageError
 from redframe.jobs import urls
 from redframe.jobs.pool import _timed_out_message, one_thread_per_file, watch_parent
@@ -150,6 +148,8 @@ def _already_written(job: Job) -> JobResult:
                        notes=["written by an earlier run of this task (its worker was lost "
                               "before the result came back): kept, not written again"])
     if not urls.is_remote(job.output):
+        from PIL import Image  # (only here, on a task run a second time)
+
         try:
             with Image.open(job.output) as im:
                 result.width, result.height = im.size
