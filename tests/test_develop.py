@@ -365,3 +365,36 @@ def test_jpeg_input_round_trips_without_a_look(data_dir):
     out = develop(read_image(path)).image
     src = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
     assert np.abs(out - src).mean() < 1.5 / 255
+
+
+def test_a_small_frame_develops_on_one_kernel_thread_and_the_count_comes_back(sample_raw):
+    """redframe.isp.pipeline.SMALL_FRAME: below it the kernels run on this thread alone
+    (waking another core per parallel region cost more than it saved); the caller's
+    thread count is restored, and the picture is the one two threads make."""
+    from redframe import _threads
+    from redframe.io.decode import read_image
+    from redframe.isp import pipeline
+
+    scene = read_image(sample_raw)  # 768 x 512
+    before = _threads.get_num_threads()
+    seen = []
+    real = pipeline._develop
+
+    def spy(*args):
+        seen.append(_threads.get_num_threads())
+        return real(*args)
+
+    pipeline._develop = spy
+    try:
+        one = pipeline.develop(scene, pipeline.DevelopParams(output_bits=8))
+    finally:
+        pipeline._develop = real
+    assert seen == [1] and _threads.get_num_threads() == before
+    with pipeline._kernel_threads(pipeline.SMALL_FRAME):  # not small: the caller's count
+        assert _threads.get_num_threads() == before
+    _threads.set_num_threads(2)
+    try:
+        two = pipeline._develop(scene, pipeline.DevelopParams(output_bits=8), None, None)
+    finally:
+        _threads.set_num_threads(before)
+    assert np.array_equal(one.image, two.image)
