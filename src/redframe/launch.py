@@ -37,18 +37,23 @@ def main() -> int:
     return finish(cli_main())
 
 
+def _before_dashes(argv: list[str]) -> list[str]:
+    return argv[:argv.index("--")] if "--" in argv else argv
+
+
+def _values(argv: list[str], option: str) -> list[str]:
+    """The values given to ``option`` as written out (``--option V`` or ``--option=V``)."""
+    args = _before_dashes(argv)
+    return [arg[len(option) + 1:] if arg != option else args[k + 1]
+            for k, arg in enumerate(args)
+            if arg.startswith(option + "=") or (arg == option and k + 1 < len(args))]
+
+
 def starts_local_cluster(argv: list[str]) -> bool:
     """Whether ``argv`` asks for ``--scheduler local:N`` as written out (an abbreviated
     option is still honoured by the command line: its fork server then starts when the
     cluster does, a little later)."""
-    for k, arg in enumerate(argv):
-        if arg == "--":
-            return False
-        if arg.startswith("--scheduler=local:"):
-            return True
-        if arg == "--scheduler" and k + 1 < len(argv) and argv[k + 1].startswith("local:"):
-            return True
-    return False
+    return any(v.startswith("local:") for v in _values(argv, "--scheduler"))
 
 
 def starts_worker_pool(argv: list[str]) -> bool:
@@ -57,16 +62,8 @@ def starts_worker_pool(argv: list[str]) -> bool:
     in a worker of its own). A command given one file does not use them: its fork server
     then imports the pipeline (~0.2 s of CPU) while that file develops in the command's
     process, and is never asked for a worker."""
-    for k, arg in enumerate(argv):
-        if arg == "--":
-            return False
-        if arg.startswith("--timeout-per-file"):
-            return True
-        value = (arg[len("--jobs="):] if arg.startswith("--jobs=") else
-                 argv[k + 1] if arg == "--jobs" and k + 1 < len(argv) else None)
-        if value is not None and value.strip() != "1":
-            return True
-    return False
+    return (any(a.startswith("--timeout-per-file") for a in _before_dashes(argv))
+            or any(v.strip() != "1" for v in _values(argv, "--jobs")))
 
 
 def finish(code: int | None) -> int:
