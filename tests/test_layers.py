@@ -203,7 +203,7 @@ def test_the_command_line_loads_only_what_a_develop_needs():
     """`import redframe.cli` (every command's start) loads no module of the commands a
     develop does not run, and not the frame package's submodules (loaded on first use by
     redframe.frame's __getattr__): the burst merges, the demo, the sounds, PyAV and the
-    video path, the frame layouts and fonts (0.05 s of start-up together, measured)."""
+    video path, the frame layouts and fonts (0.04 s of start-up together, measured)."""
     code = ("import sys, redframe.cli; print(' '.join(sorted(m for m in sys.modules "
             "if m.startswith(('redframe.burst', 'redframe.video', 'redframe.demo', "
             "'redframe.sound', 'redframe.frame.', 'redframe.jobs.merges', 'av')))))")

@@ -259,8 +259,9 @@ def libraw_rgb_cam(raw) -> np.ndarray | None:
     there: the half-size image rendered twice, linear (gamma 1, no auto-brightness, no
     white balance), in raw colour and in sRGB, is exactly ``srgb = rgb_cam @ raw`` away
     from clipping; a least-squares fit on the pixels clear of 0 and of the clip level
-    recovers it (the Kodak DC50's: rows 1.81 -0.34 -0.47 / -0.44 1.85 -0.42 / -0.70 -1.11
-    2.81, residual 1e-4 of white). Cost: two half-size renderings, only for such files."""
+    recovers it (the Kodak DC50's: rows 1.81 -0.34 -0.48 / -0.44 1.85 -0.42 / -0.68 -1.39
+    3.07, rms residual 0.37 of 65535: the renderings' rounding). Cost: two half-size
+    renderings, only for such files."""
     import rawpy
 
     common = dict(half_size=True, gamma=(1, 1), no_auto_bright=True, output_bps=16,

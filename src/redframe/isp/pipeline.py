@@ -184,8 +184,8 @@ def prepare(scene: Scene, params: DevelopParams, stages: tuple | None = None) ->
     return replace(ctx, preview=None)
 
 
-#: Frames of fewer pixels develop with one kernel thread: their kernels take well under a
-#: millisecond, and waking an idle core for each parallel region costs more (on the
+#: Frames of fewer pixels develop with one kernel thread: their kernels take a few
+#: milliseconds at most, and waking an idle core for a parallel region can cost more (on the
 #: project's 2-core VM the first parallel regions of a process took 8-16 ms each while the
 #: other vCPU came back). The bundled 0.4 MP sample, 15 interleaved runs each: whole
 #: process 0.309 -> 0.287 s (median), warm in process 49.5 -> 43.2 ms.
