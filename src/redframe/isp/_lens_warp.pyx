@@ -5,12 +5,22 @@ Positions are computed one output row at a time (all three planes, into per-thre
 rows of fixed-point x, y): exactly per pixel, or (``step`` > 1) interpolated bilinearly
 from the exact positions at the nodes of a ``step``-pixel grid over the frame
 (:func:`dng_grid`; frame coordinates, so a strip and the whole frame interpolate alike;
-:func:`dng_grid_error` measures what that costs in accuracy); then each output pixel of each plane is read from a planar
-copy of the (H, W, 3) input (a plane's 4 taps of a row contiguous: one 4-wide vector) and
-written interleaved: no maps of the whole frame. The
+:func:`dng_grid_error` measures what that costs in accuracy); then each output pixel of
+each plane is read from planar rows of the (H, W, 3) input (a plane's 4 taps of a row
+contiguous: one 4-wide vector) and written interleaved: no maps of the whole frame. The
 maps (:func:`dng_maps`, :func:`fixed_maps`) and the resampling from maps
 (:func:`remap_fixed`) share that code, so the fused kernels (:func:`dng_warp`,
 :func:`fixed_warp`) compute exactly what maps + remap compute.
+
+Planar rows: each thread keeps a ring of de-interleaved source rows (``rf_ring``): before
+an output row is read, the source rows its positions span (all planes and columns, plus
+the kernel's reach) are made present, copied from the interleaved input into slot
+``row % slots`` if they are not there yet. A thread's rows are consecutive (a static
+schedule) and a warp that does not fold reads rows that move down with the output row, so
+each source row is copied about once per thread, and the ring holds one output row's
+span (~100 rows for the phone warp of docs/lens.md: ~5 MB a thread at 12 MP), not a
+planar copy of the strip (~45 MB a thread at 12 MP, the former scratch: fresh memory costs
+0.1-2 ms a MB to fault in on the 2-core VM, and was the lens's largest added memory).
 
 Bicubic: OpenCV ``remap`` ``INTER_CUBIC`` (a = -0.75) on its 1/32-pixel table, edges
 replicated (``BORDER_REPLICATE``); the 4 x 4 sum is taken separably (4 rows weighted by x,
@@ -220,20 +230,111 @@ cdef inline void _pack_row(const int* ix, const int* iy, Py_ssize_t w,
 cdef extern from *:
     """
     #include <stddef.h>
+    #include <stdlib.h>
     #include <string.h>
-    /* One plane of one output row: out[3 j] (interleaved) = Keys' bicubic of the planar
-       (hs, ws) plane at fixed-point (ix[j], iy[j]) (1/32 px), OpenCV's INTER_CUBIC with
-       BORDER_REPLICATE. Inside the plane the 4 taps of a source row are one 4-wide vector
-       (GCC/Clang vector extension: SSE on x86-64, NEON on aarch64): the 4 rows weighted
-       by y, then the 4 column sums by x; at the edges the taps are clamped, scalar. */
     typedef float rf_v4f __attribute__((vector_size(16)));
     static inline rf_v4f rf_load4(const float* p) { rf_v4f v; memcpy(&v, p, 16); return v; }
     static inline int rf_clampi(int v, int hi) { return v < 0 ? 0 : (v > hi ? hi : v); }
-    static void rf_bicubic_plane(const float* __restrict base, int hs, int ws,
+
+    /* A thread's planar rows of the interleaved (hs, ws, 3) source x: plane p of source row
+       r lies in slot r % nslot of buf (3 planes x nslot x ws floats) while tag[slot] == r,
+       and rows[p hs + r] points at it. */
+    typedef struct {
+        const float* x;
+        int hs, ws, nslot;
+        float* buf;
+        int* tag;
+        const float** rows;
+    } rf_ring;
+
+    static int rf_ring_slots(rf_ring* g, int n) {  /* an empty ring of n slots; -1: no memory */
+        free(g->buf);
+        free(g->tag);
+        g->buf = (float*)malloc(3 * (size_t)n * (size_t)g->ws * sizeof(float) + 1);
+        g->tag = (int*)malloc((size_t)n * sizeof(int) + 1);
+        g->nslot = 0;
+        if (g->buf == NULL || g->tag == NULL) return -1;
+        for (int s = 0; s < n; s++) g->tag[s] = -1;
+        g->nslot = n;
+        return 0;
+    }
+
+    static void rf_ring_delete(rf_ring* g) {
+        if (g == NULL) return;
+        free(g->buf);
+        free(g->tag);
+        free((void*)g->rows);
+        free(g);
+    }
+
+    /* An empty ring over x (its slots are made on first use); NULL: no memory. */
+    static rf_ring* rf_ring_new(const float* x, int hs, int ws) {
+        rf_ring* g = (rf_ring*)calloc(1, sizeof(rf_ring));
+        if (g == NULL) return NULL;
+        g->x = x;
+        g->hs = hs;
+        g->ws = ws;
+        g->rows = (const float**)malloc(3 * (size_t)hs * sizeof(float*) + 1);
+        if (g->rows == NULL) {
+            rf_ring_delete(g);
+            return NULL;
+        }
+        return g;
+    }
+
+    /* Make source rows [lo, hi] (limited to the source's rows) present; -1: no memory. */
+    static int rf_ring_need(rf_ring* g, int lo, int hi) {
+        const int top = g->hs - 1, ws = g->ws;
+        lo = rf_clampi(lo, top);
+        hi = rf_clampi(hi, top);
+        if (hi - lo + 1 > g->nslot) {
+            int n = hi - lo + 1 + 16;
+            if (n < g->nslot + g->nslot / 4) n = g->nslot + g->nslot / 4;
+            if (n > g->hs) n = g->hs;
+            if (rf_ring_slots(g, n) < 0) return -1;
+        }
+        const ptrdiff_t plane = (ptrdiff_t)g->nslot * ws;
+        for (int r = lo; r <= hi; r++) {
+            const int s = r % g->nslot;
+            if (g->tag[s] == r) continue;
+            const float* src = g->x + (ptrdiff_t)r * ws * 3;
+            float* d0 = g->buf + (ptrdiff_t)s * ws;
+            float* d1 = d0 + plane;
+            float* d2 = d1 + plane;
+            for (int j = 0; j < ws; j++) {
+                d0[j] = src[3 * j];
+                d1[j] = src[3 * j + 1];
+                d2[j] = src[3 * j + 2];
+            }
+            g->tag[s] = r;
+            g->rows[r] = d0;
+            g->rows[g->hs + r] = d1;
+            g->rows[2 * g->hs + r] = d2;
+        }
+        return 0;
+    }
+
+    /* The source rows one output row reads (all planes): from its fixed-point rows iy
+       (n = 3 w) to the bicubic's reach, (iy >> 5) - 1 .. (iy >> 5) + 2. */
+    static int rf_ring_need_row(rf_ring* g, const int* iy, Py_ssize_t n) {
+        int lo = iy[0], hi = iy[0];
+        for (Py_ssize_t k = 1; k < n; k++) {
+            lo = iy[k] < lo ? iy[k] : lo;
+            hi = iy[k] > hi ? iy[k] : hi;
+        }
+        return rf_ring_need(g, (lo >> 5) - 1, (hi >> 5) + 2);
+    }
+
+    /* One plane of one output row: out[3 j] (interleaved) = Keys' bicubic of the plane
+       whose source row r is rows[r] (present in the ring) at fixed-point (ix[j], iy[j])
+       (1/32 px), OpenCV's INTER_CUBIC with BORDER_REPLICATE. Inside the plane the 4 taps
+       of a source row are one 4-wide vector (GCC/Clang vector extension: SSE on x86-64,
+       NEON on aarch64): the 4 rows weighted by y, then the 4 column sums by x; at the
+       edges the taps are clamped, scalar. */
+    static void rf_bicubic_plane(const float* const* __restrict rows, int hs, int ws,
                                  const int* __restrict ix, const int* __restrict iy,
                                  Py_ssize_t w, const float* __restrict tab,
                                  float* __restrict out) {
-        const ptrdiff_t rs = ws;
         const unsigned ws3 = ws > 3 ? (unsigned)(ws - 3) : 0u;
         const unsigned hs3 = hs > 3 ? (unsigned)(hs - 3) : 0u;
         for (Py_ssize_t j = 0; j < w; j++) {
@@ -243,17 +344,16 @@ cdef extern from *:
             const rf_v4f kx = rf_load4(tab + 4 * (x & 31));
             rf_v4f r0, r1, r2, r3, c;
             if ((unsigned)sx < ws3 && (unsigned)sy < hs3) {
-                const float* s = base + sy * rs + sx;
-                r0 = rf_load4(s);
-                r1 = rf_load4(s + rs);
-                r2 = rf_load4(s + 2 * rs);
-                r3 = rf_load4(s + 3 * rs);
+                r0 = rf_load4(rows[sy] + sx);
+                r1 = rf_load4(rows[sy + 1] + sx);
+                r2 = rf_load4(rows[sy + 2] + sx);
+                r3 = rf_load4(rows[sy + 3] + sx);
             } else {
                 const float* t[4];
                 int xs[4];
                 for (int k = 0; k < 4; k++) {
                     xs[k] = rf_clampi(sx + k, ws - 1);
-                    t[k] = base + rf_clampi(sy + k, hs - 1) * rs;
+                    t[k] = rows[rf_clampi(sy + k, hs - 1)];
                 }
                 for (int k = 0; k < 4; k++) {
                     r0[k] = t[0][xs[k]];
@@ -267,55 +367,28 @@ cdef extern from *:
             out[3 * j] = (c[0] + c[1]) + (c[2] + c[3]);
         }
     }
+
+    /* Output row j of all planes (interleaved out) at fixed-point (ix, iy)[p w + j]: the
+       source rows it spans made present in the ring, then each plane read. -1: no memory. */
+    static int rf_bicubic_row(rf_ring* g, const int* ix, const int* iy, Py_ssize_t w,
+                              const float* tab, float* out) {
+        if (rf_ring_need_row(g, iy, 3 * w) < 0) return -1;
+        for (int p = 0; p < 3; p++)
+            rf_bicubic_plane(g->rows + (ptrdiff_t)p * g->hs, g->hs, g->ws, ix + p * w,
+                             iy + p * w, w, tab, out + p);
+        return 0;
+    }
     """
-    void rf_bicubic_plane(const float* base, int hs, int ws, const int* ix, const int* iy,
-                          Py_ssize_t w, const float* tab, float* out) noexcept nogil
+    ctypedef struct rf_ring:
+        pass
+    rf_ring* rf_ring_new(const float* x, int hs, int ws) noexcept nogil
+    void rf_ring_delete(rf_ring* g) noexcept nogil
+    int rf_bicubic_row(rf_ring* g, const int* ix, const int* iy, Py_ssize_t w,
+                       const float* tab, float* out) noexcept nogil
 
 
 cdef inline int _clampi(int v, int hi) noexcept nogil:
     return 0 if v < 0 else (hi if v > hi else v)
-
-
-cdef inline void _bicubic_row(const float* src, int hs, int ws, const int* ix,
-                              const int* iy, Py_ssize_t w, const float* tab,
-                              float* out) noexcept nogil:
-    """Each plane p of output pixel j (interleaved ``out``) at fixed-point
-    (ix, iy)[p * w + j] of the planar (3, hs, ws) ``src``: OpenCV's INTER_CUBIC,
-    BORDER_REPLICATE (``rf_bicubic_plane``: a plane's 4 taps of a row are contiguous, one
-    4-wide vector)."""
-    cdef Py_ssize_t plane = <Py_ssize_t>hs * ws
-    cdef int p
-    for p in range(3):
-        rf_bicubic_plane(src + p * plane, hs, ws, ix + p * w, iy + p * w, w, tab, out + p)
-
-
-cdef _planar(const float[:, :, ::1] x, scratch=None):
-    """(H, W, 3) -> (3, H, W) float32, parallel over rows (a plane's 4 bicubic taps of a row
-    are then contiguous); into the start of ``scratch`` (a flat float32 array, reused from
-    strip to strip: no fresh pages to fault in and zero) when it is large enough."""
-    cdef Py_ssize_t i, j, h = x.shape[0], w = x.shape[1]
-    if h <= 0 or w <= 0 or x.shape[2] != 3:
-        raise ValueError("x must be a non-empty (H, W, 3) image")
-    if (scratch is not None and scratch.dtype == np.float32 and scratch.ndim == 1
-            and scratch.flags.c_contiguous and scratch.size >= 3 * h * w):
-        arr = scratch[: 3 * h * w].reshape(3, h, w)
-    else:
-        arr = np.empty((3, h, w), np.float32)
-    cdef float[:, :, ::1] out = arr
-    cdef const float* s
-    cdef float* o0
-    cdef float* o1
-    cdef float* o2
-    for i in prange(h, nogil=True, schedule="static"):
-        s = &x[i, 0, 0]
-        o0 = &out[0, i, 0]
-        o1 = &out[1, i, 0]
-        o2 = &out[2, i, 0]
-        for j in range(w):
-            o0[j] = s[3 * j]
-            o1[j] = s[3 * j + 1]
-            o2[j] = s[3 * j + 2]
-    return arr
 
 
 def _cubic_table():
@@ -425,21 +498,18 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
              double cxp, double cyp, double R, double scale, const double[:, ::1] coef,
              int nterms, bint even, const double[:, ::1] tan, const double[:, ::1] valid,
              bint recip, bint fisheye, bint tangential, int step,
-             const double[:, :, :, ::1] grid,
-             float[:, :, ::1] out, Py_ssize_t r0=-1, scratch=None):
+             const double[:, :, :, ::1] grid, float[:, :, ::1] out, Py_ssize_t r0=-1):
     """:func:`dng_maps` for rows [r0, r0 + len(out)) (default ``r0 = a``) and the bicubic
     read of ``x`` (whose row 0 is frame row ``a``) at them, in one pass: ``out``
-    (rows, w, 3). ``scratch``: a flat float32 array for the planar copy of ``x`` (used
-    when large enough, see :func:`_planar`)."""
+    (rows, w, 3)."""
     cdef Warp P
     cdef Py_ssize_t i, n = out.shape[0]
     cdef int* ix = NULL
     cdef int failed = 0
     cdef int* iy = NULL
+    cdef rf_ring* ring = NULL
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
-    cdef const float[:, :, ::1] xp = _planar(x, scratch)
-    cdef const float* src = &xp[0, 0, 0]
     _set_warp(&P, w, h, sy, sx, cxp, cyp, R, scale, coef, nterms, even, tan, valid, recip,
               fisheye, tangential, step, grid)
     if out.shape[1] != w or out.shape[2] != 3 or x.shape[2] != 3:
@@ -448,16 +518,22 @@ def dng_warp(const float[:, :, ::1] x, Py_ssize_t a, int w, int h, double sy, do
         r0 = a
     if n <= 0 or w <= 0:
         return
+    if hs <= 0 or ws <= 0:
+        raise ValueError("x must be a non-empty (H, W, 3) image")
+    cdef const float* src = &x[0, 0, 0]
     with nogil, parallel():
         ix = <int*>malloc(_scratch(w))
         iy = ix + 3 * w
+        ring = rf_ring_new(src, hs, ws)
         for i in prange(n, schedule="static"):
-            if ix == NULL:
+            if ix == NULL or ring == NULL:
                 failed += 1
             else:
                 _dng_row(&P, a, r0 + i, ix, iy, <double*>(ix + 6 * w))
-                _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
+                if rf_bicubic_row(ring, ix, iy, w, &tab[0, 0], &out[i, 0, 0]) < 0:
+                    failed += 1
         free(ix)
+        rf_ring_delete(ring)
     if failed:
         raise MemoryError()
 
@@ -491,33 +567,37 @@ def fixed_maps(const float[:, :, :, ::1] xy, Py_ssize_t a, int w, int h,
 
 
 def fixed_warp(const float[:, :, ::1] x, const float[:, :, :, ::1] xy, Py_ssize_t a, int w,
-               int h, float[:, :, ::1] out, scratch=None):
-    """:func:`fixed_maps` and the bicubic read of ``x`` at them in one pass (``scratch``: as
-    :func:`dng_warp`'s)."""
+               int h, float[:, :, ::1] out):
+    """:func:`fixed_maps` and the bicubic read of ``x`` at them in one pass."""
     cdef Py_ssize_t i, n = xy.shape[0], wx = xy.shape[1]
     cdef int* ix = NULL
     cdef int failed = 0
     cdef int* iy = NULL
+    cdef rf_ring* ring = NULL
     cdef int ya = <int>(32 * a)
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
-    cdef const float[:, :, ::1] xp = _planar(x, scratch)
-    cdef const float* src = &xp[0, 0, 0]
     if xy.shape[2] != 3 or xy.shape[3] != 2 or out.shape[0] != n or out.shape[1] != wx \
             or out.shape[2] != 3 or x.shape[2] != 3:
         raise ValueError("positions, x and out of different shapes")
     if n <= 0 or wx <= 0:
         return
+    if hs <= 0 or ws <= 0:
+        raise ValueError("x must be a non-empty (H, W, 3) image")
+    cdef const float* src = &x[0, 0, 0]
     with nogil, parallel():
         ix = <int*>malloc(6 * wx * sizeof(int))
         iy = ix + 3 * wx
+        ring = rf_ring_new(src, hs, ws)
         for i in prange(n, schedule="static"):
-            if ix == NULL:
+            if ix == NULL or ring == NULL:
                 failed += 1
             else:
                 _xy_row(&xy[i, 0, 0, 0], wx, ya, w + 64.0, h + 64.0, ix, iy)
-                _bicubic_row(src, hs, ws, ix, iy, wx, &tab[0, 0], &out[i, 0, 0])
+                if rf_bicubic_row(ring, ix, iy, wx, &tab[0, 0], &out[i, 0, 0]) < 0:
+                    failed += 1
         free(ix)
+        rf_ring_delete(ring)
     if failed:
         raise MemoryError()
 
@@ -531,21 +611,24 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
     cdef int* ix = NULL
     cdef int failed = 0
     cdef int* iy = NULL
+    cdef rf_ring* ring = NULL
     cdef const float[:, ::1] tab = _TAB
     cdef int hs = x.shape[0], ws = x.shape[1]
-    cdef const float[:, :, ::1] xp = _planar(x)
-    cdef const float* src = &xp[0, 0, 0]
     if m1.shape[0] != 3 or m1.shape[3] != 2 or m2.shape[0] != 3 or m2.shape[1] != n \
             or m2.shape[2] != w or out.shape[0] != n or out.shape[1] != w or out.shape[2] != 3 \
             or x.shape[2] != 3:
         raise ValueError("maps, x and out of different shapes")
     if n <= 0 or w <= 0:
         return
+    if hs <= 0 or ws <= 0:
+        raise ValueError("x must be a non-empty (H, W, 3) image")
+    cdef const float* src = &x[0, 0, 0]
     with nogil, parallel():
         ix = <int*>malloc(6 * w * sizeof(int))
         iy = ix + 3 * w
+        ring = rf_ring_new(src, hs, ws)
         for i in prange(n, schedule="static"):
-            if ix == NULL:
+            if ix == NULL or ring == NULL:
                 failed += 1
             else:
                 for p in range(3):
@@ -553,11 +636,12 @@ def remap_fixed(const float[:, :, ::1] x, const short[:, :, :, ::1] m1,
                         m = m2[p, i, j]
                         ix[p * w + j] = m1[p, i, j, 0] * 32 + (m & 31)
                         iy[p * w + j] = m1[p, i, j, 1] * 32 + (m >> 5)
-                _bicubic_row(src, hs, ws, ix, iy, w, &tab[0, 0], &out[i, 0, 0])
+                if rf_bicubic_row(ring, ix, iy, w, &tab[0, 0], &out[i, 0, 0]) < 0:
+                    failed += 1
         free(ix)
+        rf_ring_delete(ring)
     if failed:
         raise MemoryError()
-
 
 
 def dng_extent(const Py_ssize_t[::1] rows, int w, int h, double sy, double sx, double cxp,

@@ -31,8 +31,10 @@ times their second derivative. lensfun's positions come from lensfun, per pixel.
 
 Kernels: the positions and the resampling are compiled ahead of time in ``_lens_warp.pyx``
 (Cython + OpenMP, parallel over rows). The stage computes each output row's source
-positions (all planes) into per-thread rows and reads the bicubic from a planar copy of
-the input in the same pass, with no maps of the frame; :func:`source_maps` +
+positions (all planes) into per-thread rows and reads the bicubic from planar rows of
+the input that each thread de-interleaves as its output rows reach them (a ring of about
+one output row's span of source rows, ~5 MB a thread at 12 MP), in the same pass, with no
+maps of the frame; :func:`source_maps` +
 :func:`remap_planes` compute the same values (the resampling taken separably: it differs
 from ``cv2.remap``'s 16 products of its 2-D table by float32 rounding only).
 
@@ -45,7 +47,6 @@ reach, so a strip computes what the whole frame computes (:func:`_rows_needed`).
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 
@@ -202,28 +203,13 @@ def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
         c0, c1 = a, b
     kind, args = _positions(ctx, c0, c1)
     part = out[c0 - a : c1 - a]
-    rows_max = min(h, max(ctx.params.strip_rows, 0) + 2 * compose.strip_pad(ctx))
-    scratch = _scratch(ctx.plan.lens, 3 * x.shape[1] * max(x.shape[0], rows_max))
     if kind == "dng":
-        _k.dng_warp(x, a, *args, part, c0, scratch)
+        _k.dng_warp(x, a, *args, part, c0)
     else:
-        _k.fixed_warp(x, args, a, w, h, part, scratch)
+        _k.fixed_warp(x, args, a, w, h, part)
     out[: c0 - a] = out[c0 - a]
     out[c1 - a :] = out[c1 - a - 1]
     return out
-
-
-def _scratch(plan, size: int) -> np.ndarray:
-    """A flat float32 buffer of at least ``size`` for the kernel's planar copy of a strip,
-    one per thread, kept in the plan (this develop's strips reuse it: a 12 MP strip's
-    48 MB copy is not faulted in and zeroed again for every strip)."""
-    key = ("scratch", threading.get_ident())
-    with plan._lock:
-        buf = plan._geometry.get(key)
-        if buf is None or buf.size < size:
-            buf = np.empty(size, np.float32)
-            plan._geometry[key] = buf
-    return buf
 
 
 def _extent(ctx, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
