@@ -139,6 +139,24 @@ def test_fused_schedule_equals_the_reference_stage_by_stage(request, name):
     assert err < 2e-4, ([s.name for s in piece], err)
 
 
+def test_levels_white_balance_and_lens_shading_run_as_one_pass(lens_raw):
+    """Where the lens shading is a gain per pixel, the fused schedule levels, balances and
+    shades the mosaic in one kernel pass: the reference stages' values (within 2 float32
+    ulp), for the whole frame and for a strip starting inside it."""
+    ctx = prepare(lens_raw, DevelopParams(output_bits=8))
+    stages = compose.active_stages(ctx)[:3]
+    names = [s.name for s in stages]
+    assert names == ["levels", "white_balance", "lens_shading"]
+    assert SCHEDULE[0].take(names, ctx) == 3
+    ref_ctx = replace(ctx, schedule=())
+    h = ctx.shape[0]
+    for a, b in ((0, h), (6, h - 10)):
+        ref = compose.run(stages, ref_ctx, Strip(a, b, a, b))
+        fused = compose.run(stages, ctx, Strip(a, b, a, b), schedule=SCHEDULE)
+        assert fused.shape == ref.shape == (b - a, ctx.shape[1])
+        np.testing.assert_allclose(fused, ref, rtol=2.5e-7, atol=0)
+
+
 def test_every_stage_declares_itself():
     seen = set()
     for s in STAGES:

@@ -17,7 +17,12 @@ points h, offset of its gains in ``gains``), vignette: (cx px, cy px, R, k0..k4)
 
 from cython.parallel cimport parallel, prange
 from libc.math cimport floor
+from libc.stdint cimport uint16_t
 from libc.stdlib cimport free, malloc
+
+ctypedef fused mosaic_t:
+    uint16_t
+    float
 
 
 cdef inline void _weights(double pos, double size, double origin, double spacing, int n,
@@ -126,6 +131,37 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
           const long long[:, ::1] area, const double[:, ::1] par, const double[::1] gains):
     """``out[i, j] = x[i, j] * prod(gains at full-resolution (r0 + i rstep, c0 + j cstep))``
     (the product taken first, in list order, as the NumPy path does; ``out`` is not ``x``)."""
+    if out.shape[0] != x.shape[0] or out.shape[1] != x.shape[1]:
+        raise ValueError("out must have x's shape")
+    if x.shape[0] > 0 and x.shape[1] > 0 and &out[0, 0] == &x[0, 0]:
+        raise ValueError("out must not be x")
+    _shade(x, out, r0, rstep, c0, cstep, H, W, kind, area, par, gains, NULL, NULL)
+
+
+def levels_shade(const mosaic_t[:, ::1] mosaic, const float[:, ::1] black,
+                 const float[:, ::1] scale, Py_ssize_t r0, float[:, ::1] out, int H, int W,
+                 const int[::1] kind, const long long[:, ::1] area, const double[:, ::1] par,
+                 const double[::1] gains):
+    """Levels, white balance and the shading gains of a full-resolution mosaic strip (frame
+    rows from ``r0``) in one pass: ``out[i, j] = ((mosaic[i, j] - black[site]) *
+    scale[site]) * prod(gains at (r0 + i, j))``, in float32: the values of
+    ``redframe.isp.fused.levels_wb`` and then :func:`shade` to within 1 ulp (the compiler
+    contracts the two loops differently)."""
+    if out.shape[0] != mosaic.shape[0] or out.shape[1] != mosaic.shape[1]:
+        raise ValueError("out must have the mosaic's shape")
+    if black.shape[0] != 2 or black.shape[1] != 2 or scale.shape[0] != 2 or scale.shape[1] != 2:
+        raise ValueError("black and scale must be (2, 2), one value per CFA site")
+    _shade(mosaic, out, r0, 1, 0, 1, H, W, kind, area, par, gains, &black[0, 0],
+           &scale[0, 0])
+
+
+cdef int _shade(const mosaic_t[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rstep,
+                Py_ssize_t c0, Py_ssize_t cstep, int H, int W, const int[::1] kind,
+                const long long[:, ::1] area, const double[:, ::1] par,
+                const double[::1] gains, const float* black, const float* scale) except -1:
+    """:func:`shade` (``black`` NULL: ``x`` is the levelled signal) or
+    :func:`levels_shade` (``x`` raw, levelled per CFA site on the way: ``black`` and
+    ``scale`` (2, 2) row-major)."""
     cdef Py_ssize_t h = x.shape[0], w = x.shape[1], n = kind.shape[0]
     cdef Py_ssize_t i, j, q, row
     cdef Py_ssize_t* jl
@@ -135,14 +171,13 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
     cdef double* mr = NULL
     cdef Py_ssize_t mrow
     cdef int failed = 0
-    if out.shape[0] != h or out.shape[1] != w:
-        raise ValueError("out must have x's shape")
-    if h > 0 and w > 0 and &out[0, 0] == &x[0, 0]:
-        raise ValueError("out must not be x")
+    cdef bint levelled = black == NULL
     if area.shape[0] != n or par.shape[0] != n or area.shape[1] != 6 or par.shape[1] != 8:
         raise ValueError("opcodes packed wrongly")
+    if not levelled and (c0 != 0 or cstep != 1 or rstep != 1):
+        raise ValueError("levels need the mosaic's own sites")
     if h <= 0 or w <= 0:
-        return
+        return 0
     # per opcode: the columns on its lattice (jl, nj), and for a GainMap the map's two
     # columns and the weight at each of them (no modulo in the pixel loop)
     mrow = 1
@@ -164,19 +199,32 @@ def shade(const float[:, ::1] x, float[:, ::1] out, Py_ssize_t r0, Py_ssize_t rs
             # in this loop body they were shared between the threads, a race)
             _gain_row(&out[i, 0], w, row, c0, cstep, H, kind, area, par, gains, ci, cf, jl,
                       nj, mr)
-            for j in range(w):
-                out[i, j] = x[i, j] * out[i, j]
+            if levelled:
+                for j in range(w):
+                    out[i, j] = (<float>x[i, j]) * out[i, j]
+            else:
+                _levels_gain_row(&x[i, 0], &out[i, 0], w, black + 2 * (row & 1),
+                                 scale + 2 * (row & 1))
         free(mr)
-    if failed:
-        free(ci)
-        free(cf)
-        free(jl)
-        free(nj)
-        raise MemoryError()
     free(ci)
     free(cf)
     free(jl)
     free(nj)
+    if failed:
+        raise MemoryError()
+    return 0
+
+
+cdef inline void _levels_gain_row(const mosaic_t* m, float* o, Py_ssize_t w,
+                                  const float* black, const float* scale) noexcept nogil:
+    """``o[j] = ((m[j] - black[j & 1]) * scale[j & 1]) * o[j]`` (``o`` holds the gains)."""
+    cdef Py_ssize_t j
+    cdef float b0 = black[0], b1 = black[1], s0 = scale[0], s1 = scale[1]
+    for j in range(w // 2):
+        o[2 * j] = ((<float>m[2 * j] - b0) * s0) * o[2 * j]
+        o[2 * j + 1] = ((<float>m[2 * j + 1] - b1) * s1) * o[2 * j + 1]
+    if w & 1:
+        o[w - 1] = ((<float>m[w - 1] - b0) * s0) * o[w - 1]
 
 
 

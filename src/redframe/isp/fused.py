@@ -23,10 +23,12 @@ from redframe.color import LUMA_REC709, LUMA_REC2020, rgb_to_rgb_matrix
 from redframe.color.dither import DITHER_SEED
 from redframe.io.scene import pattern_to_index
 from redframe.isp import _fused as _k
+from redframe.isp import _lens_shading as _shading
 from redframe.isp.compose import Kernel
 from redframe.isp.denoise import denoise_coefficients, resolve
 from redframe.isp.filters import weighted_sum
 from redframe.isp.highlights import weight_from_fraction
+from redframe.isp.lens_shading import mosaic_gains
 from redframe.isp.output import OUTPUT_SPACES, gamut_table
 from redframe.isp.quantize import OUTPUT_DTYPES
 from redframe.isp.sharpen import SharpenParams
@@ -60,14 +62,21 @@ def levels_wb(
 ) -> np.ndarray:
     """Fused :func:`black_white_levels` + :func:`white_balance` on a mosaic (or strip of it
     starting at full-frame row ``row0``). ``gains_site`` is the gain per CFA site (2, 2)."""
+    black, scale = _levels_scale(black, white, gains_site)
+    mosaic = _mosaic(mosaic)
+    out = np.empty(mosaic.shape, np.float32)
+    _k.levels_wb(mosaic, black, scale, int(row0), out)
+    return out
+
+
+def _levels_scale(black, white: float, gains_site) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' per-site (2, 2) black level and scale (white balance gain over the
+    range above black), float32."""
     black = np.ascontiguousarray(black, dtype=np.float32)
     scale = (
         np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0)
     ).astype(np.float32)
-    mosaic = _mosaic(mosaic)
-    out = np.empty(mosaic.shape, np.float32)
-    _k.levels_wb(mosaic, black, np.ascontiguousarray(scale), int(row0), out)
-    return out
+    return black, np.ascontiguousarray(scale)
 
 
 _NO_WEIGHT = np.zeros((1, 1, 3), np.float32)
@@ -386,17 +395,27 @@ _NO_SHARPEN = SharpenParams(amount=0.0)
 
 
 def _levels_wb_take(names, ctx) -> int:
-    return 2 if ctx.kind == "cfa" and names[:2] == ["levels", "white_balance"] else 0
+    if ctx.kind != "cfa" or names[:2] != ["levels", "white_balance"]:
+        return 0
+    return 3 if names[2:3] == ["lens_shading"] and mosaic_gains(ctx) is not None else 2
 
 
 def _levels_wb_run(ctx, strip, names, rest):
-    """Levels and white balance on the mosaic, one pass."""
+    """Levels and white balance on the mosaic, one pass; with the lens shading when it
+    follows and is a gain per pixel (``_lens_shading.levels_shade``: the values of the
+    two passes, without the second pass over the mosaic)."""
     x = strip.take()
     cal, lv = ctx.calibration, ctx.params.levels
     black = cal.black_level if lv.black is None else np.full((2, 2), lv.black, np.float32)
     white = cal.white_level if lv.white is None else lv.white
-    return levels_wb(x, black, white, ctx.plan.gains[pattern_to_index(cal.pattern)],
-                     row0=strip.a)
+    gains_site = ctx.plan.gains[pattern_to_index(cal.pattern)]
+    if "lens_shading" not in names:
+        return levels_wb(x, black, white, gains_site, row0=strip.a)
+    black, scale = _levels_scale(black, white, gains_site)
+    mosaic = _mosaic(x)
+    out = np.empty(mosaic.shape, np.float32)
+    _shading.levels_shade(mosaic, black, scale, int(strip.a), out, *mosaic_gains(ctx))
+    return out
 
 
 #: the stages the render kernel can run, in list order
@@ -505,7 +524,8 @@ def _sharpen_quantize_run(ctx, strip, names, rest):
 
 #: The fused schedule of the stage list (tried in this order at each stage).
 SCHEDULE = (
-    Kernel("levels_wb", ("levels", "white_balance"), _levels_wb_take, _levels_wb_run),
+    Kernel("levels_wb", ("levels", "white_balance", "lens_shading"), _levels_wb_take,
+           _levels_wb_run),
     Kernel("render", _RENDER, _render_take, _render_run, _render_accepts),
     Kernel("sharpen_quantize", ("sharpen", "quantize"), _sharpen_quantize_take,
            _sharpen_quantize_run),

@@ -41,7 +41,7 @@ from redframe.isp import _lens_shading as _k
 from redframe.isp.lens import active_scale, frame_position, plan_lens
 from redframe.isp.stage import Stage, is_raw
 
-__all__ = ["STAGE", "apply_ops", "gain_map_values"]
+__all__ = ["STAGE", "apply_ops", "gain_map_values", "mosaic_gains"]
 
 _MULTIPLICATIVE = (ops.GainMap, ops.FixVignetteRadial)
 _BAD = (ops.FixBadPixelsConstant, ops.FixBadPixelsList)
@@ -270,6 +270,21 @@ def _binned_gains(ctx, plan, src) -> np.ndarray:
     return binned
 
 
+def mosaic_gains(ctx) -> tuple | None:
+    """``(H, W, kind, area, par, gains)``: the arguments of the one-pass shading of the
+    full-resolution mosaic (``_lens_shading.shade``, and ``levels_shade``, which the fused
+    schedule runs with levels and white balance), when this develop shades one and every
+    opcode is a gain; None otherwise."""
+    plan = ctx.plan.lens
+    if not _enabled(ctx) or not _multiplicative(plan):
+        return None
+    src = ctx.source if ctx.source is not None else ctx.scene
+    if src.space != "cfa" or ctx.shape != src.shape:
+        return None
+    H, W = src.shape
+    return (H, W, *_pack(plan, H, W))
+
+
 def _apply_gains(x: np.ndarray, ctx, rows, plan) -> np.ndarray | None:
     a, b = rows
     src = ctx.source if ctx.source is not None else ctx.scene
@@ -277,7 +292,7 @@ def _apply_gains(x: np.ndarray, ctx, rows, plan) -> np.ndarray | None:
     out = np.empty(x.shape, np.float32)
     if x.ndim == 2:  # the full-resolution mosaic: gains per pixel, in one pass
         x = np.ascontiguousarray(x, np.float32)
-        _k.shade(x, out, a, 1, 0, 1, H, W, *_pack(plan, H, W))
+        _k.shade(x, out, a, 1, 0, 1, *mosaic_gains(ctx))
         return out
     if src.space == "cfa" and ctx.shape != src.shape:  # binned
         return np.multiply(x, _binned_gains(ctx, plan, src)[a:b], out=out)
