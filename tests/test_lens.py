@@ -430,6 +430,44 @@ def test_warp_positions_from_a_grid_stay_within_a_hundredth_of_a_pixel(shape):
     assert np.abs(maps[0] - maps[1]).max() == 1  # where the rounding of either flips
 
 
+def test_a_warp_without_lateral_ca_resamples_the_planes_at_one_set_of_positions():
+    """A one-plane warp (or three equal planes) takes the planes-share-positions path
+    (positions once, then all three planes per pixel): the values of the per-plane path
+    (its maps + remap), of OpenCV's remap of each plane, the same for both spellings, and
+    a strip equals the frame's rows, edges (clamped taps) included."""
+    import cv2
+
+    from redframe.isp import _lens_warp, lens_warp
+
+    h, w = 96, 128
+    rng = np.random.default_rng(3)
+    x = rng.random((h, w, 3), dtype=np.float32)
+    coef = (1.0, -0.12, 0.02, 0.0, 0.002, -0.001)
+    outs = []
+    for op in (ops.warp_rectilinear([coef], cx=0.47, cy=0.55),
+               ops.warp_rectilinear([coef] * 3, cx=0.47, cy=0.55)):
+        warp = lens_warp.dng_warp_args(op, (h, w), scale=0.9)  # reads past the edges
+        step, grid = lens_warp.position_grid(warp)
+        out = np.empty((h, w, 3), np.float32)
+        _lens_warp.dng_warp(x, 0, *warp, step, grid, out, 0)
+        m1 = np.empty((3, h, w, 2), np.int16)
+        m2 = np.empty((3, h, w), np.uint16)
+        _lens_warp.dng_maps(0, h, *warp, step, grid, m1, m2)
+        assert np.array_equal(m1[0], m1[2]) and np.array_equal(m2[0], m2[1])
+        per_plane = np.empty_like(out)
+        _lens_warp.remap_fixed(x, m1, m2, per_plane)
+        assert np.array_equal(out, per_plane)
+        for c in range(3):
+            ref = cv2.remap(np.ascontiguousarray(x[..., c]), m1[c], m2[c], cv2.INTER_CUBIC,
+                            borderMode=cv2.BORDER_REPLICATE)
+            assert np.abs(out[..., c] - ref).max() < 1e-5
+        strip = np.empty((40, w, 3), np.float32)
+        _lens_warp.dng_warp(x[10:90], 10, *warp, step, grid, strip, 30)
+        assert np.array_equal(strip, out[30:70])
+        outs.append(out)
+    assert np.array_equal(outs[0], outs[1])
+
+
 def test_a_phone_without_lens_model_does_not_read_lensfun(tmp_path):
     """No lens model in EXIF and a maker lensfun lists no camera of: decoding and
     developing never import lensfunpy (reading its database costs ~0.1 s); a camera it
