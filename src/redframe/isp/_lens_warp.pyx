@@ -23,9 +23,12 @@ planar copy of the strip (~45 MB a thread at 12 MP, the former scratch: fresh me
 0.1-2 ms a MB to fault in on the 2-core VM, and was the lens's largest added memory).
 
 A warp whose planes have equal coefficients (one plane, or no lateral CA) computes one
-set of positions and reads all three planes per pixel with the taps' rows, weights and
-edge test shared (``rf_bicubic_shared``; the per-plane arithmetic unchanged, so the same
-values): the 12 MP warp 63 -> 49 ms with 2 threads, 124 -> 94 ms with one.
+set of positions and reads all three planes per pixel with the taps and weights located
+once (``rf_bicubic_planes`` with n = 3; the per-plane arithmetic unchanged, so the same
+values). One loop serves both cases, inlined with n a constant and the planes unrolled
+(GCC ``unroll``): the 12 MP phone warp (3 planes of its own) 52 ms with 2 threads, 101 ms
+with one; a one-plane warp 44 / 81 ms (the former per-plane loop: 63 / 124 ms and 49 /
+94 ms with the shared positions).
 
 Bicubic: OpenCV ``remap`` ``INTER_CUBIC`` (a = -0.75) on its 1/32-pixel table, edges
 replicated (``BORDER_REPLICATE``); the 4 x 4 sum is taken separably (4 rows weighted by x,
@@ -344,16 +347,19 @@ cdef extern from *:
         return rf_ring_need(g, (lo >> 5) - 1, (hi >> 5) + 2);
     }
 
-    /* One plane of one output row: out[3 j] (interleaved) = Keys' bicubic of the plane
-       whose source row r is rows[r] (present in the ring) at fixed-point (ix[j], iy[j])
-       (1/32 px), OpenCV's INTER_CUBIC with BORDER_REPLICATE. Inside the plane the 4 taps
-       of a source row are one 4-wide vector (GCC/Clang vector extension: SSE on x86-64,
-       NEON on aarch64): the 4 rows weighted by y, then the 4 column sums by x; at the
-       edges the taps are clamped, scalar. */
-    static void rf_bicubic_plane(const float* const* __restrict rows, int hs, int ws,
-                                 const int* __restrict ix, const int* __restrict iy,
-                                 Py_ssize_t w, const float* __restrict tab,
-                                 float* __restrict out) {
+    /* Planes 0 .. n-1 of one output row at one set of fixed-point positions (ix[j],
+       iy[j]) (1/32 px): out[3 j + p] (interleaved) = Keys' bicubic of the plane p, whose
+       source row r is rows[p hs + r] (present in the ring), OpenCV's INTER_CUBIC with
+       BORDER_REPLICATE. The taps and weights are located once per pixel (n = 3: planes
+       that share their positions; n = 1: one plane, the caller offsetting rows and out).
+       Inside the plane the 4 taps of a source row are one 4-wide vector (GCC/Clang vector
+       extension: SSE on x86-64, NEON on aarch64): the 4 rows weighted by y, then the 4
+       column sums by x; at the edges the taps are clamped, scalar. Inlined with n a
+       constant: one loop per case. */
+    static inline __attribute__((always_inline)) void rf_bicubic_planes(
+            const float* const* __restrict rows, int hs, int ws, const int* __restrict ix,
+            const int* __restrict iy, Py_ssize_t w, const float* __restrict tab,
+            float* __restrict out, const int n) {
         const unsigned ws3 = ws > 3 ? (unsigned)(ws - 3) : 0u;
         const unsigned hs3 = hs > 3 ? (unsigned)(hs - 3) : 0u;
         for (Py_ssize_t j = 0; j < w; j++) {
@@ -361,69 +367,28 @@ cdef extern from *:
             const int sx = (x >> 5) - 1, sy = (y >> 5) - 1;
             const rf_v4f ky = rf_load4(tab + 4 * (y & 31));
             const rf_v4f kx = rf_load4(tab + 4 * (x & 31));
-            rf_v4f r0, r1, r2, r3, c;
-            if ((unsigned)sx < ws3 && (unsigned)sy < hs3) {
-                r0 = rf_load4(rows[sy] + sx);
-                r1 = rf_load4(rows[sy + 1] + sx);
-                r2 = rf_load4(rows[sy + 2] + sx);
-                r3 = rf_load4(rows[sy + 3] + sx);
-            } else {
-                const float* t[4];
-                int xs[4];
-                for (int k = 0; k < 4; k++) {
-                    xs[k] = rf_clampi(sx + k, ws - 1);
-                    t[k] = rows[rf_clampi(sy + k, hs - 1)];
-                }
-                for (int k = 0; k < 4; k++) {
-                    r0[k] = t[0][xs[k]];
-                    r1[k] = t[1][xs[k]];
-                    r2[k] = t[2][xs[k]];
-                    r3[k] = t[3][xs[k]];
-                }
-            }
-            c = ((r0 * ky[0] + r1 * ky[1]) + r2 * ky[2]) + r3 * ky[3];
-            c = c * kx;
-            out[3 * j] = (c[0] + c[1]) + (c[2] + c[3]);
-        }
-    }
-
-    /* Output row j of all planes (interleaved out) at fixed-point (ix, iy)[p ps + j]
-       (plane stride ps: w, or 0 where the planes share their positions): the source rows
-       it spans made present in the ring, then each plane read. -1: no memory. */
-    /* rf_bicubic_plane of all three planes at one set of positions (the planes share
-       them): the taps' rows, the weights and the edge test once per pixel, the same
-       arithmetic per plane (the same values). */
-    static void rf_bicubic_shared(const float* const* __restrict rows, int hs, int ws,
-                                  const int* __restrict ix, const int* __restrict iy,
-                                  Py_ssize_t w, const float* __restrict tab,
-                                  float* __restrict out) {
-        const unsigned ws3 = ws > 3 ? (unsigned)(ws - 3) : 0u;
-        const unsigned hs3 = hs > 3 ? (unsigned)(hs - 3) : 0u;
-        for (Py_ssize_t j = 0; j < w; j++) {
-            const int x = ix[j], y = iy[j];
-            const int sx = (x >> 5) - 1, sy = (y >> 5) - 1;
-            const rf_v4f ky = rf_load4(tab + 4 * (y & 31));
-            const rf_v4f kx = rf_load4(tab + 4 * (x & 31));
-            int ys[4], xs[4];
             const int inside = (unsigned)sx < ws3 && (unsigned)sy < hs3;
-            for (int k = 0; k < 4; k++) {
-                ys[k] = inside ? sy + k : rf_clampi(sy + k, hs - 1);
-                xs[k] = inside ? sx + k : rf_clampi(sx + k, ws - 1);
-            }
-            for (int p = 0; p < 3; p++) {
+            #pragma GCC unroll 3
+            for (int p = 0; p < n; p++) {
                 const float* const* pr = rows + (ptrdiff_t)p * hs;
                 rf_v4f r0, r1, r2, r3, c;
                 if (inside) {
-                    r0 = rf_load4(pr[ys[0]] + sx);
-                    r1 = rf_load4(pr[ys[1]] + sx);
-                    r2 = rf_load4(pr[ys[2]] + sx);
-                    r3 = rf_load4(pr[ys[3]] + sx);
+                    r0 = rf_load4(pr[sy] + sx);
+                    r1 = rf_load4(pr[sy + 1] + sx);
+                    r2 = rf_load4(pr[sy + 2] + sx);
+                    r3 = rf_load4(pr[sy + 3] + sx);
                 } else {
+                    const float* t[4];
+                    int xs[4];
                     for (int k = 0; k < 4; k++) {
-                        r0[k] = pr[ys[0]][xs[k]];
-                        r1[k] = pr[ys[1]][xs[k]];
-                        r2[k] = pr[ys[2]][xs[k]];
-                        r3[k] = pr[ys[3]][xs[k]];
+                        xs[k] = rf_clampi(sx + k, ws - 1);
+                        t[k] = pr[rf_clampi(sy + k, hs - 1)];
+                    }
+                    for (int k = 0; k < 4; k++) {
+                        r0[k] = t[0][xs[k]];
+                        r1[k] = t[1][xs[k]];
+                        r2[k] = t[2][xs[k]];
+                        r3[k] = t[3][xs[k]];
                     }
                 }
                 c = ((r0 * ky[0] + r1 * ky[1]) + r2 * ky[2]) + r3 * ky[3];
@@ -433,16 +398,19 @@ cdef extern from *:
         }
     }
 
+    /* Output row j of all planes (interleaved out) at fixed-point (ix, iy)[p ps + j]
+       (plane stride ps: w, or 0 where the planes share their positions): the source rows
+       it spans made present in the ring, then the planes read. -1: no memory. */
     static int rf_bicubic_row(rf_ring* g, const int* ix, const int* iy, Py_ssize_t w,
                               Py_ssize_t ps, const float* tab, float* out) {
         if (rf_ring_need_row(g, iy, ps ? 3 * w : w) < 0) return -1;
         if (ps == 0) {
-            rf_bicubic_shared(g->rows, g->hs, g->ws, ix, iy, w, tab, out);
+            rf_bicubic_planes(g->rows, g->hs, g->ws, ix, iy, w, tab, out, 3);
             return 0;
         }
         for (int p = 0; p < 3; p++)
-            rf_bicubic_plane(g->rows + (ptrdiff_t)p * g->hs, g->hs, g->ws, ix + p * ps,
-                             iy + p * ps, w, tab, out + p);
+            rf_bicubic_planes(g->rows + (ptrdiff_t)p * g->hs, g->hs, g->ws, ix + p * ps,
+                              iy + p * ps, w, tab, out + p, 1);
         return 0;
     }
     """
