@@ -114,7 +114,7 @@ def time_kernel(folder: Path, repeat: int, threads: int) -> None:
     px = sum(c[0].shape[0] * c[0].shape[1] for c in calls)
     outs = [np.empty_like(c[19]) for c in calls]
     argss = []
-    for c, o in zip(calls, outs):
+    for c, o in zip(calls, outs, strict=True):
         a = list(c)
         a[19] = o
         argss.append(a)

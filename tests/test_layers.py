@@ -9,6 +9,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SRC = Path(__file__).parents[1] / "src"
@@ -203,13 +204,40 @@ def test_the_command_line_loads_only_what_a_develop_needs():
     """`import redframe.cli` (every command's start) loads no module of the commands a
     develop does not run, and not the frame package's submodules (loaded on first use by
     redframe.frame's __getattr__): the burst merges, the demo, the sounds, PyAV and the
-    video path, the frame layouts and fonts (0.04 s of start-up together, measured)."""
+    video path, the frame layouts and fonts (0.04 s of start-up together, measured), and
+    rich (loaded to colour a line or draw a progress bar on a terminal, 0.012 s)."""
     code = ("import sys, redframe.cli; print(' '.join(sorted(m for m in sys.modules "
             "if m.startswith(('redframe.burst', 'redframe.video', 'redframe.demo', "
-            "'redframe.sound', 'redframe.frame.', 'redframe.jobs.merges', 'av')))))")
+            "'redframe.sound', 'redframe.frame.', 'redframe.jobs.merges', 'av', "
+            "'rich')))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=SRC.parent)
     assert out.stdout.split() == [], out.stdout
+
+
+def test_a_one_file_develop_to_a_pipe_never_loads_rich(tmp_path):
+    """rich (~20 ms of import) loads only to colour a line or show a progress bar on a
+    terminal: a one-file develop whose output goes to a pipe, and the command line's own
+    import, do without it; the lines it prints are the same plain text."""
+    from redframe.io.dng import write_dng
+    from redframe.sim.sensor import NIKON_D65_MATRIX
+
+    rng = np.random.default_rng(0)
+    mosaic = (600 + rng.random((64, 96)) * 8000).astype(np.uint16)
+    src = tmp_path / "small.dng"
+    write_dng(src, mosaic, pattern="RGGB", black_level=600, white_level=15000,
+              xyz_to_camera=NIKON_D65_MATRIX, as_shot_neutral=np.array([0.5, 1.0, 0.7]))
+    code = ("import sys; from redframe import cli; "
+            f"rc = cli.main(['develop', {str(src)!r}, '-o', {str(tmp_path / 'out')!r}]); "
+            "print('rich:', ' '.join(sorted(m for m in sys.modules if m.startswith('rich')))"
+            ", file=sys.stderr); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=SRC.parent)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip().endswith("rich:"), out.stderr
+    assert out.stdout.splitlines()[0] == f"{src} -> {tmp_path / 'out' / 'small.jpg'} (" \
+        + out.stdout.splitlines()[0].split(" (", 1)[1]
+    assert "1 developed, 0 failed" in out.stdout
 
 
 def test_the_frame_package_loads_its_names_on_use():

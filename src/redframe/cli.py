@@ -26,16 +26,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-
 from redframe import __version__
 from redframe import frame as frames
 from redframe.color.encodings import ENCODINGS
@@ -636,6 +626,86 @@ def _batch_settings(args: argparse.Namespace | None) -> dict[str, Any]:
             "command": [_printable(a) for a in sys.argv[1:]]}
 
 
+class _Lines:
+    """Lines to standard output or error: coloured (rich markup) only on a terminal, plain
+    text otherwise. rich (~20 ms of every command's import) is loaded only when a line is
+    coloured or a progress bar shown: a one-file develop that prints no error or warning,
+    or any command writing to a pipe, never loads it. The stream is looked up at each line
+    (a progress bar redirects it while it is shown)."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self.stderr = stderr
+        self._console = None
+
+    @property
+    def stream(self):
+        return sys.stderr if self.stderr else sys.stdout
+
+    @property
+    def is_terminal(self) -> bool:
+        try:
+            return self.stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def console(self):
+        """The rich console of this stream (for colour and progress bars)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self.stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def print(self, text: str, style: str | None = None, head: str = "",
+              head_style: str | None = None) -> None:
+        """``head`` then ``text`` (neither is markup), each in its style on a terminal."""
+        if (style or head_style) and self.is_terminal:
+            from rich.markup import escape
+
+            def styled(t: str, st: str | None) -> str:
+                return f"[{st}]{escape(t)}[/{st}]" if st and t else escape(t)
+
+            self.console().print(styled(head, head_style) + styled(text, style))
+            return
+        stream = self.stream
+        stream.write(head + text + "\n")
+        stream.flush()
+
+    def error(self, text: str) -> None:
+        self.print(text, head="error ", head_style="red")
+
+
+class _NoBar:
+    """What :func:`_progress` gives when no bar is shown: the calls of a rich Progress,
+    doing nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def update(self, *args, **kwargs) -> None:
+        return None
+
+    def remove_task(self, *args, **kwargs) -> None:
+        return None
+
+
+def _progress(lines: _Lines, show: bool, columns: Callable[[Any], tuple]):
+    """A rich Progress on ``lines``' console with ``columns(rich.progress)`` when ``show``;
+    else a :class:`_NoBar` (rich not loaded)."""
+    if not show:
+        return _NoBar()
+    import rich.progress
+
+    return rich.progress.Progress(*columns(rich.progress), console=lines.console(),
+                                  transient=True)
+
+
 class _Rates:
     """Files/s, MP/s and the time left, from the files finished so far."""
 
@@ -667,29 +737,25 @@ def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
                verb: str = "developed", json_lines: bool = False,
                args: argparse.Namespace | None = None) -> int:
     settings = _batch_settings(args)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
+    err, out = _Lines(stderr=True), _Lines()
 
     def emit_json(data: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
 
     for r in failed:
-        err.print(f"[red]error[/red] {escape(r.error or '')}", markup=True)
+        err.error(r.error or "")
         if json_lines:
             emit_json(r.to_json())
     results = list(failed)
     rates = _Rates(len(jobs))
     show_bar = len(jobs) > 1 and err.is_terminal
-    with Progress(
-        TextColumn(f"[bold]{verb[:-2]}ing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rates]}"),
-        console=err,
-        disable=not show_bar,
-        transient=True,
-    ) as bar:
+
+    def columns(rp) -> tuple:
+        return (rp.TextColumn(f"[bold]{verb[:-2]}ing"), rp.BarColumn(),
+                rp.MofNCompleteColumn(), rp.TextColumn("{task.fields[rates]}"))
+
+    with _progress(err, show_bar, columns) as bar:
         task = bar.add_task(verb, total=len(jobs), rates="")
 
         def plan(to_run: int, done_before: int) -> None:
@@ -709,13 +775,13 @@ def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
             if json_lines:
                 emit_json({**r.to_json(), "progress": rates.snapshot()})
             if r.error:
-                err.print(f"[red]error[/red] {escape(r.error)}")
+                err.error(r.error)
                 return
             if not json_lines:
-                out.print(f"{escape(r.source)} -> {escape(r.output or '')} ({r.seconds:.1f} s)")
+                out.print(f"{r.source} -> {r.output or ''} ({r.seconds:.1f} s)")
             for note in r.notes:
                 if note.startswith("warning:"):
-                    err.print(f"  [yellow]{escape(note)}[/yellow]")
+                    err.print(note, style="yellow", head="  ")
 
         done, skipped = run_batch(jobs, workers=workers, on_result=report, on_skip=skip,
                                   on_plan=plan, **settings)
@@ -726,7 +792,7 @@ def _run_batch(jobs: list[Job], workers: int, failed: list[JobResult],
     if bad:
         err.print(summary + ":")
         for r in bad:
-            err.print(f"  {escape(r.error or '')}")
+            err.print(f"  {r.error or ''}")
     else:
         snap = rates.snapshot()
         summary += (f"{f', {len(skipped)} already done' if skipped else ''} in "
@@ -866,27 +932,30 @@ def cmd_video(args: argparse.Namespace) -> int:
     outputs = plan_outputs(files, str(out_dir), output_suffix(args.codec))
     jobs = [Job((f,), o, recipe, kind="video", overwrite=args.overwrite, video=settings)
             for f, o in zip(files, outputs, strict=True)]
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = _Lines(stderr=True)
     results = list(failed)
     for r in failed:
-        err.print(f"[red]error[/red] {escape(r.error or '')}")
+        err.error(r.error or "")
 
     def report(r: JobResult) -> None:
         if args.json:
             print(json.dumps(r.to_json(), ensure_ascii=False, default=str), flush=True)
         if r.error:
-            err.print(f"[red]error[/red] {escape(r.error)}")
+            err.error(r.error)
         elif not args.json:
             print(f"{r.source} -> {r.output} ({r.seconds:.1f} s; {r.notes[-1]})", flush=True)
         for note in r.notes[:-1]:
-            err.print(f"  [yellow]{escape(note)}[/yellow]")
+            err.print(note, style="yellow", head="  ")
 
     if workers > 1 and len(jobs) > 1:
         results += run_jobs(jobs, workers=workers, on_result=report)
     else:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("{task.fields[fps]} fps"), TimeRemainingColumn(),
-                      console=err, disable=not err.is_terminal, transient=True) as bar:
+        def columns(rp) -> tuple:
+            return (rp.TextColumn("{task.description}"), rp.BarColumn(),
+                    rp.MofNCompleteColumn(), rp.TextColumn("{task.fields[fps]} fps"),
+                    rp.TimeRemainingColumn())
+
+        with _progress(err, err.is_terminal, columns) as bar:
             for job in jobs:
                 task = bar.add_task(Path(job.inputs[0]).name, total=None, fps="-")
                 started = time.perf_counter()
