@@ -204,12 +204,14 @@ def test_the_command_line_loads_only_what_a_develop_needs():
     """`import redframe.cli` (every command's start) loads no module of the commands a
     develop does not run, and not the frame package's submodules (loaded on first use by
     redframe.frame's __getattr__): the burst merges, the demo, the sounds, PyAV and the
-    video path, the frame layouts and fonts (0.04 s of start-up together, measured), and
-    rich (loaded to colour a line or draw a progress bar on a terminal, 0.012 s)."""
+    video path, the frame layouts and fonts (0.04 s of start-up together, measured), the
+    looks' submodules (loaded by redframe.looks' __getattr__ when a look or a character is
+    used, 0.01 s) and rich (loaded to colour a line or draw a progress bar on a terminal,
+    0.012 s)."""
     code = ("import sys, redframe.cli; print(' '.join(sorted(m for m in sys.modules "
             "if m.startswith(('redframe.burst', 'redframe.video', 'redframe.demo', "
-            "'redframe.sound', 'redframe.frame.', 'redframe.jobs.merges', 'av', "
-            "'rich')))))")
+            "'redframe.sound', 'redframe.frame.', 'redframe.looks.', 'redframe.jobs.merges', "
+            "'av', 'rich')))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=SRC.parent)
     assert out.stdout.split() == [], out.stdout
@@ -238,6 +240,18 @@ def test_a_one_file_develop_to_a_pipe_never_loads_rich(tmp_path):
     assert out.stdout.splitlines()[0] == f"{src} -> {tmp_path / 'out' / 'small.jpg'} (" \
         + out.stdout.splitlines()[0].split(" (", 1)[1]
     assert "1 developed, 0 failed" in out.stdout
+
+
+def test_the_looks_package_loads_its_names_on_use():
+    import redframe.looks as looks
+    from redframe.looks.characters import get_character
+    from redframe.looks.library import get_look
+
+    assert looks.get_look is get_look
+    assert looks.characters.get_character is get_character
+    assert set(looks.__all__) <= set(dir(looks))
+    with pytest.raises(AttributeError):
+        looks.no_such_name  # noqa: B018
 
 
 def test_the_frame_package_loads_its_names_on_use():

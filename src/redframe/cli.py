@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from redframe import __version__
+from redframe import __version__, looks
 from redframe import frame as frames
 from redframe.color.encodings import ENCODINGS
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
@@ -52,8 +52,6 @@ from redframe.jobs.journal import JOURNAL_NAME, default_journal, read_status
 from redframe.jobs.pool import run_jobs
 from redframe.jobs.recipe import read_recipe_data
 from redframe.jobs.runner import resources
-from redframe.looks import export_cube, get_look, list_looks
-from redframe.looks.characters import list_characters
 from redframe.params import to_dict
 from redframe.runtime import reuse_freed_memory
 
@@ -130,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_frame_flags(frm)
     _add_batch_flags(frm)
 
-    looks = sub.add_parser("looks", formatter_class=_Formatter,
-                           help="list the looks (bundled and your own)")
-    looks.add_argument("--json", action="store_true", help="machine-readable output")
+    looks_p = sub.add_parser("looks", formatter_class=_Formatter,
+                             help="list the looks (bundled and your own)")
+    looks_p.add_argument("--json", action="store_true", help="machine-readable output")
     chars = sub.add_parser("characters", formatter_class=_Formatter,
                            help="list the lens characters (--lens-character NAME)")
     chars.add_argument("--json", action="store_true",
@@ -880,7 +878,7 @@ def _focal_text(meta) -> str | None:
 
 
 def cmd_looks(args: argparse.Namespace) -> int:
-    rows = list_looks()
+    rows = looks.list_looks()
     if args.json:
         print(json.dumps([{"name": n, "description": d, "path": str(p)} for n, d, p in rows],
                          indent=2, ensure_ascii=False))
@@ -892,7 +890,7 @@ def cmd_looks(args: argparse.Namespace) -> int:
 
 
 def cmd_characters(args: argparse.Namespace) -> int:
-    rows = list_characters()
+    rows = looks.characters.list_characters()
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return EXIT["ok"]
@@ -907,8 +905,8 @@ def cmd_lut(args: argparse.Namespace) -> int:
     target = Path(args.output_file)
     if (target.exists() or target.is_symlink()) and not args.overwrite:
         raise OutputError("exists; use --overwrite", path=str(target))
-    look = get_look(args.look)
-    path = export_cube(look, target, size=args.size, input=args.input, output=args.output)
+    look = looks.get_look(args.look)
+    path = looks.export_cube(look, target, size=args.size, input=args.input, output=args.output)
     print(f"{path} ({args.size}^3 points, input {args.input})")
     return EXIT["ok"]
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from redframe import frame as frames  # its names load on first use (a frame is optional)
+from redframe import looks
 from redframe.errors import EXIT, OutputError, RedframeError, UsageError
 from redframe.io.bt2100 import HdrPicture
 from redframe.io.decode import read_image
@@ -51,8 +52,6 @@ from redframe.jobs import urls
 from redframe.jobs.capture import capture_metadata
 from redframe.jobs.hdr import HDR_FORMATS, frame_picture, gain_map_for
 from redframe.jobs.recipe import FORMAT_SUFFIX, Recipe, recipe_to_dict
-from redframe.looks import get_look
-from redframe.looks.characters import NATIVE_FOCAL_MM, get_character
 
 if TYPE_CHECKING:  # the merges and video load with the jobs that need them (see execute)
     from redframe.burst.bracket import BracketParams
@@ -156,13 +155,13 @@ def execute(job: Job, progress: Progress | None = None) -> JobResult:
     look, prepared = resources(recipe, job.kind)  # a broken one fails before the work
     layout = recipe.frame.layout
     timings = result.timings
-    character = get_character(recipe.character) if recipe.character else None
+    character = looks.characters.get_character(recipe.character) if recipe.character else None
     notes: list[str] = []
     if character is not None and character.look and job.kind != "frame":
         if recipe.look and recipe.look != character.look:
             notes.append(f"lens character {character.name} renders with its look "
                          f"{character.look} instead of {recipe.look}")
-        look = get_look(character.look)
+        look = looks.get_look(character.look)
 
     def step(stage: str, done: int, total: int) -> None:
         if progress is not None:
@@ -312,11 +311,11 @@ def resources(recipe: Recipe, kind: str = "develop"):
     """(the look, the prepared frame options) a recipe needs, loaded and checked: a broken
     look, lens character, layout, font or logo raises here, before any file is read (a
     frame job has no develop, so no look)."""
-    look = get_look(recipe.look) if recipe.look and kind != "frame" else None
+    look = looks.get_look(recipe.look) if recipe.look and kind != "frame" else None
     if recipe.character and kind != "video":
-        character = get_character(recipe.character)
+        character = looks.characters.get_character(recipe.character)
         if character.look and kind != "frame":
-            get_look(character.look)
+            looks.get_look(character.look)
     prepared = None
     if recipe.frame.layout:
         frames.load_layout(recipe.frame.layout)
@@ -338,7 +337,7 @@ def _native_focal(job: Job, meta) -> tuple[float, str]:
     estimated = "Exif.Photo.FocalPlaneXResolution" in (meta.exif or {})
     if meta.focal_length_35mm and not estimated and 8 <= meta.focal_length_35mm <= 800:
         return float(meta.focal_length_35mm), "the file"
-    return NATIVE_FOCAL_MM, "the default"
+    return looks.characters.NATIVE_FOCAL_MM, "the default"
 
 
 def _apply_character(character, image, gain, meta, space, job: Job, fmt: str):

@@ -16,10 +16,10 @@ a strip of rows [a, b) of an (H, W) frame; :func:`export_cube` writes a .cube 3D
 :func:`load_cube` (or ``get_look("file.cube")``) applies one.
 """
 
-from redframe.looks.cube import CubeLook, export_cube, load_cube, read_cube
-from redframe.looks.engine import Look, render_colour
-from redframe.looks.library import BUNDLED, get_look, list_looks, load_look, user_dirs
-from redframe.looks.params import LOOK_VERSION, LookParams
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __all__ = [
     "Look",
@@ -36,3 +36,39 @@ __all__ = [
     "read_cube",
     "render_colour",
 ]
+
+#: each public name's submodule, imported on the name's first use (PEP 562), as
+#: :mod:`redframe.frame` does: a develop without a look or a character (the job runner and
+#: the command line hold this package, not its names) does not import the look engine, its
+#: parameters, the .cube code and the characters, 0.01 s of every command's start-up
+#: (their 20-odd dataclasses)
+_SUBMODULE = {
+    "CubeLook": "cube", "export_cube": "cube", "load_cube": "cube", "read_cube": "cube",
+    "Look": "engine", "render_colour": "engine",
+    "BUNDLED": "library", "get_look": "library", "list_looks": "library",
+    "load_look": "library", "user_dirs": "library",
+    "LOOK_VERSION": "params", "LookParams": "params",
+}
+#: submodules reached as attributes (``looks.characters.get_character``)
+_LAZY_MODULES = ("characters",)
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"redframe.looks.{name}")
+    if name not in _SUBMODULE:
+        raise AttributeError(f"module 'redframe.looks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"redframe.looks.{_SUBMODULE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SUBMODULE) | set(_LAZY_MODULES))
+
+
+if TYPE_CHECKING:
+    from redframe.looks.cube import CubeLook, export_cube, load_cube, read_cube
+    from redframe.looks.engine import Look, render_colour
+    from redframe.looks.library import BUNDLED, get_look, list_looks, load_look, user_dirs
+    from redframe.looks.params import LOOK_VERSION, LookParams
