@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import struct
 import sys
 import warnings
 
@@ -37,6 +38,7 @@ from redframe.io.dng_opcodes import (
 from redframe.io.lensfun import crop_factor, match_lens
 from redframe.io.metadata import Metadata, clean_text
 from redframe.io.scene import RawCalibration, Scene
+from redframe.io.tiff_ifd import NotClassic, TiffError, read_ifds
 
 __all__ = ["decode_raw", "MAX_RAW_PIXELS", "RAW_EXTENSIONS", "quiet_native_stderr"]
 
@@ -98,64 +100,97 @@ def _native_stderr_to_devnull():
         os.close(saved)
 
 
+#: the tags of IFD 0 the develop reads
+_DNG_TAGS = {50721: "ColorMatrix1", 50722: "ColorMatrix2", 50778: "CalibrationIlluminant1",
+             50779: "CalibrationIlluminant2", 50728: "AsShotNeutral", 51041: "NoiseProfile",
+             50730: "BaselineExposure", 50706: "DNGVersion"}
+
+
 def dng_tags(path: str) -> dict:
-    """ColorMatrix/AsShotNeutral/NoiseProfile/... from a DNG's IFD0, or {} if not a DNG."""
+    """ColorMatrix/AsShotNeutral/NoiseProfile/... from a DNG's IFD0, or {} if not a DNG
+    (the IFDs walked by :mod:`redframe.io.tiff_ifd`; tifffile for a BigTIFF)."""
+    try:
+        with open(path, "rb") as f:
+            tags = read_ifds(f).tags
+            return {name: tags[code].value for code, name in _DNG_TAGS.items()
+                    if code in tags}
+    except NotClassic:
+        pass
+    except (OSError, TiffError, struct.error, OverflowError):
+        return {}  # not a TIFF-based file, or damaged tags
     import tifffile
 
-    wanted = {50721: "ColorMatrix1", 50722: "ColorMatrix2", 50778: "CalibrationIlluminant1",
-              50779: "CalibrationIlluminant2", 50728: "AsShotNeutral", 51041: "NoiseProfile",
-              50730: "BaselineExposure", 50706: "DNGVersion"}
     try:
         with quiet_native_stderr(), tifffile.TiffFile(path) as tif:
             tags = tif.pages[0].tags
-            return {name: tags[code].value for code, name in wanted.items() if code in tags}
-    except Exception:  # noqa: BLE001 - not a TIFF-based file, or damaged tags
+            return {name: tags[code].value for code, name in _DNG_TAGS.items()
+                    if code in tags}
+    except Exception:  # noqa: BLE001 - damaged tags
         return {}
 
 
 def opcode_lists(path: str) -> OpcodeLists | None:
     """The DNG's OpcodeList1/2/3 (tags 51008, 51009, 51022), parsed, from the raw image's
-    IFD (NewSubFileType 0: IFD 0 or one of its SubIFDs), else IFD 0; None without any.
+    IFD (NewSubFileType 0: IFD 0 or one of its SubIFDs), else IFD 0; None without any
+    (the IFDs walked by :mod:`redframe.io.tiff_ifd`; tifffile for a BigTIFF).
 
     A list that is malformed is kept as ``OpcodeLists.error`` (raised by the develop only
     when it asks for the file's opcodes): ``--lens off`` still develops the file."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            page0 = read_ifds(f)
+            pages = [p for p in page0.subifds if p.subfiletype == 0] + [page0]
+            return _opcodes_of(pages, size)
+    except NotClassic:
+        pass
+    except Exception:  # noqa: BLE001 - not a TIFF-based raw: no opcodes
+        return None
     import tifffile
 
-    found = OpcodeLists()
     try:
         with quiet_native_stderr(), tifffile.TiffFile(path) as tif:
-            size = tif.filehandle.size
             page0 = tif.pages[0]
             pages = [page0]
             try:
                 pages = [p for p in (page0.pages or []) if p.subfiletype == 0] + pages
             except Exception:  # noqa: BLE001 - damaged SubIFDs: IFD 0 only
                 pass
-            for page in pages:
-                tags = page.tags
-                present = {n: tags[code] for n, code in OPCODE_TAGS.items() if code in tags}
-                if not present:
-                    continue
-                for n, tag in present.items():
-                    count = int(tag.count)
-                    if count > MAX_LIST_BYTES or tag.valueoffset + count > size:
-                        raise OpcodeError(
-                            f"OpcodeList{n} claims {count:,} bytes; the file holds "
-                            f"{max(0, size - tag.valueoffset):,} after it"
-                            if count <= MAX_LIST_BYTES else
-                            f"OpcodeList{n} claims {count:,} bytes; refusing more than "
-                            f"{MAX_LIST_BYTES:,}")
-                    value = tag.value
-                    data = value if isinstance(value, bytes) else bytes(
-                        np.asarray(value, np.uint8).ravel())
-                    ops, warns = parse_opcode_list(data, n)
-                    found.lists[n] = ops
-                    found.warnings += warns
-                break
-    except OpcodeError as exc:
-        found.error = str(exc)
+            return _opcodes_of(pages, tif.filehandle.size)
     except Exception:  # noqa: BLE001 - not a TIFF-based raw: no opcodes
         return None
+
+
+def _opcodes_of(pages: list, size: int) -> OpcodeLists | None:
+    """The opcode lists of the first of ``pages`` (IFDs whose ``tags`` map codes to
+    entries with ``count``, ``valueoffset`` and ``value``: ours or tifffile's) that has
+    any, in a file of ``size`` bytes."""
+    found = OpcodeLists()
+    try:
+        for page in pages:
+            tags = page.tags
+            present = {n: tags[code] for n, code in OPCODE_TAGS.items() if code in tags}
+            if not present:
+                continue
+            for n, tag in present.items():
+                count = int(tag.count)
+                if count > MAX_LIST_BYTES or tag.valueoffset + count > size:
+                    raise OpcodeError(
+                        f"OpcodeList{n} claims {count:,} bytes; the file holds "
+                        f"{max(0, size - tag.valueoffset):,} after it"
+                        if count <= MAX_LIST_BYTES else
+                        f"OpcodeList{n} claims {count:,} bytes; refusing more than "
+                        f"{MAX_LIST_BYTES:,}")
+                value = tag.value
+                data = value if isinstance(value, bytes) else bytes(
+                    np.asarray(value, np.uint8).ravel())
+                ops, warns = parse_opcode_list(data, n)
+                found.lists[n] = ops
+                found.warnings += warns
+            break
+    except OpcodeError as exc:
+        found.error = str(exc)
     return found if found else None
 
 
