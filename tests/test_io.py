@@ -313,7 +313,7 @@ def test_the_ifd_walk_refuses_hostile_headers(tmp_path):
         tag = read_ifds(f).tags[50721]
         assert tag.count == 2**30
         with pytest.raises(TiffError):
-            tag.value
+            tag.value  # noqa: B018
     with open(tmp_path / "subifd loop.dng", "rb") as f:
         ifd = read_ifds(f)  # IFD 0 lists itself as its SubIFD: read once, not recursed
         assert len(ifd.subifds) == 1 and not ifd.subifds[0].subifds
