@@ -107,3 +107,18 @@ def test_a_ramp_of_light_stays_monotonic(space, hue):
     k = np.cbrt(np.geomspace(1e-3, 1.0, 300))
     out_l, _, _ = compress(0.9 * k, 0.45 * k, hue, space)
     assert np.all(np.diff(out_l) > 0)
+
+
+@pytest.mark.parametrize("space", ["srgb", "display-p3", "rec2020"])
+def test_the_cusp_table_is_the_maximum_over_every_lightness(space):
+    """The cusp search (every 8th lightness, then all within 8 of the largest) finds what
+    evaluating the boundary chroma at all 195 lightnesses of every hue finds."""
+    from redframe.color import gamut
+
+    hues = np.radians(np.arange(0.0, 361.0))
+    ls = gamut._CUSP_LIGHTNESS
+    c = gamut.boundary_chroma(np.broadcast_to(ls[None, :], (361, ls.size)),
+                              np.broadcast_to(hues[:, None], (361, ls.size)), space)
+    table_l, table_c = gamut.cusp_table(space)
+    assert np.array_equal(table_l, ls[np.argmax(c, axis=1)])
+    assert np.array_equal(table_c, np.max(c, axis=1))

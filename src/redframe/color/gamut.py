@@ -81,16 +81,34 @@ def boundary_chroma(lightness, hue, space: str, iterations: int = 20) -> np.ndar
 _CUSPS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
+#: the lightnesses the cusp is searched among, and the coarse search's stride
+_CUSP_LIGHTNESS = np.linspace(0.02, 0.99, 195)
+_CUSP_STRIDE = 8
+
+
 def cusp_table(space: str) -> tuple[np.ndarray, np.ndarray]:
     """(L, C) of ``space``'s cusp (its most chromatic colour) at each whole degree of Oklab
-    hue, 0 .. 360 (361 entries, the last equal to the first), built once per space."""
+    hue, 0 .. 360 (361 entries, the last equal to the first), built once per space: at
+    each hue the lightness of :data:`_CUSP_LIGHTNESS` with the largest boundary chroma.
+
+    The boundary chroma rises with lightness to the cusp and falls after it (one maximum),
+    so the largest is found among every 8th lightness and then among all within 8 of that
+    one: the same table as evaluating all 195 (tested), with ~42 bisections a hue instead
+    of 195 (the table was ~11 ms of every develop's process)."""
     if space not in _CUSPS:
+        ls = _CUSP_LIGHTNESS
+        n, k = ls.size, _CUSP_STRIDE
         hues = np.radians(np.arange(0.0, 361.0))
-        ls = np.linspace(0.02, 0.99, 195)
-        c = boundary_chroma(np.broadcast_to(ls[None, :], (361, ls.size)),
-                            np.broadcast_to(hues[:, None], (361, ls.size)), space)
-        _CUSPS[space] = (np.ascontiguousarray(ls[np.argmax(c, axis=1)]),
-                         np.ascontiguousarray(np.max(c, axis=1)))
+        coarse = np.unique(np.append(np.arange(0, n, k), n - 1))
+        c = boundary_chroma(np.broadcast_to(ls[coarse][None, :], (361, coarse.size)),
+                            np.broadcast_to(hues[:, None], (361, coarse.size)), space)
+        centre = coarse[np.argmax(c, axis=1)]
+        window = np.clip(centre[:, None] + np.arange(-k, k + 1)[None, :], 0, n - 1)
+        c = boundary_chroma(ls[window], np.broadcast_to(hues[:, None], window.shape), space)
+        # the first largest, as argmax over all lightnesses takes it (clipped duplicates of
+        # an end index come after it in the window only when they are that index)
+        best = np.take_along_axis(window, np.argmax(c, axis=1)[:, None], axis=1)[:, 0]
+        _CUSPS[space] = (np.ascontiguousarray(ls[best]), np.ascontiguousarray(np.max(c, axis=1)))
     return _CUSPS[space]
 
 
