@@ -338,3 +338,30 @@ def test_the_output_gamut_is_the_one_gamut_compression(space):
     near = ~exact
     np.testing.assert_allclose(got[near], want[near], atol=2e-6)
     np.testing.assert_array_equal(got[exact], np.clip(x[exact], 0, 1))
+
+
+def test_the_analysis_order_statistics_are_numpys():
+    """redframe.isp.stats (no numpy.ma import): median is np.median's value and dtype
+    (odd and even sizes, floats, integers, NaN, 2-D); quantile is np.quantile's for
+    sequences of probabilities, and for one probability of a float32 array within a float32
+    ulp (NumPy computes that one in float32)."""
+    from redframe.isp.stats import median, quantile
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64, np.int64, np.uint16):
+        for n in (1, 2, 3, 10, 11, 4097, 4098):
+            a = (rng.random(n) * 1000).astype(dtype)
+            m = median(a)
+            assert m == np.median(a) and np.asarray(m).dtype == np.median(a).dtype
+            for qs in ([0.005, 0.995], [0.01, 0.99], [0.05]):
+                assert np.array_equal(quantile(a, qs), np.quantile(a, qs)), (dtype, n, qs)
+            one = np.float32(quantile(a, 0.05)) if dtype == np.float32 else quantile(a, 0.05)
+            ref = np.quantile(a, 0.05)
+            assert abs(one - ref) <= (np.spacing(np.float32(ref)) if dtype == np.float32 else 0)
+            if np.issubdtype(dtype, np.floating) and n > 2:
+                a[n // 2] = np.nan
+                assert np.isnan(median(a)) and np.isnan(np.median(a))
+                assert np.all(np.isnan(quantile(a, [0.01, 0.99])))
+    b = rng.random((31, 40)).astype(np.float32)
+    assert median(b) == np.median(b)
+    assert np.isnan(median(np.zeros(0))) and np.isnan(quantile(np.zeros(0), 0.5))

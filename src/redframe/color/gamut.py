@@ -99,7 +99,7 @@ def cusp_table(space: str) -> tuple[np.ndarray, np.ndarray]:
         ls = _CUSP_LIGHTNESS
         n, k = ls.size, _CUSP_STRIDE
         hues = np.radians(np.arange(0.0, 361.0))
-        coarse = np.unique(np.append(np.arange(0, n, k), n - 1))
+        coarse = np.array(sorted({*range(0, n, k), n - 1}))  # (np.unique imports numpy.ma)
         c = boundary_chroma(np.broadcast_to(ls[coarse][None, :], (361, coarse.size)),
                             np.broadcast_to(hues[:, None], (361, coarse.size)), space)
         centre = coarse[np.argmax(c, axis=1)]

@@ -30,6 +30,7 @@ from redframe.isp.compose import crop_through
 from redframe.isp.filters import box, guided_coefficients, guided_coefficients_shared, weighted_sum
 from redframe.isp.pixel import denoise_np, signed_sqrt_np
 from redframe.isp.stage import Stage, is_raw
+from redframe.isp.stats import median
 from redframe.params import param, validate
 
 __all__ = [
@@ -81,7 +82,7 @@ def estimate_noise_sigma(image: np.ndarray) -> float:
         # An odd step: demosaiced noise differs between the CFA phases (measured or
         # interpolated sites), and a step of 2 would see one phase only (40 % off, measured)
         lap = np.ascontiguousarray(lap[::3, ::3])
-    mad = float(np.median(np.abs(lap - np.median(lap))))
+    mad = float(median(np.abs(lap - median(lap))))
     return mad / 0.6745 / math.sqrt(20.0)
 
 

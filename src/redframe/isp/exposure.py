@@ -22,6 +22,7 @@ import numpy as np
 
 from redframe.isp.compose import preview_through
 from redframe.isp.stage import Stage, is_raw
+from redframe.isp.stats import quantile
 from redframe.isp.tone import (
     MID_GREY,
     ToneParams,
@@ -54,7 +55,7 @@ def auto_exposure_ev(y_preview: np.ndarray, key: float = MID_GREY, limit: float 
     y = y[y > 1e-6]
     if y.size < 16:
         return 0.0
-    lo, hi = np.quantile(y, [0.01, 0.99])
+    lo, hi = quantile(y, [0.01, 0.99])
     y = y[(y >= lo) & (y <= hi)]
     log_average = float(np.exp(np.mean(np.log(y))))
     return float(np.clip(np.log2(key / max(log_average, 1e-9)), -limit, limit))

@@ -40,6 +40,7 @@ from redframe.isp import _pixel
 from redframe.isp.compose import preview_through
 from redframe.isp.pixel import highlight_blend_np
 from redframe.isp.stage import Stage, is_raw
+from redframe.isp.stats import median
 from redframe.params import param, validate
 
 __all__ = ["HighlightParams", "reconstruct_highlights", "clip_weight", "weight_from_fraction",
@@ -139,7 +140,7 @@ def highlight_ratios(rgb: np.ndarray, clip: np.ndarray, threshold: float) -> np.
                 continue
             ok = measured & (f[:, k] < np.float32(threshold)) & (x[:, k] > np.float32(1e-4))
             if np.count_nonzero(ok) >= MIN_SAMPLES:
-                ratios[c, k] = float(np.median(x[ok, c] / x[ok, k]))
+                ratios[c, k] = float(median(x[ok, c] / x[ok, k]))
     return ratios
 
 

@@ -124,7 +124,9 @@ def grid_error(warp: tuple, step: int, grid: np.ndarray) -> float:
 
     def probes(n: int) -> np.ndarray:
         nodes = np.minimum(np.arange((n - 2) // step + 2) * step, n - 1)
-        return np.unique(np.concatenate([nodes, (nodes[:-1] + nodes[1:]) // 2]))
+        # sorted and distinct (np.unique would import numpy.ma: redframe.isp.stats)
+        both = np.concatenate([nodes, (nodes[:-1] + nodes[1:]) // 2])
+        return np.array(sorted(set(both.tolist())), dtype=np.intp)
 
     err = _k.dng_grid_error(probes(h), probes(w), *warp, step, grid)
     return float(err.max()) if err.size else 0.0

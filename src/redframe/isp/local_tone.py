@@ -36,6 +36,7 @@ import numpy as np
 
 from redframe.isp.filters import box, guided_coefficients, resize
 from redframe.isp.stage import Stage, is_raw
+from redframe.isp.stats import median, quantile
 from redframe.isp.tone import ToneParams, luminance
 
 __all__ = [
@@ -121,7 +122,7 @@ def local_tone_map_prepare(
     h, w = log_y.shape
     radius = max(2, int(round(max(h, w) / 24)))
     base = base_layer(log_y, radius)
-    lo, hi = np.quantile(base, [0.005, 0.995])
+    lo, hi = quantile(base, [0.005, 0.995])
     base_range = float(hi - lo)
     needed = min(1.0, params.target_range / max(base_range, 1e-6))
     compression = 1.0 - params.local * (1.0 - needed)
@@ -200,13 +201,13 @@ def bound_lift(log_y: np.ndarray, gain: np.ndarray, iterations: int = 12) -> np.
         return gain
     rest = gain - lift
     mean0 = float(np.mean(np.exp2(log_y, dtype=np.float32)))
-    median_max = max(float(np.median(log_y)), float(np.log2(MEDIAN_CEILING)))
+    median_max = max(float(median(log_y)), float(np.log2(MEDIAN_CEILING)))
 
     def within(alpha: float) -> bool:
         out = log_y + rest + np.float32(alpha) * lift
         mean = float(np.mean(np.exp2(out, dtype=np.float32)))
         return (mean <= mean0 * 2.0**MAX_KEY_LIFT
-                and float(np.median(out)) <= median_max + 1e-6)
+                and float(median(out)) <= median_max + 1e-6)
 
     if within(1.0):
         return gain

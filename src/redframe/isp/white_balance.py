@@ -21,6 +21,7 @@ import numpy as np
 from redframe.color import cct_to_xy, xy_to_xyz
 from redframe.io.scene import pattern_to_index
 from redframe.isp.stage import Stage, is_raw
+from redframe.isp.stats import quantile
 from redframe.params import param, validate
 
 __all__ = ["WhiteBalanceParams", "white_balance", "white_balance_gains",
@@ -79,7 +80,7 @@ def estimate_neutral_shades_of_grey(rgb: np.ndarray, p: float = 6.0) -> np.ndarr
     if flat.shape[0] < 16:
         return np.ones(3)
     g = flat[:, 1]
-    flat = flat[g > np.quantile(g, 0.05)]
+    flat = flat[g > quantile(g, 0.05)]
     flat = np.clip(flat, 0, None)
     norm = np.power(np.mean(np.power(flat, p), axis=0), 1.0 / p)
     if not np.all(norm > 0):
