@@ -421,3 +421,20 @@ def test_hostile_exif_text_is_sanitised(tmp_path, data_dir):
     assert meta.model.startswith("Evil") and len(meta.model) <= 256
     assert not any(ord(c) < 32 or c == "\u202e" for c in meta.model)
     assert any("cut" in w for w in meta.warnings)
+
+
+def test_pyexiv2_loads_without_running_file_on_the_interpreter():
+    """pyexiv2's import asks platform.architecture(), which runs `file` on the Python
+    binary (~5 ms a process): redframe.io.exif.pyexiv2_module gives it the interpreter's
+    answer instead, starts no subprocess, and puts platform.architecture back."""
+    import subprocess
+    import sys
+
+    code = ("import platform, subprocess, sys; started = []; orig = subprocess.Popen.__init__\n"
+            "def init(self, *a, **k):\n    started.append(a[:1]); orig(self, *a, **k)\n"
+            "subprocess.Popen.__init__ = init; keep = platform.architecture\n"
+            "from redframe.io.exif import pyexiv2_module; m = pyexiv2_module()\n"
+            "print(m.__name__, started == [], platform.architecture is keep)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["pyexiv2", "True", "True"], out.stdout + out.stderr

@@ -60,7 +60,7 @@ from redframe import SOFTWARE
 from redframe.color.dither import dither_noise
 from redframe.errors import OutputError, UsageError
 from redframe.io.bt2100 import HdrPicture, bt2100_codes, light_levels, nclx
-from redframe.io.exif import parse_rational
+from redframe.io.exif import parse_rational, pyexiv2_module
 from redframe.io.icc import ICC_SPACES, icc_profile
 from redframe.io.jpeg_bands import encode_jpeg
 from redframe.io.metadata import MAX_TEXT, Metadata, clean_text
@@ -293,7 +293,7 @@ def _exiv2_checked(tags: Mapping[str, str]) -> tuple[dict[str, str], bytes | Non
     A tag that exiv2 refuses (it raises), or whose value it cannot parse (it reads back
     empty), is skipped and logged.
     """
-    import pyexiv2
+    pyexiv2 = pyexiv2_module()
 
     pyexiv2.set_log_level(4)
     refused = []
@@ -326,7 +326,7 @@ def _exiv2_checked(tags: Mapping[str, str]) -> tuple[dict[str, str], bytes | Non
 
 
 def _exiv2_write(path: str, tags: Mapping[str, str]) -> None:
-    import pyexiv2
+    pyexiv2 = pyexiv2_module()
 
     pyexiv2.set_log_level(4)
     with pyexiv2.Image(path) as image:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import struct
+import threading
 from collections.abc import Mapping
 from fractions import Fraction
 
 from redframe.io.metadata import MAX_TEXT, Gps, Metadata, clean_text
 
-__all__ = ["read_exif", "metadata_from_exif", "parse_rational"]
+#: one import of pyexiv2 at a time changes platform.architecture (pyexiv2_module)
+_PLATFORM_LOCK = threading.Lock()
+
+__all__ = ["read_exif", "metadata_from_exif", "parse_rational", "pyexiv2_module"]
 
 # Where each field may live, in order of preference (exiv2 keys).
 _LENS_KEYS = (
@@ -182,14 +187,43 @@ def _focal_35mm_from_sensor(exif: Mapping[str, str], meta: Metadata) -> float | 
     return round(meta.focal_length * _FULL_FRAME_DIAGONAL_MM / diagonal)
 
 
+def pyexiv2_module():
+    """pyexiv2, imported without the subprocess its import starts: it checks
+    ``platform.architecture()[0] == "64bit"``, which runs ``file`` on the Python binary
+    (4.5-5 ms of every develop's process here, half of pyexiv2's import). The answer is
+    this interpreter's pointer size, given while the import runs (a call with arguments,
+    or from another thread, asks the original)."""
+    import sys
+
+    if "pyexiv2" in sys.modules:
+        return sys.modules["pyexiv2"]
+    import platform
+
+    original = platform.architecture
+    bits = f"{struct.calcsize('P') * 8}bit"
+
+    def architecture(*args, **kwargs):
+        if args or kwargs or threading.current_thread() is not caller:
+            return original(*args, **kwargs)
+        return bits, "ELF" if sys.platform.startswith("linux") else ""
+
+    caller = threading.current_thread()
+    with _PLATFORM_LOCK:
+        platform.architecture = architecture
+        try:
+            import pyexiv2
+        finally:
+            platform.architecture = original
+    return pyexiv2
+
+
 def read_exif(path: str) -> tuple[dict[str, str], bytes | None, list[str]]:
     """Return (exif+xmp key/values, ICC profile or None, warnings) for ``path``.
 
     Never raises for damaged metadata: exiv2's complaint becomes a warning and the
     dictionaries come back empty.
     """
-    import pyexiv2
-
+    pyexiv2 = pyexiv2_module()
     pyexiv2.set_log_level(4)  # exiv2 prints warnings itself otherwise
     warnings: list[str] = []
     try:
