@@ -13,8 +13,9 @@ See ``docs/frames.md`` for the gallery and the layout format.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from redframe._lazy import lazy_names
 
 __all__ = ["render_frame", "list_layouts", "load_layout", "read_for_frame", "FrameSource",
            "frame_plan", "prepare_options", "FramePlan", "Layout", "OPTIONS", "FRAMEABLE",
@@ -34,16 +35,7 @@ _SUBMODULE = {
 }
 
 
-def __getattr__(name: str):
-    if name not in _SUBMODULE:
-        raise AttributeError(f"module 'redframe.frame' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"redframe.frame.{_SUBMODULE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SUBMODULE))
+__getattr__, __dir__ = lazy_names(__name__, _SUBMODULE, globals())
 
 
 if TYPE_CHECKING:

@@ -18,8 +18,9 @@ a strip of rows [a, b) of an (H, W) frame; :func:`export_cube` writes a .cube 3D
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from redframe._lazy import lazy_names
 
 __all__ = [
     "Look",
@@ -53,18 +54,7 @@ _SUBMODULE = {
 _LAZY_MODULES = ("characters",)
 
 
-def __getattr__(name: str):
-    if name in _LAZY_MODULES:
-        return importlib.import_module(f"redframe.looks.{name}")
-    if name not in _SUBMODULE:
-        raise AttributeError(f"module 'redframe.looks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"redframe.looks.{_SUBMODULE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SUBMODULE) | set(_LAZY_MODULES))
+__getattr__, __dir__ = lazy_names(__name__, _SUBMODULE, globals(), _LAZY_MODULES)
 
 
 if TYPE_CHECKING:
