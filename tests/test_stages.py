@@ -365,3 +365,25 @@ def test_the_analysis_order_statistics_are_numpys():
     b = rng.random((31, 40)).astype(np.float32)
     assert median(b) == np.median(b)
     assert np.isnan(median(np.zeros(0))) and np.isnan(quantile(np.zeros(0), 0.5))
+
+
+def test_the_clip_test_needs_no_fractions_when_nothing_is_near_clipping():
+    """fused.clip_weight asks the row maxima first (_fused.clip_row_max, the maxima
+    clip_fraction gives) and makes no frame-sized array of fractions when no row reaches
+    the threshold; with one near-clip pixel it gives the reference stage's weights."""
+    from redframe.isp import _fused, fused
+    from redframe.isp.highlights import clip_weight as reference
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((60, 80, 3)) * 0.5).astype(np.float32)
+    gain = np.array([1.5, 1.0, 1.8], np.float32)
+    inv = np.array([1.0, 1.1, 0.9], np.float32)
+    a, b = np.empty(60, np.float32), np.empty(60, np.float32)
+    _fused.clip_row_max(x, gain, inv, a)
+    _fused.clip_fraction(x, gain, inv, np.empty_like(x), b)
+    assert np.array_equal(a, b)
+    clip = np.ones(3)
+    assert fused.clip_weight(x, clip, 0.9) is None
+    x[30, 40] = 0.98
+    w = fused.clip_weight(x, clip, 0.9)
+    np.testing.assert_allclose(w, reference(x, clip, 0.9), atol=1e-6)

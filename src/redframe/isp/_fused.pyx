@@ -95,6 +95,26 @@ cdef inline float _clip_row(const float* px, float* fr, Py_ssize_t w, float k0, 
     return m
 
 
+cdef inline float _clip_max_row(const float* px, Py_ssize_t w, float k0, float k1,
+                                float k2) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef float m = 0.0
+    for j in range(w):
+        m = maxf(m, maxf(px[3 * j] * k0, maxf(px[3 * j + 1] * k1, px[3 * j + 2] * k2)))
+    return m
+
+
+def clip_row_max(const float[:, :, ::1] rgb, const float[::1] gain,
+                 const float[::1] inv_clip, float[::1] row_max):
+    """The row maxima of :func:`clip_fraction`'s largest channel, without its fractions
+    (most pictures have nothing near clipping: no frame-sized array for them)."""
+    cdef Py_ssize_t h = rgb.shape[0], w = rgb.shape[1], i
+    cdef float k0 = gain[0] * inv_clip[0], k1 = gain[1] * inv_clip[1]
+    cdef float k2 = gain[2] * inv_clip[2]
+    for i in prange(h, nogil=True, schedule="static"):
+        row_max[i] = _clip_max_row(&rgb[i, 0, 0], w, k0, k1, k2)
+
+
 def clip_fraction(const float[:, :, ::1] rgb, const float[::1] gain, const float[::1] inv_clip,
                   float[:, :, ::1] frac, float[::1] row_max):
     """frac = rgb * gain / clip per pixel and channel (how close to clipping), and the row
