@@ -422,10 +422,6 @@ cdef extern from *:
                        Py_ssize_t ps, const float* tab, float* out) noexcept nogil
 
 
-cdef inline int _clampi(int v, int hi) noexcept nogil:
-    return 0 if v < 0 else (hi if v > hi else v)
-
-
 def _cubic_table():
     """OpenCV's 1-D INTER_CUBIC weights on the 1/32 grid (``interpolateCubic``, float32,
     evaluated as OpenCV evaluates it), (32, 4)."""

@@ -58,25 +58,25 @@ def _f32(x: np.ndarray) -> np.ndarray:
 
 
 def levels_wb(
-    mosaic: np.ndarray, black: np.ndarray, white: float, gains_site: np.ndarray, row0: int = 0
+    mosaic: np.ndarray, black: np.ndarray, white: float, gains_site: np.ndarray, row0: int = 0,
+    shading: tuple | None = None,
 ) -> np.ndarray:
     """Fused :func:`black_white_levels` + :func:`white_balance` on a mosaic (or strip of it
-    starting at full-frame row ``row0``). ``gains_site`` is the gain per CFA site (2, 2)."""
-    black, scale = _levels_scale(black, white, gains_site)
+    starting at full-frame row ``row0``). ``gains_site`` is the gain per CFA site (2, 2).
+    ``shading``: the lens shading's per-pixel gains in the same pass
+    (:func:`redframe.isp.lens_shading.mosaic_gains`, ``_lens_shading.levels_shade``: the
+    values of the two passes, without the second pass over the mosaic)."""
+    black = np.ascontiguousarray(black, dtype=np.float32)
+    scale = np.ascontiguousarray(
+        np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0),
+        dtype=np.float32)
     mosaic = _mosaic(mosaic)
     out = np.empty(mosaic.shape, np.float32)
-    _k.levels_wb(mosaic, black, scale, int(row0), out)
+    if shading is None:
+        _k.levels_wb(mosaic, black, scale, int(row0), out)
+    else:
+        _shading.levels_shade(mosaic, black, scale, int(row0), out, *shading)
     return out
-
-
-def _levels_scale(black, white: float, gains_site) -> tuple[np.ndarray, np.ndarray]:
-    """The kernels' per-site (2, 2) black level and scale (white balance gain over the
-    range above black), float32."""
-    black = np.ascontiguousarray(black, dtype=np.float32)
-    scale = (
-        np.asarray(gains_site, np.float32) / np.maximum(np.float32(white) - black, 1.0)
-    ).astype(np.float32)
-    return black, np.ascontiguousarray(scale)
 
 
 _NO_WEIGHT = np.zeros((1, 1, 3), np.float32)
@@ -406,20 +406,14 @@ def _levels_wb_take(names, ctx) -> int:
 
 def _levels_wb_run(ctx, strip, names, rest):
     """Levels and white balance on the mosaic, one pass; with the lens shading when it
-    follows and is a gain per pixel (``_lens_shading.levels_shade``: the values of the
-    two passes, without the second pass over the mosaic)."""
+    follows and is a gain per pixel."""
     x = strip.take()
     cal, lv = ctx.calibration, ctx.params.levels
     black = cal.black_level if lv.black is None else np.full((2, 2), lv.black, np.float32)
     white = cal.white_level if lv.white is None else lv.white
-    gains_site = ctx.plan.gains[pattern_to_index(cal.pattern)]
-    if "lens_shading" not in names:
-        return levels_wb(x, black, white, gains_site, row0=strip.a)
-    black, scale = _levels_scale(black, white, gains_site)
-    mosaic = _mosaic(x)
-    out = np.empty(mosaic.shape, np.float32)
-    _shading.levels_shade(mosaic, black, scale, int(strip.a), out, *mosaic_gains(ctx))
-    return out
+    return levels_wb(x, black, white, ctx.plan.gains[pattern_to_index(cal.pattern)],
+                     row0=strip.a,
+                     shading=mosaic_gains(ctx) if "lens_shading" in names else None)
 
 
 #: the stages the render kernel can run, in list order
