@@ -185,9 +185,11 @@ def test_denoise_scales_with_iso_and_helps():
     assert psnr(on, truth) > psnr(off, truth) + 1.5
     # and it keeps the colour: squaring back out of the sqrt domain loses the variance the
     # filter removed (E[z]^2 = x - Var z); without the correction for it this cat's mean
-    # blue came out 24 % dark (a yellow cast); measured now: -8 %
+    # blue came out 24 % dark (a yellow cast); measured now: +2 % (-8 % with the model
+    # the correction had before it was measured on the image, -13 % with that model and
+    # the demosaic's green limit)
     shift = on.mean(axis=(0, 1)) / truth.mean(axis=(0, 1)) - 1
-    assert np.abs(shift).max() < 0.1, shift
+    assert np.abs(shift).max() < 0.04, shift
 
 
 def test_noise_estimate_sees_every_cfa_phase():

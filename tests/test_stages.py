@@ -207,8 +207,8 @@ def test_each_halo_is_enough_for_its_stage(request, name):
 def test_strip_pad_is_the_sum_of_the_active_halos(raw):
     ctx = prepare(raw, DevelopParams())
     halos = {s.name: s.halo_rows(ctx) for s in compose.active_stages(ctx)}
-    assert halos["demosaic"] == 8 and halos["denoise"] == 20 and halos["sharpen"] == 3
-    assert compose.strip_pad(ctx) == 32  # 8 + 1 + 20 + 3, on the denoiser's 4-row grid
+    assert halos["demosaic"] == 8 and halos["denoise"] == 24 and halos["sharpen"] == 3
+    assert compose.strip_pad(ctx) == 36  # 8 + 1 + 24 + 3, on the denoiser's 4-row grid
     fast = prepare(raw, DevelopParams(quality="fast"))
     assert compose.strip_pad(fast) == 6  # Malvar 2 + highlights 1 + sharpening 3, grid 2
 
@@ -279,7 +279,7 @@ def test_a_new_stage_is_one_module_and_one_line(raw):
     stages = STAGES[: names.index("denoise")] + (extra,) + STAGES[names.index("denoise"):]
     p = DevelopParams(output_bits=8, strip_rows=64)
     ctx = prepare(raw, p, stages)
-    assert compose.strip_pad(ctx) == 36  # 32 + 2, on the 4-row grid
+    assert compose.strip_pad(ctx) == 40  # 36 + 2, on the 4-row grid
     fused = develop(raw, p, stages=stages).image
     ref = develop(raw, replace(p, engine="reference"), stages=stages).image
     plain = develop(raw, p).image
