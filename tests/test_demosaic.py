@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 import warnings
 
 import numpy as np
@@ -72,8 +73,11 @@ def test_quality_matches_colour_demosaicing(scenes, pattern):
         menon_cd = psnr(cd.demosaicing_CFA_Bayer_Menon2007(cfa64, pattern), rgb)
         malvar_cd = psnr(cd.demosaicing_CFA_Bayer_Malvar2004(cfa64, pattern), rgb)
         where = f"{name} {pattern}: {ours}, colour-demosaicing {menon_cd=:.3f} {malvar_cd=:.3f}"
-        # Measured: ours equal colour-demosaicing's to 0.001 dB in every case.
-        assert ours["menon2007"] >= menon_cd - 0.3, where
+        published = psnr(demosaic_menon2007(cfa, pattern, limit_green=False), rgb)
+        # Measured: the published filter equals colour-demosaicing's to 0.001 dB in every
+        # case; the green limit adds +0.30..+0.86 dB (DemosaicParams.limit_green).
+        assert published >= menon_cd - 0.01, where
+        assert ours["menon2007"] >= published + 0.2, where
         assert ours["malvar2004"] >= malvar_cd - 0.3, where
         # Measured margins over bilinear: Menon >= 3.0 dB, Malvar >= 2.2 dB, EA >= -0.11 dB.
         assert ours["menon2007"] >= ours["bilinear"] + 2.5, where
@@ -92,7 +96,7 @@ def test_menon_agrees_with_colour_demosaicing_pixelwise(scenes, pattern, refine)
     cfa = mosaic_rgb(rgb, pattern)
     theirs = cd.demosaicing_CFA_Bayer_Menon2007(cfa.astype(np.float64), pattern,
                                                 refining_step=refine)
-    ours = demosaic_menon2007(cfa, pattern, refine=refine)
+    ours = demosaic_menon2007(cfa, pattern, refine=refine, limit_green=False)  # as published
     inner = np.s_[BORDER:-BORDER, BORDER:-BORDER]
     np.testing.assert_allclose(ours[inner], theirs[inner], atol=2e-6, rtol=0)
 
@@ -119,11 +123,11 @@ def test_fast_paths_match_references(scenes, pattern):
                                 (demosaic_bilinear, dm._demosaic_bilinear_reference)):
             np.testing.assert_allclose(fast(cfa, pattern), reference(cfa, pattern),
                                        atol=1e-6, rtol=0, err_msg=f"{fast.__name__} {name}")
-        for refine in (True, False):
-            fast = demosaic_menon2007(cfa, pattern, refine=refine)
-            ref = demosaic_menon2007_reference(cfa, pattern, refine=refine)
+        for refine, limit in itertools.product((True, False), (True, False)):
+            fast = demosaic_menon2007(cfa, pattern, refine=refine, limit_green=limit)
+            ref = demosaic_menon2007_reference(cfa, pattern, refine=refine, limit_green=limit)
             diff = np.abs(fast - ref)
-            where = f"menon2007 {name} {pattern} {refine=}"
+            where = f"menon2007 {name} {pattern} {refine=} {limit=}"
             if name == "coffee":
                 assert diff.max() < 1e-6, where
             else:
@@ -240,6 +244,10 @@ def test_dispatch(scenes):
     np.testing.assert_array_equal(demosaic(cfa, DemosaicParams(refine=False), "GRBG"),
                                   demosaic_menon2007(cfa, "GRBG", refine=False))
     assert not np.array_equal(demosaic_menon2007(cfa, "GRBG", refine=False),
+                              demosaic_menon2007(cfa, "GRBG"))
+    np.testing.assert_array_equal(demosaic(cfa, DemosaicParams(limit_green=False), "GRBG"),
+                                  demosaic_menon2007(cfa, "GRBG", limit_green=False))
+    assert not np.array_equal(demosaic_menon2007(cfa, "GRBG", limit_green=False),
                               demosaic_menon2007(cfa, "GRBG"))
 
 
