@@ -232,8 +232,8 @@ def _analyse(ctx) -> None:
     n = min(16, *lost.shape[:2])  # a frame smaller than a block is one block
     h, w = (k - k % n for k in lost.shape[:2])
     blocks = lost[:h, :w].reshape(h // n, n, w // n, n, 3).mean(axis=(1, 3), dtype=np.float64)
-    plan.denoise_bias = np.maximum(
-        [median(blocks[..., c].ravel()) for c in range(3)], 0.0).astype(np.float32)
+    bias = np.array([median(blocks[..., c].ravel()) for c in range(3)])
+    plan.denoise_bias = np.where(np.isfinite(bias), np.maximum(bias, 0.0), 0.0).astype(np.float32)
 
 
 def _apply(x: np.ndarray, ctx, rows) -> np.ndarray:
