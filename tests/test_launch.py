@@ -1,12 +1,17 @@
 """The `redframe` entry point: kernels that are not built get one line, not a traceback."""
 
+import os
 import subprocess
 import sys
 
 from redframe import launch
+from redframe.runtime import COMMAND_ENVIRON
 
 
 def test_missing_kernels_are_one_line_with_how_to_build(monkeypatch, capsys):
+    for key in COMMAND_ENVIRON:  # what launch.main sets is taken back after the test
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
     monkeypatch.setattr(launch, "PROBE", "redframe._not_built_kernels")
     assert launch.main() == 70
     err = capsys.readouterr().err.strip().splitlines()
@@ -17,6 +22,21 @@ def test_the_built_kernels_are_found_and_the_command_runs():
     out = subprocess.run([sys.executable, "-m", "redframe", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("redframe ")
+
+
+def test_the_command_lets_its_idle_thread_pools_sleep():
+    """The command's OpenMP and OpenBLAS pools sleep when idle instead of spinning on the
+    cores the next step needs (runtime.COMMAND_ENVIRON); a value the user set is kept."""
+    show = ("import os, sys; from redframe import cli, launch; "
+            "cli.main = lambda: print(os.environ.get('OMP_WAIT_POLICY'), "
+            "os.environ.get('OPENBLAS_NUM_THREADS')); launch.main()")
+    env = {k: v for k, v in os.environ.items() if k not in COMMAND_ENVIRON}
+    out = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["PASSIVE", "1"]
+    out = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True,
+                         check=True, env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
+    assert out.stdout.split() == ["ACTIVE", "1"]
 
 
 def test_compiled_constants_tolerate_rounding_but_refuse_a_changed_value(monkeypatch):

@@ -6,7 +6,9 @@ install, or an install whose build was skipped, gets one line that says how to b
 instead of an ImportError traceback from deep inside a develop. A command that will start a
 LocalCluster (``--scheduler local:N``) or the local pool's worker processes (``--jobs N``)
 has the fork server its workers come from started first, so that its imports overlap the
-command line's (:func:`starts_local_cluster`, :func:`starts_worker_pool`). When
+command line's (:func:`starts_local_cluster`, :func:`starts_worker_pool`). Before all of
+that, the command's idle thread pools are told to sleep rather than spin
+(:func:`redframe.runtime.settle_idle_threads`). When
 the command is done the process ends without the interpreter's teardown (:func:`finish`).
 """
 
@@ -15,7 +17,11 @@ from __future__ import annotations
 import sys
 from importlib.util import find_spec
 
-from redframe.runtime import POOL_PRELOAD, start_fork_server  # ctypes and os: no kernel
+from redframe.runtime import (  # ctypes and os: no kernel, no NumPy
+    POOL_PRELOAD,
+    settle_idle_threads,
+    start_fork_server,
+)
 
 #: the extension every build makes (redframe/_threads.pyx)
 PROBE = "redframe._threads"
@@ -25,6 +31,7 @@ MISSING = ("redframe: error: the compiled kernels are not built (no {probe}); bu
 
 
 def main() -> int:
+    settle_idle_threads()  # before anything loads libgomp or OpenBLAS
     if find_spec(PROBE) is None:
         print(MISSING.format(probe=PROBE), file=sys.stderr)
         return 70
