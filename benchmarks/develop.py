@@ -2,7 +2,8 @@
 
 Whole process (the default, ``--whole-process``; turn off with ``--no-whole-process``):
 what a user waits for, each run a fresh process timed from outside, median of
-``--repeat``:
+``--repeat`` rounds that take the contenders in turn (interleaved: a load change on a
+shared machine hits them alike):
 
 - one 12 MP raw -> JPEG: ``redframe develop RAW -o DIR`` (and ``--fast``) against
   ``python -c`` rawpy ``postprocess()`` + Pillow JPEG q90, warm (after one run) and cold
@@ -149,6 +150,24 @@ def cold_env(tmp: str) -> dict:
                 REDFRAME_CACHE_DIR=os.path.join(d, "redframe-cache"))
 
 
+def interleaved(contenders: dict, repeat: int) -> dict[str, list[float]]:
+    """Each command timed ``repeat`` times, warm (one untimed run each first: caches
+    filled, files in the page cache), in rounds that take every contender in turn, in
+    alternating order, so that a load change on a shared machine hits them alike (timed
+    one contender's block after another, the ratios of the same build moved by 25 % between
+    two runs on the 2-core VM)."""
+    names = list(contenders)
+    for name in names:
+        run = contenders[name]
+        run() if callable(run) else timed(run)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i in range(repeat):
+        for name in names if i % 2 == 0 else names[::-1]:
+            run = contenders[name]
+            times[name].append(run() if callable(run) else timed(run))
+    return times
+
+
 def whole_process(raw: str, label: str, tmp: str, repeat: int, cold: bool) -> list[dict]:
     """Fresh processes on one file: rawpy + Pillow, redframe develop (and --fast)."""
     out = os.path.join(tmp, "out")
@@ -160,10 +179,8 @@ def whole_process(raw: str, label: str, tmp: str, repeat: int, cold: bool) -> li
         "redframe develop --fast": [*rf, "develop", raw, "-o", out, "--overwrite", "--fast"],
     }
     rows = []
-    warm = {}
-    for name, cmd in contenders.items():
-        timed(cmd)  # warm: caches filled, files in the page cache
-        warm[name] = statistics.median(timed(cmd) for _ in range(repeat))
+    warm = {name: statistics.median(times)
+            for name, times in interleaved(contenders, repeat).items()}
     base = warm["rawpy + Pillow"]
     for name, cmd in contenders.items():
         row = {"file": label, "contender": name, "warm_s": warm[name],
@@ -198,8 +215,8 @@ def whole_batch(raw: str, copies: int, tmp: str, repeat: int) -> list[dict]:
     def run_redframe() -> float:
         return timed([*redframe_command(), "develop", src, "-o", fresh(), "--jobs", str(n)])
 
-    base = statistics.median(run_rawpy() for _ in range(repeat))
-    ours = statistics.median(run_redframe() for _ in range(repeat))
+    times = interleaved({"rawpy": run_rawpy, "redframe": run_redframe}, repeat)
+    base, ours = statistics.median(times["rawpy"]), statistics.median(times["redframe"])
     label = f"{copies} x batch, {n} workers"
     return [{"file": label, "contender": "rawpy + Pillow pool", "warm_s": base,
              "warm_ratio": 1.0},
