@@ -20,9 +20,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _setuptools_major() -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("setuptools").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        return 0
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
+        return 2
+    if _setuptools_major() < 77:  # builds here, with this environment's setuptools
+        print("tools/build_kernels.py: error: needs setuptools >= 77 (pyproject.toml's "
+              "licence is an SPDX expression): pip install -U 'setuptools>=77'",
+              file=sys.stderr)
         return 2
     paths = (sorted(str(p) for p in (ROOT / "src").glob("redframe/**/*.pyx"))
              if argv == ["--all"] else [str(Path(a).resolve()) for a in argv])
