@@ -16,3 +16,10 @@ def test_architecture_lists_every_stage_in_order():
     assert listed == [s.name for s in STAGES]
     for s in STAGES:  # what it reads and writes, as the stage declares it
         assert s.reads in text and s.writes in text, s.name
+    # the halo column, where the stage declares a number (callables: the page says what
+    # the halo depends on)
+    halos = dict(re.findall(r"^\| \d+ \| `([a-z_]+)` \|(?:[^|]*\|){3} ([^|]*?) \|", text,
+                            flags=re.MULTILINE))
+    for s in STAGES:
+        if isinstance(s.halo, int):
+            assert halos[s.name].split()[0] == str(s.halo), (s.name, halos[s.name])
