@@ -12,6 +12,7 @@ import rawpy
 from PIL import Image
 
 from redframe.io.decode import read_image
+from redframe.isp.demosaic import DemosaicParams
 from redframe.isp.pipeline import DevelopParams, develop
 from redframe.sim.scenes import colorchecker_image, colorchecker_xyz, hdr_xyz
 from redframe.sim.sensor import linear_camera_scene, simulate_raw
@@ -44,6 +45,16 @@ def main() -> None:
             libraw = raw.postprocess(use_camera_wb=True)
         ours = develop(read_image(path), DevelopParams(output_bits=8)).image
         pair(libraw, ours, f"{name}_libraw_vs_redframe.png")
+
+    # the sunlit petals, 3x: Menon's green estimates as published, then limited (the
+    # default: DemosaicParams.limit_green)
+    rose = read_image(ROOT / "src/redframe/data/sample_nikon_rose.dng")
+    crops = []
+    for limit in (False, True):
+        p = DevelopParams(output_bits=8, demosaic=DemosaicParams(limit_green=limit))
+        crop = develop(rose, p).image[180:300, 330:480]
+        crops.append(crop.repeat(3, axis=0).repeat(3, axis=1))  # uint8 kept
+    pair(*crops, "rose_petals_published_vs_limited.png")
 
     xyz, _ = hdr_xyz(ev_range=14.0)
     scene = linear_camera_scene(xyz, exposure=0.5 / xyz[..., 1].max())
