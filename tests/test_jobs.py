@@ -262,6 +262,20 @@ def test_an_output_never_replaces_an_input(tmp_path, data_dir):
         execute(Job((frames[0],), frames[0], kind="frame", overwrite=True))
 
 
+def test_an_output_named_for_another_format_is_refused(tmp_path, sample_raw):
+    """A job whose output's name says one format and whose recipe asks for another is
+    refused before any work, nothing written (it wrote JPEG bytes into x.png); with the
+    format ``auto`` the name decides."""
+    out = tmp_path / "x.png"
+    with pytest.raises(UsageError, match=r"x\.png: the name says png but the recipe asks "
+                                         r"for jpeg; name it x\.jpg"):
+        execute(Job((str(sample_raw),), str(out)))  # the recipe's default: jpeg
+    assert list(tmp_path.iterdir()) == []
+    execute(Job((str(sample_raw),), str(out),
+                recipe=merge_recipe(Recipe(), {"output": {"format": "auto"}})))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_an_output_folder_inside_an_input_folder_is_not_walked(tmp_path, data_dir):
     shutil.copy(data_dir / "nokia_x71.jpg", tmp_path / "x.jpg")
     assert main(["develop", str(tmp_path), "-o", str(tmp_path / "out")]) == 0

@@ -466,6 +466,11 @@ def _output_format(job: Job) -> str:
                              f"{', '.join(sorted(SUFFIX_FORMAT))}")
     elif fmt not in FORMAT_SUFFIX:
         raise UsageError(f"unknown output format {fmt!r}")
+    named = SUFFIX_FORMAT.get(Path(job.output).suffix.lower())
+    if named is not None and named != fmt:  # a .png holding JPEG bytes misleads every viewer
+        raise UsageError(f"the name says {named} but the recipe asks for {fmt}; "
+                         f"name it {Path(job.output).with_suffix(FORMAT_SUFFIX[fmt]).name} "
+                         f"or set the output format to auto", path=job.output)
     return fmt
 
 
