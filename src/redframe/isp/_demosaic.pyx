@@ -171,6 +171,8 @@ cdef inline void _chroma_row(cfp u2, cfp u1, cfp m, cfp d1, cfp d2, fp ch, fp cv
                              Py_ssize_t k0, Py_ssize_t k1, bint limit) noexcept nogil:
     cdef Py_ssize_t k, x
     cdef float c, gh, gv
+    # two loops, not one with the limit inside: merged (gcc 12) the limited pass took
+    # 93 instead of 74 ms on 12 MP and both results moved by float32 rounding
     if limit:
         for k in range(k0, k1):
             x = 2 * k
