@@ -31,6 +31,7 @@ warm-up (first-touch page faults and the look's bake excluded).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -156,15 +157,15 @@ def interleaved(contenders: dict, repeat: int) -> dict[str, list[float]]:
     alternating order, so that a load change on a shared machine hits them alike (timed
     one contender's block after another, the ratios of the same build moved by 25 % between
     two runs on the 2-core VM)."""
-    names = list(contenders)
+    runs = {name: run if callable(run) else functools.partial(timed, run)
+            for name, run in contenders.items()}  # a command line, or a function that times
+    names = list(runs)
     for name in names:
-        run = contenders[name]
-        run() if callable(run) else timed(run)
+        runs[name]()
     times: dict[str, list[float]] = {name: [] for name in names}
     for i in range(repeat):
         for name in names if i % 2 == 0 else names[::-1]:
-            run = contenders[name]
-            times[name].append(run() if callable(run) else timed(run))
+            times[name].append(runs[name]())
     return times
 
 
