@@ -52,8 +52,9 @@ CHILD = textwrap.dedent(
             with rawpy.imread(path) as raw:
                 return raw.postprocess()
     else:
+        from redframe.runtime import apply_command_environ, reuse_freed_memory
+        apply_command_environ()  # as the `redframe` command does, before NumPy loads
         from redframe.jobs import Job, Recipe, merge_recipe, run_job
-        from redframe.runtime import reuse_freed_memory
         reuse_freed_memory()  # as the `redframe` command does
         out = os.path.join(tempfile.mkdtemp(), "out.jpg")
         fast = {"develop": {"quality": "fast", "half_size": True}} if kind == "fast" else {}

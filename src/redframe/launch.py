@@ -7,8 +7,8 @@ instead of an ImportError traceback from deep inside a develop. A command that w
 LocalCluster (``--scheduler local:N``) or the local pool's worker processes (``--jobs N``)
 has the fork server its workers come from started first, so that its imports overlap the
 command line's (:func:`starts_local_cluster`, :func:`starts_worker_pool`). Before all of
-that, the command's idle thread pools are told to sleep rather than spin
-(:func:`redframe.runtime.settle_idle_threads`). When
+that, the command's process settings are made: idle thread pools sleep rather than spin,
+NumPy's arrays use ordinary pages (:func:`redframe.runtime.apply_command_environ`). When
 the command is done the process ends without the interpreter's teardown (:func:`finish`).
 """
 
@@ -19,7 +19,7 @@ from importlib.util import find_spec
 
 from redframe.runtime import (  # ctypes and os: no kernel, no NumPy
     POOL_PRELOAD,
-    settle_idle_threads,
+    apply_command_environ,
     start_fork_server,
 )
 
@@ -31,7 +31,7 @@ MISSING = ("redframe: error: the compiled kernels are not built (no {probe}); bu
 
 
 def main() -> int:
-    settle_idle_threads()  # before anything loads libgomp or OpenBLAS
+    apply_command_environ()  # before anything loads libgomp, OpenBLAS or NumPy
     if find_spec(PROBE) is None:
         print(MISSING.format(probe=PROBE), file=sys.stderr)
         return 70

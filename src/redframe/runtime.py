@@ -9,7 +9,7 @@ import ctypes
 import os
 import sys
 
-__all__ = ["reuse_freed_memory", "start_fork_server", "settle_idle_threads",
+__all__ = ["reuse_freed_memory", "start_fork_server", "apply_command_environ",
            "WORKER_START_METHOD", "FORK_SERVER_PRELOAD", "POOL_PRELOAD",
            "FORK_SERVER_ENVIRON", "COMMAND_ENVIRON"]
 
@@ -33,7 +33,8 @@ POOL_PRELOAD = ("redframe.jobs.pool",)
 FORK_SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1",
                        "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-#: the ``redframe`` command's own thread pools, idle: they sleep instead of spinning.
+#: the ``redframe`` command's own process settings. Its thread pools, idle, sleep instead
+#: of spinning.
 #: A develop runs its kernels on OpenMP threads and calls NumPy's OpenBLAS (luma as a
 #: matrix-vector product on previews) and OpenCV's own pool in between: three pools on
 #: the cores. Idle, libgomp's threads spin before they sleep, and OpenBLAS's server
@@ -46,8 +47,22 @@ FORK_SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1",
 #: 0.424 s, 0.279 -> 0.272 s): the cores the spinning took were mostly idle, but a
 #: second process on the machine (a batch's, the camera app's, anyone's) gets them back.
 #: Each setting alone, and a short spin (GOMP_SPINCOUNT=20000), saved less CPU.
+#:
+#: And NumPy's arrays on ordinary 4 KiB pages: NumPy asks the kernel for transparent huge
+#: pages on every large array (``madvise(MADV_HUGEPAGE)``), and a command is one develop in
+#: a fresh process, so nearly all of its ~250 MB is memory touched for the first time. A
+#: fault on such an array zeroes a whole 2 MiB page, and finding one may mean compacting
+#: memory; on the project's VM (a Firecracker guest, THP "madvise") that was 12-18 % of a
+#: 12 MP develop's CPU samples in ``clear_page_erms``, against 0.4 % with 4 KiB pages. The
+#: first develop in a process, three interleaved pairs: 0.86-0.95 s -> 0.63-0.65 s; warm
+#: (memory reused) 0.54-0.55 s either way (the kernels stream rows, TLB reach does not
+#: matter to them). Whole process, 12 MP, median of 10 / 14 / 12 interleaved rounds:
+#: 0.98 -> 0.82, 0.85 -> 0.78, 0.93 -> 0.83 s; CPU -5 to -15 %; ``--fast`` within the
+#: noise. Huge pages made the runs faster only at their best (min 0.77 against 0.76-0.81 s)
+#: and slow whenever the kernel had none ready.
 #: Defaults only: a value the user set is kept.
-COMMAND_ENVIRON = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "1"}
+COMMAND_ENVIRON = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_NUM_THREADS": "1",
+                   "NUMPY_MADVISE_HUGEPAGE": "0"}
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -74,9 +89,9 @@ def reuse_freed_memory() -> bool:
         return False
 
 
-def settle_idle_threads() -> None:
+def apply_command_environ() -> None:
     """Set :data:`COMMAND_ENVIRON` where the environment does not say otherwise. Read
-    when libgomp and OpenBLAS load, so called before NumPy or a kernel is imported: the
+    when libgomp, OpenBLAS and NumPy load, so called before NumPy or a kernel is imported: the
     ``redframe`` command calls it first (:mod:`redframe.launch`); its worker processes
     inherit it."""
     for key, value in COMMAND_ENVIRON.items():
